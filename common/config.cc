@@ -1,0 +1,279 @@
+#include "common/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace npusim {
+
+int line_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null() || mark.line < 0) return 0;
+  return mark.line + 1;
+}
+
+std::string format_number(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buf[64];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
+    if (std::strtod(buf, nullptr) == value) break;
+  }
+  return buf;
+}
+
+ConfigSection::ConfigSection(YAML::Node node, std::string file, std::string path)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+  if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
+    throw InputError(location_prefix(file_, line_of(node_)) + (path_.empty() ? "document" : path_) +
+                     ": expected a mapping of keys to values");
+  }
+}
+
+ConfigSection ConfigSection::for_docs(std::vector<FieldDoc>* sink, std::string path) {
+  ConfigSection s(YAML::Node(), "<docs>", std::move(path));
+  s.docs_ = sink;
+  return s;
+}
+
+std::string ConfigSection::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void ConfigSection::fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
+  int line = line_of(at);
+  if (line == 0) line = line_of(node_);
+  throw InputError(location_prefix(file_, line) + key_path(key) + ": " + what);
+}
+
+void ConfigSection::missing(const std::string& key, const std::string& description) const {
+  throw InputError(location_prefix(file_, line_of(node_)) + key_path(key) + ": required key missing (" +
+                   description + ")");
+}
+
+YAML::Node ConfigSection::lookup(const std::string& key) {
+  known_.push_back(key);
+  if (docs_ || !node_.IsDefined() || node_.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+  // Iterate instead of node_[key]: operator[] on a non-const node would insert the key.
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (it->first.Scalar() == key) return it->second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+bool ConfigSection::has(const std::string& key) const {
+  if (docs_ || !node_.IsDefined() || node_.IsNull()) return false;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (it->first.Scalar() == key) return true;
+  }
+  return false;
+}
+
+void ConfigSection::document(const std::string& key, const std::string& kind, const std::string& unit,
+                             const std::string& description, const std::string& default_text,
+                             const std::string& range_text) {
+  if (docs_) docs_->push_back({key_path(key), kind, unit, description, default_text, range_text});
+}
+
+namespace {
+
+std::string range_text(double lo, double hi) {
+  return "[" + format_number(lo) + ", " + format_number(hi) + "]";
+}
+
+std::string scalar_text(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+// Parses a YAML scalar as a double the way a user means it: plain decimal or scientific notation.
+bool parse_double(const std::string& text, double* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || std::isnan(v)) return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+double ConfigSection::real(const std::string& key, const std::string& unit, const std::string& description,
+                           std::optional<double> default_value, double min_value, double max_value) {
+  document(key, "real", unit, description, default_value ? format_number(*default_value) : "required",
+           range_text(min_value, max_value));
+  const YAML::Node n = lookup(key);
+  if (docs_) return default_value.value_or(min_value);
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!default_value) missing(key, description);
+    return *default_value;
+  }
+  double v = 0;
+  if (!n.IsScalar() || !parse_double(n.Scalar(), &v)) {
+    fail(n, key, "expected a number" + (unit.empty() ? "" : " in " + unit) + ", got " + scalar_text(n));
+  }
+  if (v < min_value || v > max_value) {
+    fail(n, key, format_number(v) + " is out of range " + range_text(min_value, max_value) +
+                     (unit.empty() ? "" : " " + unit));
+  }
+  return v;
+}
+
+int64_t ConfigSection::integer(const std::string& key, const std::string& unit, const std::string& description,
+                               std::optional<int64_t> default_value, int64_t min_value, int64_t max_value) {
+  document(key, "integer", unit, description, default_value ? std::to_string(*default_value) : "required",
+           "[" + std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
+  const YAML::Node n = lookup(key);
+  if (docs_) return default_value.value_or(min_value);
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!default_value) missing(key, description);
+    return *default_value;
+  }
+  double v = 0;
+  if (!n.IsScalar() || !parse_double(n.Scalar(), &v) || v != std::floor(v) || std::fabs(v) > 9.0e18) {
+    fail(n, key, "expected an integer" + (unit.empty() ? "" : " in " + unit) + ", got " + scalar_text(n));
+  }
+  const auto i = static_cast<int64_t>(v);
+  if (i < min_value || i > max_value) {
+    fail(n, key, std::to_string(i) + " is out of range [" + std::to_string(min_value) + ", " +
+                     std::to_string(max_value) + "]" + (unit.empty() ? "" : " " + unit));
+  }
+  return i;
+}
+
+bool ConfigSection::flag(const std::string& key, const std::string& description,
+                         std::optional<bool> default_value) {
+  document(key, "flag", "", description,
+           default_value ? (*default_value ? "true" : "false") : "required", "true or false");
+  const YAML::Node n = lookup(key);
+  if (docs_) return default_value.value_or(false);
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!default_value) missing(key, description);
+    return *default_value;
+  }
+  if (n.IsScalar() && n.Scalar() == "true") return true;
+  if (n.IsScalar() && n.Scalar() == "false") return false;
+  fail(n, key, "expected true or false, got " + scalar_text(n));
+}
+
+std::string ConfigSection::choice(const std::string& key, const std::string& description,
+                                  std::optional<std::string> default_value,
+                                  const std::vector<std::string>& allowed) {
+  std::string options;
+  for (const auto& a : allowed) options += (options.empty() ? "" : ", ") + a;
+  document(key, "choice", "", description, default_value.value_or("required"), "one of: " + options);
+  const YAML::Node n = lookup(key);
+  if (docs_) return default_value.value_or(allowed.empty() ? "" : allowed.front());
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!default_value) missing(key, description);
+    return *default_value;
+  }
+  if (!n.IsScalar()) fail(n, key, "expected one of: " + options + ", got " + scalar_text(n));
+  if (std::find(allowed.begin(), allowed.end(), n.Scalar()) == allowed.end()) {
+    fail(n, key, "'" + n.Scalar() + "' is not one of: " + options);
+  }
+  return n.Scalar();
+}
+
+std::string ConfigSection::text(const std::string& key, const std::string& description,
+                                std::optional<std::string> default_value) {
+  document(key, "text", "", description, default_value ? "'" + *default_value + "'" : "required", "");
+  const YAML::Node n = lookup(key);
+  if (docs_) return default_value.value_or("");
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!default_value) missing(key, description);
+    return *default_value;
+  }
+  if (!n.IsScalar()) fail(n, key, "expected text, got " + scalar_text(n));
+  return n.Scalar();
+}
+
+ConfigSection ConfigSection::section(const std::string& key, const std::string& description) {
+  document(key, "section", "", description, "", "");
+  const YAML::Node n = lookup(key);
+  if (docs_) {
+    ConfigSection child(YAML::Node(), file_, key_path(key));
+    child.docs_ = docs_;
+    return child;
+  }
+  if (n.IsDefined() && !n.IsNull() && !n.IsMap()) fail(n, key, "expected a mapping, got " + scalar_text(n));
+  return ConfigSection(n, file_, key_path(key));
+}
+
+YAML::Node ConfigSection::list(const std::string& key, const std::string& description, bool required) {
+  document(key, "list", "", description, required ? "required" : "empty", "");
+  const YAML::Node n = lookup(key);
+  if (docs_) return YAML::Node(YAML::NodeType::Undefined);
+  if (!n.IsDefined() || n.IsNull()) {
+    if (required) missing(key, description);
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  if (!n.IsSequence()) fail(n, key, "expected a list, got " + scalar_text(n));
+  return n;
+}
+
+void ConfigSection::finish() const {
+  if (docs_ || !node_.IsDefined() || node_.IsNull()) return;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+    std::string options;
+    for (const auto& k : known_) options += (options.empty() ? "" : ", ") + k;
+    throw InputError(location_prefix(file_, line_of(it->first)) + key_path(key) +
+                     ": unknown key (expected one of: " + options + ")");
+  }
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw InputError(path + ": cannot open file");
+  } catch (const YAML::ParserException& e) {
+    throw InputError(location_prefix(path, e.mark.line + 1) + "YAML syntax error: " + e.msg);
+  }
+}
+
+void apply_override(YAML::Node root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw InputError("--set " + assignment + ": expected key.path=value");
+  }
+  const std::string path = assignment.substr(0, eq);
+  const std::string value_text = assignment.substr(eq + 1);
+  std::vector<std::string> keys;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '.');) {
+    if (part.empty()) throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
+    keys.push_back(part);
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError("--set " + assignment + ": value is not valid YAML: " + e.msg);
+  }
+  // Walk with fresh node handles: yaml-cpp nodes are references, so assigning through them edits `root`.
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node parent = chain.back();
+    if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
+      throw InputError("--set " + assignment + ": '" + keys[i - (i > 0 ? 1 : 0)] + "' is not a mapping");
+    }
+    chain.push_back(parent[keys[i]]);
+  }
+  YAML::Node parent = chain.back();
+  if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
+    throw InputError("--set " + assignment + ": the parent of '" + keys.back() + "' is not a mapping");
+  }
+  parent[keys.back()] = value;
+}
+
+}  // namespace npusim

@@ -1,0 +1,19 @@
+// File helpers shared by every writer: results are written to a temporary file and renamed into place, so a
+// failed run never leaves a half-written file behind.
+#pragma once
+
+#include <string>
+
+namespace npusim {
+
+// Writes `content` to `path` atomically (temporary file in the same folder, then rename). Throws InputError on
+// failure, naming the path.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Reads a whole file; throws InputError naming the path when it cannot be read.
+std::string read_file(const std::string& path);
+
+// Creates a folder and its parents; throws InputError naming the path on failure.
+void make_dirs(const std::string& path);
+
+}  // namespace npusim

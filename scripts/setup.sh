@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package that npusim's build, tests and plots need. Idempotent: packages already present
+# are left alone, and apt-get runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config
+  libsystemc-dev       # SystemC 2.3.4, found through pkg-config
+  libyaml-cpp-dev      # configs
+  libfmt-dev           # formatting
+  nlohmann-json3-dev   # traces and results.json
+  libboost-program-options-dev
+  libgtest-dev         # tests
+  python3 python3-matplotlib  # plots/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

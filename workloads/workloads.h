@@ -1,0 +1,140 @@
+// Public header of workloads/: LLM shapes (from our YAML or a Hugging Face config.json), weight precision formats,
+// and the lowering of one phase (a prefill or one decode step) to an ordered operator list with exact byte and
+// MAC counts. hw_models/ executes these lists; nothing here knows about time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace npusim {
+class ConfigSection;
+}
+
+namespace npusim::workloads {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Precision formats of a linear layer's weights (K inputs, N outputs), as in DESIGN.md:
+//   fp16        16 bits a weight: N*K*2 bytes.
+//   uniform:k   integer codes, per-group fp16 scale and zero: N*K*k/8 bytes of codes + N*(K/g)*4 bytes of groups.
+//   anyprec:k   nested non-uniform codes read as k bitplanes of a parent model: N*K*k/8 bytes of planes +
+//               N*2^k*2 bytes of centroid tables (one fp16 table of 2^k entries per output row).
+enum class FormatKind { kFp16, kUniform, kAnyPrec };
+
+struct PrecisionFormat {
+  FormatKind kind = FormatKind::kFp16;
+  int bits = 16;          // 16 for fp16; k for uniform and anyprec
+  int group_size = 128;   // uniform only: weights sharing one scale and zero along K
+  int parent_bits = 4;    // anyprec only: planes stored in DRAM (the nested parent precision); bits <= parent_bits
+
+  static PrecisionFormat fp16();
+  static PrecisionFormat uniform(int bits, int group_size);
+  static PrecisionFormat anyprec(int bits, int parent_bits);
+  // Parses "fp16", "uniform:3", "uniform:3:g64", "anyprec:3" (parent_bits then defaults to 4 or `bits` if larger).
+  // Throws InputError naming `what` (e.g. "configurations[1].format") and the expected forms.
+  static PrecisionFormat parse(const std::string& text, const std::string& what);
+  std::string name() const;  // canonical text: "fp16", "uniform:3:g128", "anyprec:3"
+
+  // Bytes of codes, planes or fp16 weights for a K x N layer (rounded up to whole bytes per row).
+  uint64_t code_bytes(uint64_t k, uint64_t n) const;
+  // Bytes of side tables: centroid tables (anyprec) or group scale+zero (uniform); 0 for fp16.
+  uint64_t table_bytes(uint64_t k, uint64_t n) const;
+  bool operator==(const PrecisionFormat& o) const;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model shape. Field names follow Hugging Face config.json where one exists.
+struct ModelShape {
+  std::string name;               // e.g. "vicuna-7b"
+  std::string architecture;       // "llama", "stablelm" or "phi" (decides the block's op structure)
+  int64_t hidden_size = 0;        // d_model
+  int64_t intermediate_size = 0;  // FFN width
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;       // grouped-query attention when < num_heads
+  int64_t head_dim = 0;           // hidden_size / num_heads unless the config says otherwise
+  int64_t vocab_size = 0;
+  int64_t max_position_embeddings = 0;
+  std::string mlp = "swiglu";     // "swiglu" (gate, up, down) or "gelu" (fc1, fc2)
+  std::string norm = "rmsnorm";   // "rmsnorm" or "layernorm"
+  bool parallel_block = false;    // Phi: attention and MLP read the same normed input, outputs summed
+  bool attention_bias = false;    // biases on q, k, v (and dense for phi)
+  bool mlp_bias = false;          // biases on the MLP linears
+  bool lm_head_bias = false;
+  double rotary_fraction = 1.0;   // share of head_dim that RoPE rotates (partial rotary in StableLM, Phi)
+  bool tie_word_embeddings = false;
+};
+
+// Reads configs/models/*.yaml through declared fields (unknown keys and bad values are InputErrors).
+ModelShape read_model_config(ConfigSection& section);
+ModelShape load_model_yaml(const std::string& path);
+// Reads a Hugging Face config.json (LlamaForCausalLM, StableLmForCausalLM, PhiForCausalLM, MistralForCausalLM).
+ModelShape load_hf_config(const std::string& path);
+// Dispatches on the extension: .json -> Hugging Face, .yaml/.yml -> ours.
+ModelShape load_model(const std::string& path);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operators. One phase = an ordered list; a request = one prefill phase + one phase per decode step.
+enum class OpKind {
+  kEmbedding,       // token embedding lookup: reads one fp16 row per token
+  kLinear,          // weights K x N (quantized decoder linear, or fp16 lm_head), `tokens` activation rows
+  kAttentionScore,  // Q . K^T over the KV cache, per head
+  kAttentionValue,  // softmax(P) . V over the KV cache, per head
+  kKvWrite,         // the phase's new K and V written to the KV cache
+  kNorm,            // RMSNorm / LayerNorm on the vector unit
+  kRope,            // rotary embedding of q and k on the vector unit
+  kSoftmax,         // attention softmax on the vector unit
+  kActivation,      // SiLU*gate or GELU on the vector unit
+  kResidual,        // residual add on the vector unit
+};
+const char* op_kind_name(OpKind kind);
+
+struct Op {
+  std::string name;     // "layer.3.attn.q_proj", "lm_head", ...; stable, used in reports
+  OpKind kind = OpKind::kLinear;
+  int layer = -1;       // decoder layer, -1 outside the stack
+  uint64_t tokens = 0;  // activation rows this op processes (prompt length in prefill, 1 in decode)
+  // Linear: weight matrix K x N in `format`. Attention: k = head_dim, n = context length, heads in `heads`.
+  uint64_t k = 0;
+  uint64_t n = 0;
+  uint64_t heads = 0;
+  PrecisionFormat format;    // weight format (linears); fp16 for everything else
+  uint64_t weight_bytes = 0;  // codes / planes / fp16 weights streamed from DRAM
+  uint64_t table_bytes = 0;   // centroid tables or group scale+zero streamed from DRAM
+  uint64_t bias_bytes = 0;    // fp16 biases streamed from DRAM
+  uint64_t embedding_bytes = 0;  // embedding rows read from DRAM
+  uint64_t kv_read_bytes = 0;    // KV cache read from DRAM
+  uint64_t kv_write_bytes = 0;   // KV cache written to DRAM
+  uint64_t macs = 0;             // multiply-accumulates on the MAC array
+  uint64_t vector_elements = 0;  // element operations on the vector unit
+
+  uint64_t dram_read_bytes() const { return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes; }
+};
+
+// Which weights are quantized and what else the lowering needs to know.
+struct LoweringOptions {
+  bool quantize_lm_head = false;  // lm_head in the configured format (PMPD keeps it fp16)
+  int kv_cache_bits = 16;         // bits per KV-cache element
+  bool causal_prefill = true;     // prefill attention counts only the causal half (T*(T+1)/2 score entries)
+  bool lm_head_last_token_only = true;  // prefill computes logits for the last prompt token only
+};
+
+// Prefill of `prompt_tokens` tokens (all layers, lm_head). Context after it: prompt_tokens.
+std::vector<Op> lower_prefill(const ModelShape& model, const PrecisionFormat& format, uint64_t prompt_tokens,
+                              const LoweringOptions& options);
+// One decode step: one token whose attention spans `context_tokens` cache entries (itself included), i.e. decode
+// step j (1-based) of a request with a P-token prompt has context_tokens = P + j.
+std::vector<Op> lower_decode_step(const ModelShape& model, const PrecisionFormat& format, uint64_t context_tokens,
+                                  const LoweringOptions& options);
+
+struct OpTotals {
+  uint64_t weight_bytes = 0, table_bytes = 0, bias_bytes = 0, embedding_bytes = 0;
+  uint64_t kv_read_bytes = 0, kv_write_bytes = 0, macs = 0, vector_elements = 0;
+  uint64_t dram_read_bytes() const { return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes; }
+};
+OpTotals sum_ops(const std::vector<Op>& ops);
+
+// Parameter count of the quantizable decoder linears (all layers), e.g. 6,476,005,376 for Vicuna-7B.
+uint64_t decoder_linear_params(const ModelShape& model);
+
+}  // namespace npusim::workloads
