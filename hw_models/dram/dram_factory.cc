@@ -1,0 +1,12 @@
+#include "common/error.h"
+#include "hw_models/dram/i_dram.h"
+#include "hw_models/dram/impl/channel_dram.h"
+
+namespace npusim::hw {
+
+std::unique_ptr<IDram> make_dram(const DramConfig& config) {
+  if (config.model == "channel") return std::make_unique<ChannelDram>(config);
+  throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: channel)");
+}
+
+}  // namespace npusim::hw

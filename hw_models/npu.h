@@ -1,0 +1,76 @@
+// Public header of hw_models/: the NPU's configuration (every field declared once, with unit, meaning and
+// default, in config.cc) and the one call that elaborates the SystemC NPU and runs a stream of phases on it.
+//
+// The NPU: a weight streamer (DMA) fetches tiles of bitplanes, centroid tables, fp16 weights and KV cache from
+// DRAM into double-buffered SRAM with a bounded number of outstanding requests; a dequantizer turns codes into
+// fp16 through per-row centroid tables (or group scale/zero); the MAC array and the vector unit compute. Every
+// part is event-driven: threads wake when a tile arrives or a unit finishes, never once per clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw_models/dram/i_dram.h"
+#include "workloads/workloads.h"
+
+namespace npusim {
+class ConfigSection;
+}
+
+namespace npusim::hw {
+
+struct NpuConfig {
+  std::string name;
+  std::string description;
+  double core_clock_mhz = 1000;            // MAC array, vector unit, dequantizer
+  int64_t mac_rows = 128;                  // MAC array: rows x cols fp16 MACs per cycle at full use
+  int64_t mac_cols = 128;
+  int64_t vector_lanes = 256;              // element operations per cycle on the vector unit
+  int64_t dequant_codes_per_cycle = 4096;  // weights decoded to fp16 per cycle
+  int64_t dequant_table_rows = 64;         // output rows whose centroid tables the dequantizer holds at once
+  int64_t dequant_table_load_cycles = 32;  // cycles to load the tables of a new row block
+  int64_t weight_buffer_bytes = 1 << 20;   // SRAM per weight tile buffer
+  int64_t weight_buffers = 2;              // tile buffers (2 = double buffering)
+  int64_t dma_request_bytes = 4096;        // bytes per DRAM request the streamer issues
+  int64_t dma_max_outstanding = 64;        // requests in flight at most
+  DramConfig dram;
+
+  uint64_t core_period_ps() const;      // rounded to a whole picosecond
+  double peak_macs_per_s() const;       // mac_rows * mac_cols per core cycle
+};
+
+// Reads an NPU document through declared fields (ConfigSection::for_docs lists them for `npusim describe npu`).
+// Calls finish() on every section it reads, so unknown keys are errors.
+NpuConfig read_npu_config(ConfigSection& section);
+
+enum class PhaseKind { kPrefill, kDecode };
+
+// What one phase (a prefill or a decode step) cost, measured by the simulation.
+struct PhaseStats {
+  uint64_t start_ps = 0, end_ps = 0;
+  uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // bytes on the DRAM data bus (whole bursts)
+  uint64_t dram_busy_ps = 0;                           // summed over channels
+  uint64_t macs = 0;
+  uint64_t mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
+  uint64_t tiles = 0, table_loads = 0;
+  uint64_t compute_wait_ps = 0;  // the MAC array / vector unit idle, waiting for a tile (memory stall)
+  uint64_t dma_wait_ps = 0;      // the streamer idle, waiting for a free SRAM buffer (compute stall)
+  uint64_t time_ps() const { return end_ps - start_ps; }
+};
+
+// Hands phases to the NPU one at a time and receives their statistics.
+class IWorkSource {
+ public:
+  virtual ~IWorkSource() = default;
+  // The next phase's operators, or nullptr when there is no more work. The vector stays valid until the
+  // matching phase_done() returns.
+  virtual const std::vector<workloads::Op>* next_phase() = 0;
+  virtual void phase_done(const PhaseStats& stats) = 0;
+};
+
+// Elaborates the NPU and runs every phase the source hands out, in order, in one sc_start. Returns the simulated
+// end time in ps. SystemC elaborates once per process: call this at most once per process (tests fork).
+uint64_t simulate(const NpuConfig& config, IWorkSource& source);
+
+}  // namespace npusim::hw

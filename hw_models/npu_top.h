@@ -1,0 +1,41 @@
+// The NPU top: wires DRAM, weight streamer, dequantizer, MAC array and vector unit, and runs the core's thread,
+// which takes phases from the work source and executes their operators in order.
+#pragma once
+
+#include <systemc>
+
+#include <memory>
+
+#include "hw_models/compute_units.h"
+#include "hw_models/dequantizer.h"
+#include "hw_models/npu.h"
+#include "hw_models/weight_streamer.h"
+
+namespace npusim::hw {
+
+class NpuTop : public sc_core::sc_module {
+ public:
+  NpuTop(sc_core::sc_module_name name, const NpuConfig& config, IWorkSource& source);
+
+  const IDram& dram() const { return *dram_; }
+
+ private:
+  void core();                                   // SC_THREAD
+  void execute(const workloads::Op& op);
+  PhaseStats snapshot() const;                   // cumulative counters, for per-phase deltas
+
+  const NpuConfig config_;
+  IWorkSource& source_;
+  std::unique_ptr<IDram> dram_;
+  AddressMap addresses_;
+  TimedTileQueue streamed_;     // streamer -> dequantizer
+  TimedTileQueue dequantized_;  // dequantizer -> MAC array
+  WeightStreamer streamer_;
+  Dequantizer dequantizer_;
+  MacArray mac_array_;
+  VectorUnit vector_unit_;
+  uint64_t compute_wait_ps_ = 0;
+  uint64_t writes_done_ps_ = 0;  // latest completion of a posted KV-cache write
+};
+
+}  // namespace npusim::hw

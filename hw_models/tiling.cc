@@ -1,0 +1,134 @@
+#include "hw_models/tiling.h"
+
+#include <algorithm>
+
+namespace npusim::hw {
+
+using workloads::FormatKind;
+using workloads::Op;
+using workloads::OpKind;
+
+namespace {
+
+constexpr uint64_t kAlign = 4096;
+// KV caches live far above the weights, one fixed-size region per layer (K in the first half, V in the second),
+// so that a layer's cache is contiguous whatever the context length.
+constexpr uint64_t kKvBase = uint64_t{1} << 40;
+constexpr uint64_t kKvLayerStride = uint64_t{1} << 32;
+
+uint64_t align_up(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+bool is_linear(const Op& op) { return op.kind == OpKind::kLinear; }
+
+// Per-row bytes of a linear at the precision being read.
+struct RowBytes {
+  uint64_t codes, table, bias;
+  uint64_t total() const { return codes + table + bias; }
+};
+
+RowBytes row_bytes(const Op& op) {
+  return {op.format.code_bytes(op.k, 1), op.format.table_bytes(op.k, 1), op.n ? op.bias_bytes / op.n : 0};
+}
+
+// The stored form of a weight: an any-precision tensor is stored once at its parent precision and read at any
+// lower one, so all anyprec:b reads of one op share one placement.
+std::string storage_key(const Op& op) {
+  switch (op.format.kind) {
+    case FormatKind::kAnyPrec:
+      return op.name + "@anyprec:p" + std::to_string(op.format.parent_bits);
+    case FormatKind::kUniform:
+      return op.name + "@" + op.format.name();
+    case FormatKind::kFp16:
+      break;
+  }
+  return op.name + "@fp16";
+}
+
+}  // namespace
+
+const OpPlacement& AddressMap::place(const Op& op) {
+  const std::string key = storage_key(op);
+  auto it = placed_.find(key);
+  if (it != placed_.end()) return it->second;
+  OpPlacement p;
+  if (op.kind == OpKind::kAttentionScore || op.kind == OpKind::kAttentionValue || op.kind == OpKind::kKvWrite) {
+    const uint64_t layer_base = kKvBase + static_cast<uint64_t>(std::max(op.layer, 0)) * kKvLayerStride;
+    p.code_base = op.kind == OpKind::kAttentionValue ? layer_base + kKvLayerStride / 2 : layer_base;
+    return placed_.emplace(key, p).first->second;
+  }
+  workloads::PrecisionFormat stored = op.format;
+  if (stored.kind == FormatKind::kAnyPrec) stored.bits = stored.parent_bits;
+  uint64_t code_bytes = op.weight_bytes + op.embedding_bytes;
+  uint64_t table_bytes = op.table_bytes;
+  if (is_linear(op)) {
+    p.code_row_stride = stored.code_bytes(op.k, 1);
+    code_bytes = op.n * p.code_row_stride;
+    // Room for the tables of every precision up to the parent (each precision has its own table per row).
+    table_bytes = 0;
+    const int lowest = stored.kind == FormatKind::kAnyPrec ? 1 : stored.bits;
+    for (int b = lowest; b <= stored.bits; ++b) {
+      workloads::PrecisionFormat f = stored;
+      f.bits = b;
+      table_bytes += f.table_bytes(op.k, op.n);
+    }
+  }
+  p.code_base = next_;
+  p.table_base = p.code_base + align_up(code_bytes);
+  p.bias_base = p.table_base + align_up(table_bytes);
+  next_ = p.bias_base + align_up(op.bias_bytes);
+  return placed_.emplace(key, p).first->second;
+}
+
+TilePlan plan_tiles(const Op& op, uint64_t buffer_bytes, uint64_t table_rows) {
+  TilePlan plan;
+  if (is_linear(op)) {
+    const uint64_t per_row = std::max<uint64_t>(row_bytes(op).total(), 1);
+    uint64_t rows = std::max<uint64_t>(buffer_bytes / per_row, 1);
+    if (rows > table_rows) rows = rows / table_rows * table_rows;
+    plan.rows_per_tile = std::min(rows, op.n);
+    plan.tiles = (op.n + plan.rows_per_tile - 1) / plan.rows_per_tile;
+    return plan;
+  }
+  const uint64_t bytes = op.dram_read_bytes();
+  if (bytes > 0) {
+    plan.bytes_per_tile = buffer_bytes;
+    plan.tiles = (bytes + buffer_bytes - 1) / buffer_bytes;
+  } else if (op.macs > 0) {
+    plan.tiles = 1;
+  }
+  return plan;
+}
+
+Tile make_tile(const Op& op, const TilePlan& plan, const OpPlacement& where, uint64_t index) {
+  Tile t;
+  t.op = &op;
+  t.index = index;
+  if (is_linear(op)) {
+    const RowBytes rb = row_bytes(op);
+    t.first_row = index * plan.rows_per_tile;
+    t.rows = std::min(plan.rows_per_tile, op.n - t.first_row);
+    // Codes: a row block's planes are stored plane-major at the parent stride, so reading the first b planes of
+    // the block is one contiguous range.
+    t.ranges[0] = {where.code_base + t.first_row * where.code_row_stride, t.rows * rb.codes};
+    t.ranges[1] = {where.table_base + t.first_row * rb.table, t.rows * rb.table};
+    t.ranges[2] = {where.bias_base + t.first_row * rb.bias, t.rows * rb.bias};
+    t.dequant_weights = op.format.kind == FormatKind::kFp16 ? 0 : t.rows * op.k;
+    t.macs = t.rows * op.k * op.tokens;
+    return t;
+  }
+  const uint64_t total = op.dram_read_bytes();
+  if (total == 0) {
+    t.macs = op.macs;
+    return t;
+  }
+  const uint64_t begin = index * plan.bytes_per_tile;
+  const uint64_t end = std::min(begin + plan.bytes_per_tile, total);
+  t.ranges[0] = {where.code_base + begin, end - begin};
+  // MACs in proportion to the bytes, with exact integer shares that sum to op.macs over all tiles.
+  using u128 = unsigned __int128;
+  const auto share = [&](uint64_t at) { return static_cast<uint64_t>(u128(op.macs) * at / total); };
+  t.macs = share(end) - share(begin);
+  return t;
+}
+
+}  // namespace npusim::hw

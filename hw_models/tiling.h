@@ -1,0 +1,62 @@
+// How an operator is cut into the tiles the streamer fetches and the compute units consume, and where its bytes
+// live in DRAM. Pure functions: no SystemC, no time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "workloads/workloads.h"
+
+namespace npusim::hw {
+
+// One contiguous DRAM range of a tile.
+struct ByteRange {
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+};
+
+struct Tile {
+  const workloads::Op* op = nullptr;
+  uint64_t index = 0;               // tile number within the op
+  std::array<ByteRange, 3> ranges;  // codes/planes/weights/KV, tables, biases; unused ranges have bytes 0
+  uint64_t first_row = 0;           // linears: output rows [first_row, first_row + rows)
+  uint64_t rows = 0;
+  uint64_t dequant_weights = 0;     // codes to decode (0: fp16 data bypasses the dequantizer)
+  uint64_t macs = 0;                // MACs this tile's data feeds
+  uint64_t ready_ps = 0;            // set by the stage that hands the tile on
+  uint64_t dram_bytes() const { return ranges[0].bytes + ranges[1].bytes + ranges[2].bytes; }
+};
+
+// Where an op's data starts in DRAM: codes (at the parent precision's stride), tables, biases.
+struct OpPlacement {
+  uint64_t code_base = 0, table_base = 0, bias_base = 0;
+  uint64_t code_row_stride = 0;  // bytes between consecutive rows' codes at the stored (parent) precision
+};
+
+// A deterministic bump allocator: each weight tensor (by op name and stored format) and each layer's KV cache
+// gets its own region on first use.
+class AddressMap {
+ public:
+  const OpPlacement& place(const workloads::Op& op);
+
+ private:
+  uint64_t next_ = 0;
+  std::map<std::string, OpPlacement> placed_;
+};
+
+// How an op splits into tiles that fit one SRAM weight buffer.
+struct TilePlan {
+  uint64_t tiles = 0;          // 0: the op has no DRAM data and no MACs (vector-only or a KV write)
+  uint64_t rows_per_tile = 0;  // linears
+  uint64_t bytes_per_tile = 0; // streamed data (KV cache, embeddings, norm weights)
+};
+
+// Linears: whole output rows per tile (codes + tables + bias of `rows_per_tile` rows fit in `buffer_bytes`),
+// rounded down to a multiple of the dequantizer's row block when a tile holds more than one block. Other ops:
+// their DRAM bytes cut into buffer-sized pieces, MACs shared out in proportion; a MAC-only op is one tile.
+TilePlan plan_tiles(const workloads::Op& op, uint64_t buffer_bytes, uint64_t table_rows);
+Tile make_tile(const workloads::Op& op, const TilePlan& plan, const OpPlacement& where, uint64_t index);
+
+}  // namespace npusim::hw

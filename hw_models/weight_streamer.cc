@@ -1,0 +1,73 @@
+#include "hw_models/weight_streamer.h"
+
+#include <algorithm>
+
+namespace npusim::hw {
+
+WeightStreamer::WeightStreamer(sc_core::sc_module_name name, const NpuConfig& config, IDram& dram,
+                               AddressMap& addresses, TimedTileQueue& out)
+    : sc_core::sc_module(name),
+      config_(config),
+      dram_(dram),
+      addresses_(addresses),
+      out_(out),
+      buffers_(static_cast<int>(config.weight_buffers)),
+      inflight_done_ps_(static_cast<size_t>(config.dma_max_outstanding), 0) {
+  SC_HAS_PROCESS(WeightStreamer);
+  SC_THREAD(run);
+}
+
+void WeightStreamer::start_phase(const std::vector<workloads::Op>* ops) {
+  phases_.push_back(ops);
+  phase_queued_.notify();
+}
+
+uint64_t WeightStreamer::fetch(const ByteRange& range, uint64_t now_ps) {
+  uint64_t done = now_ps;
+  const auto request_bytes = static_cast<uint64_t>(config_.dma_request_bytes);
+  const size_t window = inflight_done_ps_.size();
+  for (uint64_t offset = 0; offset < range.bytes; offset += request_bytes) {
+    // Requests go out in order; request i waits for request i - window to complete (bounded outstanding).
+    uint64_t& slot = inflight_done_ps_[request_count_++ % window];
+    const uint64_t issue = std::max({now_ps, last_issue_ps_, slot});
+    const uint64_t bytes = std::min(request_bytes, range.bytes - offset);
+    slot = dram_.access(range.address + offset, bytes, /*is_write=*/false, issue);
+    last_issue_ps_ = issue;
+    done = std::max(done, slot);
+  }
+  return done;
+}
+
+void WeightStreamer::run() {
+  for (;;) {
+    while (phases_.empty()) wait(phase_queued_);
+    const std::vector<workloads::Op>& ops = *phases_.front();
+    phases_.pop_front();
+    for (const workloads::Op& op : ops) {
+      const TilePlan plan =
+          plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
+                     static_cast<uint64_t>(config_.dequant_table_rows));
+      if (plan.tiles == 0) continue;
+      const OpPlacement& where = addresses_.place(op);
+      for (uint64_t i = 0; i < plan.tiles; ++i) {
+        Tile tile = make_tile(op, plan, where, i);
+        uint64_t ready = TimedTileQueue::now_ps();
+        if (tile.dram_bytes() > 0) {
+          const uint64_t before = ready;
+          buffers_.wait();
+          ready = TimedTileQueue::now_ps();
+          buffer_wait_ps_ += ready - before;
+          for (const ByteRange& r : tile.ranges) {
+            if (r.bytes > 0) ready = std::max(ready, fetch(r, TimedTileQueue::now_ps()));
+          }
+        }
+        // Tiles are handed on in order, so a tile is ready no earlier than the one before it.
+        tile.ready_ps = last_ready_ps_ = std::max(ready, last_ready_ps_);
+        ++tiles_;
+        out_.push(tile);
+      }
+    }
+  }
+}
+
+}  // namespace npusim::hw

@@ -1,0 +1,51 @@
+// The weight streamer: a DMA engine that walks a phase's operators in order, waits for a free SRAM tile buffer,
+// and fetches each tile's ranges from DRAM in requests of `dma_request_bytes` with at most
+// `dma_max_outstanding` in flight. It never waits for a tile to land: it issues the next tile's requests as soon
+// as a buffer is free, so transfers of consecutive tiles overlap; a tile is handed on when its last byte arrives.
+#pragma once
+
+#include <systemc>
+
+#include <deque>
+#include <vector>
+
+#include "hw_models/dram/i_dram.h"
+#include "hw_models/npu.h"
+#include "hw_models/timed_queue.h"
+
+namespace npusim::hw {
+
+class WeightStreamer : public sc_core::sc_module {
+ public:
+  WeightStreamer(sc_core::sc_module_name name, const NpuConfig& config, IDram& dram, AddressMap& addresses,
+                 TimedTileQueue& out);
+
+  // Queues a phase; the streamer starts on it at once (it is idle between phases).
+  void start_phase(const std::vector<workloads::Op>* ops);
+  // Called by the consumer when it is done with a tile that held a buffer.
+  void release_buffer() { buffers_.post(); }
+
+  uint64_t buffer_wait_ps() const { return buffer_wait_ps_; }
+  uint64_t tiles() const { return tiles_; }
+
+ private:
+  void run();
+  // Issues the DRAM requests for one range starting no earlier than `now`; returns when its last byte lands.
+  uint64_t fetch(const ByteRange& range, uint64_t now_ps);
+
+  const NpuConfig& config_;
+  IDram& dram_;
+  AddressMap& addresses_;
+  TimedTileQueue& out_;
+  sc_core::sc_semaphore buffers_;
+  std::deque<const std::vector<workloads::Op>*> phases_;
+  sc_core::sc_event phase_queued_;
+  std::vector<uint64_t> inflight_done_ps_;  // ring: completion of request i - max_outstanding
+  uint64_t request_count_ = 0;
+  uint64_t last_issue_ps_ = 0;
+  uint64_t last_ready_ps_ = 0;
+  uint64_t buffer_wait_ps_ = 0;
+  uint64_t tiles_ = 0;
+};
+
+}  // namespace npusim::hw

@@ -1,0 +1,139 @@
+// Exact-picosecond tests of the whole NPU pipeline (streamer -> dequantizer -> MAC array) on hand-built phases.
+// The DRAM is one HBM3-speed pseudo-channel: 32 bits x 6400 MT/s = 25.6 B/ns.
+#include <gtest/gtest.h>
+
+#include "hw_models/npu.h"
+#include "tests/support/fork_run.h"
+
+namespace npusim::hw {
+namespace {
+
+using workloads::Op;
+using workloads::OpKind;
+using workloads::PrecisionFormat;
+
+// Hands out the given phases and records each one's statistics.
+class ListSource : public IWorkSource {
+ public:
+  explicit ListSource(std::vector<std::vector<Op>> phases) : phases_(std::move(phases)) {}
+  const std::vector<Op>* next_phase() override {
+    return next_ < phases_.size() ? &phases_[next_++] : nullptr;
+  }
+  void phase_done(const PhaseStats& s) override { done.push_back(s); }
+  std::vector<PhaseStats> done;
+
+ private:
+  std::vector<std::vector<Op>> phases_;
+  size_t next_ = 0;
+};
+
+NpuConfig one_channel_config() {
+  NpuConfig c;
+  c.core_clock_mhz = 1000;  // 1 ns cycles
+  c.mac_rows = 16;
+  c.mac_cols = 16;  // 256 MACs a cycle
+  c.vector_lanes = 64;
+  c.dram = dram_preset("hbm3");
+  c.dram.channels = 1;
+  return c;
+}
+
+Op kv_read(uint64_t bytes) {
+  Op op;
+  op.name = "layer.0.attn.score";
+  op.kind = OpKind::kAttentionScore;
+  op.layer = 0;
+  op.kv_read_bytes = bytes;
+  return op;
+}
+
+std::vector<uint64_t> run_one_phase(const NpuConfig& c, std::vector<Op> ops) {
+  return testing::run_forked([c, ops] {
+    ListSource source({ops});
+    simulate(c, source);
+    const PhaseStats& s = source.done.at(0);
+    return std::vector<uint64_t>{s.time_ps(), s.dram_read_bytes, s.mac_busy_cycles, s.dma_wait_ps};
+  });
+}
+
+TEST(NpuTop, OutstandingRequestsBoundTheStream) {
+  // A 4096 B read in 1024 B requests. One request = 1024 / 25.6 = 40 ns on the bus after 30 ns latency.
+  NpuConfig c = one_channel_config();
+  c.dma_request_bytes = 1024;
+  c.weight_buffer_bytes = 4096;
+  // One outstanding request: each waits for the previous one: 4 * (30 + 40) ns = 280 ns.
+  c.dma_max_outstanding = 1;
+  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 280000u);
+  // Four outstanding: the latency is paid once and the bus stays busy: 30 + 4 * 40 = 190 ns.
+  c.dma_max_outstanding = 4;
+  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 190000u);
+}
+
+TEST(NpuTop, DoubleBufferingOverlapsStreamingAndCompute) {
+  // fp16 linear K = 640, N = 8: a row is 1280 B; a 2560 B buffer holds 2 rows, so 4 tiles of 2560 B.
+  // Streaming a tile: 2560 / 25.6 = 100 ns (latency 0 here). MACs per tile: 2 rows * 640 * 30 tokens = 38400
+  // = 150 cycles of 256 MACs = 150 ns. fp16 bypasses the dequantizer.
+  NpuConfig c = one_channel_config();
+  c.dram.read_latency_ns = 0;
+  c.dma_request_bytes = 2560;
+  c.weight_buffer_bytes = 2560;
+  Op op;
+  op.name = "test.linear";
+  op.kind = OpKind::kLinear;
+  op.k = 640;
+  op.n = 8;
+  op.tokens = 30;
+  op.format = PrecisionFormat::fp16();
+  op.weight_bytes = 640 * 8 * 2;
+  op.macs = 640 * 8 * 30;
+  // Double buffering: tile 0 lands at 100 ns, then compute-bound: 100 + 4 * 150 = 700 ns.
+  c.weight_buffers = 2;
+  const auto two = run_one_phase(c, {op});
+  EXPECT_EQ(two.at(0), 700000u);
+  EXPECT_EQ(two.at(1), 10240u);  // every byte once
+  EXPECT_EQ(two.at(2), 600u);    // 4 * 150 MAC cycles
+  // One buffer: nothing overlaps: 4 * (100 + 150) = 1000 ns.
+  c.weight_buffers = 1;
+  EXPECT_EQ(run_one_phase(c, {op}).at(0), 1000000u);
+}
+
+TEST(NpuTop, DequantizerSitsBetweenStreamAndMacs) {
+  // anyprec:2 linear K = 4096, N = 64: planes 4096*2/8 = 1024 B + table 4*2 = 8 B a row = 1032 B; 64 rows =
+  // 66048 B, one tile (1 MiB buffer). Stream: 66048 / 25.6 = 2580 ns, plus 30 ns latency, with 4096 B requests
+  // and 64 outstanding (the bus never idles): 2610 ns. Dequantizer: one 64-row block: 32 cycles of table load +
+  // 64*4096/4096 = 64 cycles = 96 ns. MAC: 64*4096 / 256 = 1024 ns. Total 2610 + 96 + 1024 = 3730 ns.
+  NpuConfig c = one_channel_config();
+  c.dequant_codes_per_cycle = 4096;
+  c.dequant_table_rows = 64;
+  c.dequant_table_load_cycles = 32;
+  Op op;
+  op.name = "test.linear";
+  op.kind = OpKind::kLinear;
+  op.k = 4096;
+  op.n = 64;
+  op.tokens = 1;
+  op.format = PrecisionFormat::anyprec(2, 4);
+  op.weight_bytes = op.format.code_bytes(4096, 64);
+  op.table_bytes = op.format.table_bytes(4096, 64);
+  op.macs = 4096 * 64;
+  EXPECT_EQ(run_one_phase(c, {op}).at(0), 3730000u);
+}
+
+TEST(NpuTop, VectorOpsAndPostedWritesEndThePhase) {
+  // A vector op of 6400 elements on 64 lanes = 100 cycles = 100 ns; then a 64 B KV write: 2 bursts = 2500 ps
+  // on the idle bus + 6 ns write latency, posted at 100 ns: the phase ends at 100 + 2.5 + 6 = 108.5 ns.
+  NpuConfig c = one_channel_config();
+  Op norm;
+  norm.name = "layer.0.input_norm";
+  norm.kind = OpKind::kNorm;
+  norm.vector_elements = 6400;
+  Op write;
+  write.name = "layer.0.kv_write";
+  write.kind = OpKind::kKvWrite;
+  write.layer = 0;
+  write.kv_write_bytes = 64;
+  EXPECT_EQ(run_one_phase(c, {norm, write}).at(0), 108500u);
+}
+
+}  // namespace
+}  // namespace npusim::hw

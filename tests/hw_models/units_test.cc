@@ -1,0 +1,137 @@
+// Exact-cycle tests of the tiling, the dequantizer, the MAC array and the vector unit. Modules are built in a
+// forked child (SystemC elaborates once per process); expected numbers are derived in the comments.
+#include <gtest/gtest.h>
+
+#include "hw_models/compute_units.h"
+#include "hw_models/dequantizer.h"
+#include "hw_models/tiling.h"
+#include "tests/support/fork_run.h"
+
+namespace npusim::hw {
+namespace {
+
+using workloads::Op;
+using workloads::OpKind;
+using workloads::PrecisionFormat;
+
+Op linear(uint64_t k, uint64_t n, const PrecisionFormat& f, uint64_t tokens = 1) {
+  Op op;
+  op.name = "test.linear";
+  op.kind = OpKind::kLinear;
+  op.k = k;
+  op.n = n;
+  op.tokens = tokens;
+  op.format = f;
+  op.weight_bytes = f.code_bytes(k, n);
+  op.table_bytes = f.table_bytes(k, n);
+  op.macs = k * n * tokens;
+  return op;
+}
+
+TEST(Tiling, AnyPrecRowsPerTileFitTheBufferInWholeRowBlocks) {
+  // anyprec:3, K = 4096: a row is 4096*3/8 = 1536 B of planes + 8*2 = 16 B of table = 1552 B. A 1 MiB buffer
+  // holds floor(1048576 / 1552) = 675 rows, rounded down to whole 64-row blocks: 640 rows.
+  const Op op = linear(4096, 11008, PrecisionFormat::anyprec(3, 4));
+  const TilePlan plan = plan_tiles(op, 1 << 20, 64);
+  EXPECT_EQ(plan.rows_per_tile, 640u);
+  EXPECT_EQ(plan.tiles, 18u);  // ceil(11008 / 640) = 17.2 -> 18
+  AddressMap map;
+  const Tile last = make_tile(op, plan, map.place(op), 17);
+  EXPECT_EQ(last.rows, 11008u - 17 * 640);  // 128 rows left
+  EXPECT_EQ(last.dram_bytes(), 128u * 1552);
+  // Sum over tiles = the op's bytes: 11008 * 1552.
+  uint64_t bytes = 0, macs = 0;
+  for (uint64_t i = 0; i < plan.tiles; ++i) {
+    const Tile t = make_tile(op, plan, map.place(op), i);
+    bytes += t.dram_bytes();
+    macs += t.macs;
+  }
+  EXPECT_EQ(bytes, op.weight_bytes + op.table_bytes);
+  EXPECT_EQ(macs, op.macs);
+}
+
+TEST(Tiling, AnyPrecReadsOfOnePrecisionPairShareStorage) {
+  // A 2-bit read of an anyprec tensor reads the first 2 planes of the 4-bit parent: same code base address.
+  AddressMap map;
+  const Op hi = linear(4096, 4096, PrecisionFormat::anyprec(3, 4));
+  const Op lo = linear(4096, 4096, PrecisionFormat::anyprec(2, 4));
+  EXPECT_EQ(map.place(hi).code_base, map.place(lo).code_base);
+  // Rows are laid out at the parent stride: 4096 * 4 / 8 = 2048 B.
+  EXPECT_EQ(map.place(lo).code_row_stride, 2048u);
+}
+
+TEST(Tiling, KvReadSplitsMacsExactly) {
+  Op op;
+  op.name = "layer.0.attn.score";
+  op.kind = OpKind::kAttentionScore;
+  op.kv_read_bytes = 2500;
+  op.macs = 1001;
+  const TilePlan plan = plan_tiles(op, 1024, 64);
+  ASSERT_EQ(plan.tiles, 3u);  // 1024 + 1024 + 452
+  AddressMap map;
+  uint64_t macs = 0;
+  for (uint64_t i = 0; i < 3; ++i) macs += make_tile(op, plan, map.place(op), i).macs;
+  EXPECT_EQ(macs, 1001u);
+  // floor(1001 * 1024 / 2500) = 410 MACs in the first tile.
+  EXPECT_EQ(make_tile(op, plan, map.place(op), 0).macs, 410u);
+}
+
+NpuConfig small_config() {
+  NpuConfig c;
+  c.core_clock_mhz = 1000;  // 1000 ps a cycle
+  c.mac_rows = 16;
+  c.mac_cols = 16;  // 256 MACs a cycle
+  c.vector_lanes = 64;
+  c.dequant_codes_per_cycle = 4096;
+  c.dequant_table_rows = 64;
+  c.dequant_table_load_cycles = 32;
+  c.dram = dram_preset("hbm3");
+  return c;
+}
+
+TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
+  const auto cycles = testing::run_forked([] {
+    const NpuConfig c = small_config();
+    TimedTileQueue in, out;
+    Dequantizer dq("dq", c, in, out);
+    const Op op = linear(4096, 1024, PrecisionFormat::anyprec(3, 4));
+    TilePlan plan;
+    plan.rows_per_tile = 100;  // deliberately not a multiple of the 64-row block
+    plan.tiles = 11;
+    AddressMap map;
+    std::vector<uint64_t> r;
+    for (uint64_t i = 0; i < 3; ++i) r.push_back(dq.tile_cycles(make_tile(op, plan, map.place(op), i)));
+    r.push_back(dq.table_loads());
+    const Op uni = linear(4096, 1024, PrecisionFormat::uniform(3, 128));
+    r.push_back(dq.tile_cycles(make_tile(uni, plan, map.place(uni), 0)));
+    const Op half = linear(4096, 1024, PrecisionFormat::fp16());
+    r.push_back(dq.tile_cycles(make_tile(half, plan, map.place(half), 0)));
+    return r;
+  });
+  // Tile 0: rows 0-99 = blocks 0 and 1: 2 loads * 32 + 100*4096/4096 = 100 decode cycles -> 164.
+  // Tile 1: rows 100-199 = blocks 1..3; block 1 is still loaded: 2 loads -> 64 + 100 = 164.
+  // Tile 2: rows 200-299 = blocks 3..4; block 3 is still loaded: 1 load -> 32 + 100 = 132.
+  // Loads so far: 2 + 2 + 1 = 5. Uniform: 100 decode cycles, no table. fp16: bypass, 0 cycles.
+  ASSERT_EQ(cycles.size(), 6u);
+  EXPECT_EQ(cycles[0], 164u);
+  EXPECT_EQ(cycles[1], 164u);
+  EXPECT_EQ(cycles[2], 132u);
+  EXPECT_EQ(cycles[3], 5u);
+  EXPECT_EQ(cycles[4], 100u);
+  EXPECT_EQ(cycles[5], 0u);
+}
+
+TEST(ComputeUnits, MacArrayAndVectorUnitTakeCeilCycles) {
+  const auto r = testing::run_forked([] {
+    const NpuConfig c = small_config();
+    MacArray mac("mac", c);
+    VectorUnit vec("vec", c);
+    return std::vector<uint64_t>{mac.cycles_for(256 * 3 + 1), mac.cycles_for(0), vec.cycles_for(64 * 10),
+                                 vec.cycles_for(1)};
+  });
+  // 769 MACs on 256 a cycle -> 4 cycles; 640 elements on 64 lanes -> 10 cycles; 1 element -> 1 cycle.
+  EXPECT_EQ(r, (std::vector<uint64_t>{4, 0, 10, 1}));
+}
+
+}  // namespace
+}  // namespace npusim::hw
