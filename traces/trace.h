@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace npusim::traces {
@@ -109,5 +110,14 @@ struct TraceStats {
   std::vector<std::pair<int, int64_t>> decode_steps_by_bits;  // ascending bits
 };
 TraceStats summarize(const Trace& trace);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command-line entry points of `npusim trace synth` and `npusim trace stats`; `args` are the words after
+// "trace synth" / "trace stats". They print to std::cout and return 0; bad flags or input throw InputError naming
+// the flag (or file, line and field) and the expected usage.
+//   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]   (stdout without -o; -o writes atomically)
+//   trace stats TRACE.jsonl [--json]
+int trace_synth_command(const std::vector<std::string>& args);
+int trace_stats_command(const std::vector<std::string>& args);
 
 }  // namespace npusim::traces
