@@ -93,7 +93,7 @@ void NpuTop::core() {
     stats.end_ps = TimedTileQueue::now_ps();
     source_.phase_done(stats);
   }
-  sc_core::sc_stop();
+  // Returning leaves the streamer and dequantizer waiting on events that never come: sc_start() returns.
 }
 
 uint64_t simulate(const NpuConfig& config, IWorkSource& source) {

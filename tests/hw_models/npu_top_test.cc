@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "hw_models/npu.h"
-#include "tests/support/fork_run.h"
+#include "common/fork_run.h"
 
 namespace npusim::hw {
 namespace {
@@ -48,7 +48,7 @@ Op kv_read(uint64_t bytes) {
 }
 
 std::vector<uint64_t> run_one_phase(const NpuConfig& c, std::vector<Op> ops) {
-  return testing::run_forked([c, ops] {
+  return run_forked([c, ops] {
     ListSource source({ops});
     simulate(c, source);
     const PhaseStats& s = source.done.at(0);

@@ -5,7 +5,7 @@
 #include "hw_models/compute_units.h"
 #include "hw_models/dequantizer.h"
 #include "hw_models/tiling.h"
-#include "tests/support/fork_run.h"
+#include "common/fork_run.h"
 
 namespace npusim::hw {
 namespace {
@@ -90,7 +90,7 @@ NpuConfig small_config() {
 }
 
 TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
-  const auto cycles = testing::run_forked([] {
+  const auto cycles = run_forked([] {
     const NpuConfig c = small_config();
     TimedTileQueue in, out;
     Dequantizer dq("dq", c, in, out);
@@ -122,7 +122,7 @@ TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
 }
 
 TEST(ComputeUnits, MacArrayAndVectorUnitTakeCeilCycles) {
-  const auto r = testing::run_forked([] {
+  const auto r = run_forked([] {
     const NpuConfig c = small_config();
     MacArray mac("mac", c);
     VectorUnit vec("vec", c);

@@ -1,5 +1,5 @@
-// SystemC elaborates once per process, so every test that builds an NPU runs it in a forked child and gets the
-// numbers back through a pipe. The parent makes the assertions.
+// SystemC elaborates once per process, so whatever builds an NPU more than once per process (tests, the bench)
+// runs each simulation in a forked child and gets its numbers back through a pipe.
 #pragma once
 
 #include <sys/wait.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace npusim::testing {
+namespace npusim {
 
 // Runs `body` (returning numbers) in a child process; throws with the child's message if it failed.
 template <class Body>
@@ -54,4 +54,4 @@ std::vector<uint64_t> run_forked(Body body) {
   return values;
 }
 
-}  // namespace npusim::testing
+}  // namespace npusim

@@ -1,0 +1,109 @@
+// `npusim bench`: times the shipped benchmarks as whole simulations, each in its own forked process (SystemC
+// elaborates once per process), and reports wall time, simulated core cycles per wall second and simulated DRAM
+// bytes per wall second. With --baseline it prints each figure's ratio to a saved run; --save writes one.
+#include <boost/program_options.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/fork_run.h"
+#include "sim/commands.h"
+#include "sim/engine.h"
+
+namespace npusim::sim {
+
+namespace po = boost::program_options;
+po::variables_map parse_flags(const std::string& command, const std::vector<std::string>& args,
+                              const po::options_description& flags, const po::positional_options_description& pos);
+
+namespace {
+
+struct BenchCase {
+  const char* name;
+  const char* run_file;  // relative to the project folder
+  const char* what;
+};
+
+// The benchmarks the project ships. The Vicuna-7B request is the speed target: a 1024-token prompt and
+// 128 decode steps in uniform:3 (g128) on the HBM3 NPU.
+constexpr BenchCase kCases[] = {
+    {"default_run", "configs/runs/default.yaml", "README's default run: Vicuna-7B CNN/DM, fp16/uniform/PMPD"},
+    {"vicuna7b_request", "configs/runs/bench_vicuna7b_request.yaml",
+     "one Vicuna-7B request, 1024-token prompt + 128 decode steps, uniform:3, HBM3 NPU"},
+};
+
+struct Measurement {
+  double wall_s = 0;
+  double simulated_s = 0;
+  double core_cycles = 0;
+  double dram_bytes = 0;
+};
+
+Measurement measure_once(const std::string& run_file) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<uint64_t> r = run_forked([&] {
+    const RunConfig run = load_run_config(run_file, {});
+    const RunResults res = run_simulation(run);
+    uint64_t bytes = 0;
+    for (const ConfigResult& c : res.results) bytes += c.dram_read_bytes + c.dram_write_bytes;
+    return std::vector<uint64_t>{res.simulated_ps, run.npu.core_period_ps(), bytes};
+  });
+  Measurement m;
+  m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.simulated_s = static_cast<double>(r.at(0)) * 1e-12;
+  m.core_cycles = static_cast<double>(r.at(0)) / static_cast<double>(r.at(1));
+  m.dram_bytes = static_cast<double>(r.at(2));
+  return m;
+}
+
+}  // namespace
+
+int bench_command(const std::vector<std::string>& args) {
+  po::options_description flags("npusim bench");
+  flags.add_options()("repeat", po::value<int>()->default_value(3), "runs per benchmark; the median is reported")(
+      "save", po::value<std::string>(), "write the results as a baseline JSON file")(
+      "baseline", po::value<std::string>(), "compare with a baseline written by --save")(
+      "only", po::value<std::string>(), "run only the benchmark of this name");
+  const po::variables_map vm = parse_flags("bench", args, flags, po::positional_options_description());
+  const int repeat = vm["repeat"].as<int>();
+  if (repeat < 1) throw InputError("bench: --repeat must be >= 1");
+  nlohmann::ordered_json baseline;
+  if (vm.count("baseline")) {
+    const std::string path = vm["baseline"].as<std::string>();
+    try {
+      baseline = nlohmann::ordered_json::parse(read_file(path));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(path + ": not a bench baseline (" + e.what() + ")");
+    }
+  }
+  nlohmann::ordered_json saved;
+  std::cout << fmt::format("{:<18} {:>9} {:>12} {:>16} {:>16} {:>10}\n", "benchmark", "wall s", "simulated s",
+                           "sim cycles/s", "sim DRAM GB/s", "vs base");
+  for (const BenchCase& c : kCases) {
+    if (vm.count("only") && vm["only"].as<std::string>() != c.name) continue;
+    std::vector<Measurement> runs;
+    for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(project_dir() + "/" + c.run_file));
+    std::sort(runs.begin(), runs.end(), [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
+    const Measurement& m = runs[runs.size() / 2];
+    std::string versus = "-";
+    if (baseline.contains(c.name)) {
+      versus = fmt::format("{:.2f}x", baseline[c.name]["wall_s"].get<double>() / m.wall_s);
+    }
+    std::cout << fmt::format("{:<18} {:>9.3f} {:>12.4f} {:>16.3e} {:>16.3f} {:>10}\n", c.name, m.wall_s,
+                             m.simulated_s, m.core_cycles / m.wall_s, m.dram_bytes / m.wall_s / 1e9, versus);
+    saved[c.name] = {{"what", c.what},          {"wall_s", m.wall_s},
+                     {"simulated_s", m.simulated_s}, {"core_cycles_per_s", m.core_cycles / m.wall_s},
+                     {"dram_bytes_per_s", m.dram_bytes / m.wall_s}, {"repeat", repeat}};
+  }
+  std::cout << "(median of " << repeat << " runs; 'vs base' = baseline wall time / this wall time, > 1 is faster)\n";
+  if (vm.count("save")) write_file_atomic(vm["save"].as<std::string>(), saved.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace npusim::sim

@@ -1,0 +1,18 @@
+// The npusim subcommands. Each takes the words after its name, prints to stdout, returns the exit code, and
+// throws InputError for bad flags or input (main prints it and exits 2).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace npusim::sim {
+
+int run_command(const std::vector<std::string>& args);
+int describe_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
+
+// Where configs/ and traces/ live when a command needs the project's own files: the working directory if it has
+// them, else the source tree the binary was built from.
+std::string project_dir();
+
+}  // namespace npusim::sim

@@ -1,0 +1,166 @@
+#include "sim/engine.h"
+
+#include <algorithm>
+
+namespace npusim::sim {
+
+using workloads::Op;
+using workloads::PrecisionFormat;
+
+namespace {
+
+// Walks trace -> configuration -> request -> phase (prefill, then one phase per decode step) and lowers each
+// phase only when the NPU asks for it.
+class RunWorkSource : public hw::IWorkSource {
+ public:
+  RunWorkSource(const RunConfig& run, RunResults* results) : run_(run), results_(results) { open_group(); }
+
+  const std::vector<Op>* next_phase() override {
+    while (trace_ < run_.traces.size()) {
+      const traces::Trace& trace = run_.traces[trace_];
+      if (request_ < trace.requests.size()) {
+        const traces::Request& req = trace.requests[request_];
+        const Configuration& config = run_.configurations[config_];
+        if (step_ == 0) {
+          bits_ = req.prefill_bits;
+          ops_ = workloads::lower_prefill(run_.model, phase_format(config, trace.header, bits_),
+                                          static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
+          return &ops_;
+        }
+        if (step_ <= req.decode_steps()) {
+          bits_ = traced_bits(req, step_);
+          const PrecisionFormat format = phase_format(config, trace.header, bits_);
+          bits_ = format.bits;
+          ops_ = workloads::lower_decode_step(run_.model, format,
+                                              static_cast<uint64_t>(req.prompt_tokens + step_), run_.lowering);
+          return &ops_;
+        }
+        ++request_;
+        step_ = 0;
+        continue;
+      }
+      request_ = 0;
+      if (++config_ == run_.configurations.size()) {
+        config_ = 0;
+        ++trace_;
+      }
+      if (trace_ < run_.traces.size()) open_group();
+    }
+    return nullptr;
+  }
+
+  void phase_done(const hw::PhaseStats& s) override {
+    ConfigResult& r = results_->results.back();
+    const traces::Request& req = run_.traces[trace_].requests[request_];
+    if (step_ == 0) {
+      r.per_request.push_back({req.id, req.prompt_tokens, req.decode_steps(), 0, 0, 0});
+      ++r.requests;
+      r.prompt_tokens += req.prompt_tokens;
+      r.decode_steps += req.decode_steps();
+      r.output_tokens += req.output_tokens();
+      r.prefill_ps += s.time_ps();
+      r.per_request.back().prefill_ps = s.time_ps();
+    } else {
+      r.decode_ps += s.time_ps();
+      r.decode_dram_bytes += s.dram_read_bytes + s.dram_write_bytes;
+      r.decode_bits_sum += bits_;
+      r.per_request.back().decode_ps += s.time_ps();
+      r.per_request.back().decode_bits_sum += bits_;
+    }
+    r.total_ps += s.time_ps();
+    r.dram_read_bytes += s.dram_read_bytes;
+    r.dram_write_bytes += s.dram_write_bytes;
+    r.dram_busy_ps += s.dram_busy_ps;
+    r.macs += s.macs;
+    r.mac_busy_cycles += s.mac_busy_cycles;
+    r.dequant_busy_cycles += s.dequant_busy_cycles;
+    r.vector_busy_cycles += s.vector_busy_cycles;
+    r.tiles += s.tiles;
+    r.table_loads += s.table_loads;
+    r.compute_wait_ps += s.compute_wait_ps;
+    r.dma_wait_ps += s.dma_wait_ps;
+    ++step_;
+  }
+
+ private:
+  // The bits of decode step `step` (1-based) in the request's run-length schedule.
+  static int traced_bits(const traces::Request& req, int64_t step) {
+    for (const traces::Segment& seg : req.decode) {
+      if (step <= seg.steps) return seg.bits;
+      step -= seg.steps;
+    }
+    return req.decode.back().bits;
+  }
+
+  void open_group() {
+    const Configuration& c = run_.configurations[config_];
+    ConfigResult r;
+    r.trace_file = run_.trace_files[trace_];
+    r.task = run_.traces[trace_].header.task;
+    r.configuration = c.name;
+    r.weights = c.weights;
+    r.bits = c.weights == "fp16" ? "16" : c.bits;
+    results_->results.push_back(std::move(r));
+  }
+
+  const RunConfig& run_;
+  RunResults* results_;
+  size_t trace_ = 0, config_ = 0, request_ = 0;
+  int64_t step_ = 0;
+  int bits_ = 0;
+  std::vector<Op> ops_;
+};
+
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+}  // namespace
+
+RunResults run_simulation(const RunConfig& run) {
+  RunResults results;
+  results.run_name = run.name;
+  results.npu_name = run.npu.name;
+  results.model_name = run.model.name;
+  results.dram_preset = run.npu.dram.preset;
+  results.peak_dram_bytes_per_s = run.npu.dram.peak_bandwidth_bytes_per_s();
+  results.peak_macs_per_s = run.npu.peak_macs_per_s();
+  results.core_clock_mhz = run.npu.core_clock_mhz;
+  RunWorkSource source(run, &results);
+  results.simulated_ps = hw::simulate(run.npu, source);
+  derive_metrics(run, &results);
+  return results;
+}
+
+void derive_metrics(const RunConfig& run, RunResults* results) {
+  const double period_ps = static_cast<double>(run.npu.core_period_ps());
+  for (ConfigResult& r : results->results) {
+    const double total_s = static_cast<double>(r.total_ps) * 1e-12;
+    const double decode_s = static_cast<double>(r.decode_ps) * 1e-12;
+    const auto steps = static_cast<double>(r.decode_steps);
+    r.samples_per_s = ratio(static_cast<double>(r.requests), total_s);
+    r.decode_tokens_per_s = ratio(steps, decode_s);
+    r.ttft_ms = ratio(static_cast<double>(r.prefill_ps) * 1e-9, static_cast<double>(r.requests));
+    r.tpot_ms = ratio(decode_s * 1e3, steps);
+    r.mean_decode_bits = ratio(r.decode_bits_sum, steps);
+    r.dram_bytes_per_token = ratio(static_cast<double>(r.decode_dram_bytes), steps);
+    r.dram_utilisation = ratio(static_cast<double>(r.dram_read_bytes + r.dram_write_bytes),
+                               results->peak_dram_bytes_per_s * total_s);
+    r.mac_utilisation = ratio(static_cast<double>(r.mac_busy_cycles), static_cast<double>(r.total_ps) / period_ps);
+    r.memory_stall_share = ratio(static_cast<double>(r.compute_wait_ps), static_cast<double>(r.total_ps));
+    r.compute_stall_share = ratio(static_cast<double>(r.dma_wait_ps), static_cast<double>(r.total_ps));
+  }
+  for (ConfigResult& r : results->results) {
+    for (const ConfigResult& b : results->results) {
+      if (b.trace_file != r.trace_file) continue;
+      if (b.configuration == run.fp16_baseline) {
+        r.speedup_over_fp16 = ratio(r.samples_per_s, b.samples_per_s);
+        r.tpot_speedup_over_fp16 = ratio(b.tpot_ms, r.tpot_ms);
+      }
+      if (b.configuration == run.uniform_baseline) {
+        r.speedup_over_uniform = ratio(r.samples_per_s, b.samples_per_s);
+        r.tpot_speedup_over_uniform = ratio(b.tpot_ms, r.tpot_ms);
+      }
+    }
+  }
+}
+
+}  // namespace npusim::sim

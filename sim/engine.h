@@ -1,0 +1,56 @@
+// The engine binds a run (NPU + model + traces + configurations) to the SystemC NPU: it lowers each request's
+// prefill and decode steps to operator lists in the configuration's formats, feeds them to the NPU one phase at
+// a time, and gathers the measured statistics per request and per (trace, configuration).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/run_config.h"
+
+namespace npusim::sim {
+
+struct RequestResult {
+  std::string id;
+  int64_t prompt_tokens = 0;
+  int64_t decode_steps = 0;
+  uint64_t prefill_ps = 0;
+  uint64_t decode_ps = 0;
+  double decode_bits_sum = 0;  // bits x steps over the decode steps
+};
+
+// Sums over the requests of one trace under one configuration, plus the figures derived from them.
+struct ConfigResult {
+  std::string trace_file, task, configuration, weights, bits;
+  int64_t requests = 0, prompt_tokens = 0, decode_steps = 0, output_tokens = 0;
+  uint64_t total_ps = 0, prefill_ps = 0, decode_ps = 0;
+  uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
+  uint64_t macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
+  uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, dma_wait_ps = 0;
+  double decode_bits_sum = 0;
+  std::vector<RequestResult> per_request;
+
+  // Derived after the run (see derive_metrics).
+  double samples_per_s = 0, decode_tokens_per_s = 0, ttft_ms = 0, tpot_ms = 0, mean_decode_bits = 0;
+  double dram_bytes_per_token = 0, dram_utilisation = 0, mac_utilisation = 0;
+  double memory_stall_share = 0;   // share of the time the compute units waited for data
+  double compute_stall_share = 0;  // share of the time the streamer waited for a free buffer
+  double speedup_over_fp16 = 0, speedup_over_uniform = 0;          // samples/s ratios
+  double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios
+};
+
+struct RunResults {
+  std::string run_name, npu_name, model_name, dram_preset;
+  double peak_dram_bytes_per_s = 0, peak_macs_per_s = 0, core_clock_mhz = 0;
+  std::vector<ConfigResult> results;  // trace-major, configurations in run order
+  uint64_t simulated_ps = 0;
+};
+
+// Simulates every request of every trace under every configuration in one SystemC elaboration.
+RunResults run_simulation(const RunConfig& run);
+
+// Fills the derived figures of every result (speedups against the run's baselines within the same trace).
+void derive_metrics(const RunConfig& run, RunResults* results);
+
+}  // namespace npusim::sim

@@ -1,0 +1,68 @@
+// npusim: the command-line entry point. Dispatches to the subcommands and turns bad input into a one-line error
+// and a non-zero exit.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "sim/commands.h"
+#include "traces/trace.h"
+
+// libsystemc's own main() would call sc_main; npusim has its own main, so this is never reached.
+extern "C" int sc_main(int, char**) { return 0; }
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: npusim COMMAND [ARGS]
+
+commands:
+  run RUN.yaml [--out DIR] [--set key=value ...] [--quiet]
+                                 simulate every trace of a run under every configuration; print a table and
+                                 write DIR/results.json and DIR/results.csv (DIR defaults to results/<run name>)
+  trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
+                                 deterministic schedule trace from scheduler parameters
+  trace stats TRACE.jsonl [--json]
+                                 summary of a trace: requests, lengths, mean bits, steps per precision
+  describe npu|run|model         every config field: name, unit, default, range, meaning
+  bench [--repeat N] [--save FILE] [--baseline FILE]
+                                 time the shipped benchmarks (one simulation per process)
+)";
+
+int dispatch(const std::vector<std::string>& words) {
+  using namespace npusim;
+  if (words.empty() || words[0] == "-h" || words[0] == "--help" || words[0] == "help") {
+    std::cout << kUsage;
+    return words.empty() ? 2 : 0;
+  }
+  const std::string& cmd = words[0];
+  const std::vector<std::string> rest(words.begin() + 1, words.end());
+  if (cmd == "run") return sim::run_command(rest);
+  if (cmd == "describe") return sim::describe_command(rest);
+  if (cmd == "bench") return sim::bench_command(rest);
+  if (cmd == "trace") {
+    if (rest.empty()) throw InputError("trace: expected 'synth' or 'stats'");
+    const std::vector<std::string> args(rest.begin() + 1, rest.end());
+    if (rest[0] == "synth") return traces::trace_synth_command(args);
+    if (rest[0] == "stats") return traces::trace_stats_command(args);
+    throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth' or 'stats')");
+  }
+  throw InputError("unknown command '" + cmd + "' (expected run, trace, describe or bench; see npusim --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // SystemC prints its banner when the first module is built; keep stdout for our reports.
+  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  std::vector<std::string> words(argv + 1, argv + argc);
+  try {
+    return dispatch(words);
+  } catch (const npusim::InputError& e) {
+    std::cerr << "npusim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "npusim: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,156 @@
+#include "sim/report.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace npusim::sim {
+
+namespace {
+
+// The per-configuration figures, in report order: name, unit, value. Shared by the CSV and JSON writers so that
+// the two never disagree on a column.
+struct Metric {
+  const char* name;
+  double value;
+};
+
+std::vector<Metric> metrics_of(const ConfigResult& r) {
+  return {
+      {"samples_per_s", r.samples_per_s},
+      {"decode_tokens_per_s", r.decode_tokens_per_s},
+      {"ttft_ms", r.ttft_ms},
+      {"tpot_ms", r.tpot_ms},
+      {"mean_decode_bits", r.mean_decode_bits},
+      {"dram_bytes_per_token", r.dram_bytes_per_token},
+      {"dram_utilisation", r.dram_utilisation},
+      {"mac_utilisation", r.mac_utilisation},
+      {"memory_stall_share", r.memory_stall_share},
+      {"compute_stall_share", r.compute_stall_share},
+      {"speedup_over_fp16", r.speedup_over_fp16},
+      {"speedup_over_uniform", r.speedup_over_uniform},
+      {"tpot_speedup_over_fp16", r.tpot_speedup_over_fp16},
+      {"tpot_speedup_over_uniform", r.tpot_speedup_over_uniform},
+  };
+}
+
+struct Counter {
+  const char* name;
+  uint64_t value;
+};
+
+std::vector<Counter> counters_of(const ConfigResult& r) {
+  return {
+      {"requests", static_cast<uint64_t>(r.requests)},
+      {"prompt_tokens", static_cast<uint64_t>(r.prompt_tokens)},
+      {"decode_steps", static_cast<uint64_t>(r.decode_steps)},
+      {"output_tokens", static_cast<uint64_t>(r.output_tokens)},
+      {"total_ps", r.total_ps},
+      {"prefill_ps", r.prefill_ps},
+      {"decode_ps", r.decode_ps},
+      {"dram_read_bytes", r.dram_read_bytes},
+      {"dram_write_bytes", r.dram_write_bytes},
+      {"decode_dram_bytes", r.decode_dram_bytes},
+      {"dram_busy_ps", r.dram_busy_ps},
+      {"macs", r.macs},
+      {"mac_busy_cycles", r.mac_busy_cycles},
+      {"dequant_busy_cycles", r.dequant_busy_cycles},
+      {"vector_busy_cycles", r.vector_busy_cycles},
+      {"tiles", r.tiles},
+      {"table_loads", r.table_loads},
+      {"compute_wait_ps", r.compute_wait_ps},
+      {"dma_wait_ps", r.dma_wait_ps},
+  };
+}
+
+std::string speedup_text(double x) { return x > 0 ? fmt::format("{:.2f}x", x) : "-"; }
+
+}  // namespace
+
+std::string results_table(const RunResults& results) {
+  std::string out = fmt::format("{} | {} on {} ({}, {:.1f} GB/s peak, {:.1f} TMAC/s peak)\n", results.run_name,
+                                results.model_name, results.npu_name, results.dram_preset,
+                                results.peak_dram_bytes_per_s / 1e9, results.peak_macs_per_s / 1e12);
+  std::string trace;
+  for (const ConfigResult& r : results.results) {
+    if (r.trace_file != trace) {
+      trace = r.trace_file;
+      out += fmt::format("\ntask {} ({} requests, trace {})\n", r.task, r.requests, r.trace_file);
+      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>6} {:>6} {:>9} {:>9} {:>8}\n",
+                         "config", "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "DRAM%",
+                         "MAC%", "vs fp16", "vs unif", "TPOT x16");
+    }
+    out += fmt::format("{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} {:>8}\n",
+                       r.configuration, r.samples_per_s, r.decode_tokens_per_s, r.ttft_ms, r.tpot_ms,
+                       r.mean_decode_bits, r.dram_bytes_per_token / 1e6, 100 * r.dram_utilisation,
+                       100 * r.mac_utilisation, speedup_text(r.speedup_over_fp16),
+                       speedup_text(r.speedup_over_uniform), speedup_text(r.tpot_speedup_over_fp16));
+  }
+  return out;
+}
+
+std::string results_json(const RunConfig& run, const RunResults& results) {
+  using json = nlohmann::ordered_json;
+  json doc;
+  doc["format"] = "npusim-results";
+  doc["version"] = 1;
+  doc["run"] = results.run_name;
+  doc["run_file"] = run.file;
+  doc["npu"] = {{"name", results.npu_name},
+                {"file", run.npu_file},
+                {"dram_preset", results.dram_preset},
+                {"peak_dram_bytes_per_s", results.peak_dram_bytes_per_s},
+                {"peak_macs_per_s", results.peak_macs_per_s},
+                {"core_clock_mhz", results.core_clock_mhz}};
+  doc["model"] = {{"name", results.model_name}, {"file", run.model_file}};
+  doc["simulated_ps"] = results.simulated_ps;
+  json list = json::array();
+  for (const ConfigResult& r : results.results) {
+    json item;
+    item["trace"] = r.trace_file;
+    item["task"] = r.task;
+    item["configuration"] = r.configuration;
+    item["weights"] = r.weights;
+    item["bits"] = r.bits;
+    for (const Metric& m : metrics_of(r)) item["metrics"][m.name] = m.value;
+    for (const Counter& c : counters_of(r)) item["counters"][c.name] = c.value;
+    json reqs = json::array();
+    for (const RequestResult& q : r.per_request) {
+      reqs.push_back({{"id", q.id},
+                      {"prompt_tokens", q.prompt_tokens},
+                      {"decode_steps", q.decode_steps},
+                      {"prefill_ps", q.prefill_ps},
+                      {"decode_ps", q.decode_ps},
+                      {"mean_decode_bits", q.decode_steps ? q.decode_bits_sum / q.decode_steps : 0.0}});
+    }
+    item["requests"] = std::move(reqs);
+    list.push_back(std::move(item));
+  }
+  doc["results"] = std::move(list);
+  return doc.dump(2) + "\n";
+}
+
+std::string results_csv(const RunResults& results) {
+  std::string out = "task,trace,configuration,weights,bits";
+  if (results.results.empty()) return out + "\n";
+  for (const Metric& m : metrics_of(results.results.front())) out += std::string(",") + m.name;
+  for (const Counter& c : counters_of(results.results.front())) out += std::string(",") + c.name;
+  out += "\n";
+  for (const ConfigResult& r : results.results) {
+    out += fmt::format("{},{},{},{},{}", r.task, r.trace_file, r.configuration, r.weights, r.bits);
+    for (const Metric& m : metrics_of(r)) out += fmt::format(",{:.9g}", m.value);
+    for (const Counter& c : counters_of(r)) out += fmt::format(",{}", c.value);
+    out += "\n";
+  }
+  return out;
+}
+
+void write_results(const std::string& dir, const RunConfig& run, const RunResults& results) {
+  make_dirs(dir);
+  write_file_atomic(dir + "/results.json", results_json(run, results));
+  write_file_atomic(dir + "/results.csv", results_csv(results));
+}
+
+}  // namespace npusim::sim

@@ -1,0 +1,180 @@
+// Every field of a run document is declared here once, with its meaning and default.
+#include "sim/run_config.h"
+
+#include <filesystem>
+
+#include "common/config.h"
+#include "common/error.h"
+
+namespace npusim::sim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Paths inside a run file are relative to the run file's folder (so runs work from any working directory).
+std::string resolve(const std::string& run_file, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(run_file).parent_path() / path).lexically_normal().string();
+}
+
+Configuration read_configuration(ConfigSection& s) {
+  Configuration c;
+  c.name = s.text("name", "label in reports; unique within the run", std::nullopt);
+  c.weights = s.choice("weights", "weight format family of the decoder linears", std::nullopt,
+                       {"fp16", "anyprec", "uniform"});
+  c.bits = s.text("bits",
+                  "per-phase precision: 'trace' (the request's own prefill and decode schedule), 'high' or "
+                  "'low' (the trace's precision pair, every phase), or a bit width; ignored for fp16",
+                  std::string("trace"));
+  c.group_size = static_cast<int>(
+      s.integer("group_size", "weights", "uniform: weights per fp16 scale and zero along K", 128, 1, 1 << 20));
+  c.parent_bits = static_cast<int>(
+      s.integer("parent_bits", "bits", "anyprec: precision of the stored parent model (planes in DRAM)", 4, 1, 8));
+  s.finish();
+  if (c.bits != "trace" && c.bits != "high" && c.bits != "low") {
+    char* end = nullptr;
+    const long v = std::strtol(c.bits.c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 8) {
+      s.fail(YAML::Node(), "bits", "'" + c.bits + "' is not trace, high, low or a bit width 1..8");
+    }
+  }
+  return c;
+}
+
+void read_run(ConfigSection& s, RunConfig* run) {
+  run->name = s.text("name", "run name: results go to results/<name> unless --out says otherwise", std::nullopt);
+  run->npu_file = s.text("npu", "NPU config (configs/npu/*.yaml), relative to this file", std::nullopt);
+  run->model_file =
+      s.text("model", "model shape: configs/models/*.yaml or a Hugging Face config.json, relative to this file",
+             std::nullopt);
+  const YAML::Node trace_list = s.list("traces", "pmpd-trace files to replay, relative to this file", true);
+  if (!s.documenting()) {
+    if (trace_list.size() == 0) s.fail(trace_list, "traces", "expected at least one trace");
+    for (const auto& t : trace_list) {
+      if (!t.IsScalar()) s.fail(t, "traces", "expected a file path");
+      run->trace_files.push_back(t.Scalar());
+    }
+  }
+  run->max_requests = s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0,
+                                int64_t{1} << 40);
+  ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");
+  run->lowering.quantize_lm_head =
+      lowering.flag("quantize_lm_head", "lm_head in the configuration's format (PMPD keeps it fp16)", false);
+  run->lowering.kv_cache_bits = static_cast<int>(
+      lowering.integer("kv_cache_bits", "bits", "bits per KV-cache element", 16, 1, 32));
+  lowering.finish();
+  const YAML::Node configs = s.list("configurations", "the configurations compared on every request", true);
+  if (!s.documenting()) {
+    if (configs.size() == 0) s.fail(configs, "configurations", "expected at least one configuration");
+    for (size_t i = 0; i < configs.size(); ++i) {
+      ConfigSection c(configs[i], s.file(), "configurations[" + std::to_string(i) + "]");
+      run->configurations.push_back(read_configuration(c));
+      for (size_t j = 0; j + 1 < run->configurations.size(); ++j) {
+        if (run->configurations[j].name == run->configurations.back().name) {
+          c.fail(configs[i], "name", "'" + run->configurations.back().name + "' is used twice");
+        }
+      }
+    }
+  }
+  ConfigSection baselines = s.section("baselines", "which configurations the speedups divide by");
+  run->fp16_baseline = baselines.text("fp16", "configuration named as the fp16 baseline", std::string("fp16"));
+  run->uniform_baseline =
+      baselines.text("uniform", "configuration named as the uniform baseline", std::string("uniform"));
+  baselines.finish();
+  s.finish();
+}
+
+}  // namespace
+
+void describe_run_config(std::vector<FieldDoc>* docs) {
+  RunConfig run;
+  ConfigSection s = ConfigSection::for_docs(docs);
+  read_run(s, &run);
+  ConfigSection c = ConfigSection::for_docs(docs, "configurations[]");
+  read_configuration(c);
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node run_doc = load_yaml_file(path);
+  std::vector<std::string> npu_sets, model_sets;
+  for (const std::string& o : overrides) {
+    if (o.rfind("npu.", 0) == 0) {
+      npu_sets.push_back(o.substr(4));
+    } else if (o.rfind("model.", 0) == 0) {
+      model_sets.push_back(o.substr(6));
+    } else {
+      apply_override(run_doc, o);
+    }
+  }
+  RunConfig run;
+  run.file = path;
+  ConfigSection s(run_doc, path);
+  read_run(s, &run);
+
+  run.npu_file = resolve(path, run.npu_file);
+  YAML::Node npu_doc = load_yaml_file(run.npu_file);
+  for (const std::string& o : npu_sets) apply_override(npu_doc, o);
+  ConfigSection npu(npu_doc, run.npu_file);
+  run.npu = hw::read_npu_config(npu);
+
+  run.model_file = resolve(path, run.model_file);
+  if (!model_sets.empty()) {
+    if (fs::path(run.model_file).extension() == ".json") {
+      throw InputError("--set model." + model_sets.front() + ": only YAML models can be overridden");
+    }
+    YAML::Node model_doc = load_yaml_file(run.model_file);
+    for (const std::string& o : model_sets) apply_override(model_doc, o);
+    ConfigSection m(model_doc, run.model_file);
+    run.model = workloads::read_model_config(m);
+  } else {
+    run.model = workloads::load_model(run.model_file);
+  }
+
+  for (std::string& t : run.trace_files) {
+    t = resolve(path, t);
+    run.traces.push_back(traces::read_trace(t));
+    traces::Trace& trace = run.traces.back();
+    if (trace.header.model != run.model.name) {
+      throw InputError(t + ":1: model: the trace is for '" + trace.header.model + "' but the run's model is '" +
+                       run.model.name + "'");
+    }
+    if (run.max_requests > 0 && static_cast<int64_t>(trace.requests.size()) > run.max_requests) {
+      trace.requests.resize(static_cast<size_t>(run.max_requests));
+    }
+    // Every bit width the trace uses must be runnable by every configuration that follows the trace.
+    for (const Configuration& c : run.configurations) {
+      if (c.bits != "trace" || c.weights == "fp16") continue;
+      std::vector<int> allowed{16};
+      const int top = c.weights == "anyprec" ? c.parent_bits : 8;
+      for (int b = 1; b <= top; ++b) allowed.push_back(b);
+      traces::check_bits(trace, t, allowed);
+    }
+  }
+  for (const std::string& name : {run.fp16_baseline, run.uniform_baseline}) {
+    bool found = false;
+    for (const Configuration& c : run.configurations) found = found || c.name == name;
+    if (!found) {
+      throw InputError(path + ": baselines: no configuration is named '" + name + "'");
+    }
+  }
+  return run;
+}
+
+workloads::PrecisionFormat phase_format(const Configuration& c, const traces::TraceHeader& header,
+                                        int traced_bits) {
+  if (c.weights == "fp16") return workloads::PrecisionFormat::fp16();
+  int bits = traced_bits;
+  if (c.bits == "high") {
+    bits = header.precisions.front();
+  } else if (c.bits == "low") {
+    bits = header.precisions.back();
+  } else if (c.bits != "trace") {
+    bits = std::stoi(c.bits);
+  }
+  if (bits == 16) return workloads::PrecisionFormat::fp16();
+  if (c.weights == "uniform") return workloads::PrecisionFormat::uniform(bits, c.group_size);
+  return workloads::PrecisionFormat::anyprec(bits, c.parent_bits);
+}
+
+}  // namespace npusim::sim

@@ -1,0 +1,50 @@
+// A run: one NPU, one model, one or more traces, and the configurations to compare on every request of every
+// trace. Read from configs/runs/*.yaml through declared fields; paths inside are relative to the run file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "hw_models/npu.h"
+#include "traces/trace.h"
+#include "workloads/workloads.h"
+
+namespace npusim::sim {
+
+// How one configuration picks each phase's weight format.
+struct Configuration {
+  std::string name;
+  std::string weights;    // "fp16", "anyprec" or "uniform"
+  std::string bits;       // "trace" (the request's own schedule), "high", "low" or a number
+  int group_size = 128;   // uniform
+  int parent_bits = 4;    // anyprec: stored planes
+};
+
+struct RunConfig {
+  std::string name;
+  std::string file;  // where it was read from
+  hw::NpuConfig npu;
+  std::string npu_file;
+  workloads::ModelShape model;
+  std::string model_file;
+  std::vector<std::string> trace_files;
+  std::vector<traces::Trace> traces;
+  int64_t max_requests = 0;  // per trace; 0 = all
+  workloads::LoweringOptions lowering;
+  std::vector<Configuration> configurations;
+  std::string fp16_baseline, uniform_baseline;  // configuration names the speedups divide by
+};
+
+// Loads a run file, applying --set overrides: "npu.X=V" edits the NPU document, "model.X=V" the model document
+// (YAML models only), anything else the run document. Throws InputError naming file, line and key.
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The format a configuration runs a phase in, given the trace header and the phase's traced bits.
+workloads::PrecisionFormat phase_format(const Configuration& c, const traces::TraceHeader& header,
+                                        int traced_bits);
+
+// Lists the declared fields of the run document (for `npusim describe run`).
+void describe_run_config(std::vector<FieldDoc>* docs);
+
+}  // namespace npusim::sim
