@@ -120,8 +120,9 @@ double ConfigSection::real(const std::string& key, const std::string& unit, cons
     fail(n, key, "expected a number" + (unit.empty() ? "" : " in " + unit) + ", got " + scalar_text(n));
   }
   if (v < min_value || v > max_value) {
-    fail(n, key, format_number(v) + " is out of range " + range_text(min_value, max_value) +
-                     (unit.empty() ? "" : " " + unit));
+    fail(n, key,
+         format_number(v) + " is out of range " + range_text(min_value, max_value) +
+             (unit.empty() ? "" : " " + unit));
   }
   return v;
 }
@@ -142,16 +143,17 @@ int64_t ConfigSection::integer(const std::string& key, const std::string& unit, 
   }
   const auto i = static_cast<int64_t>(v);
   if (i < min_value || i > max_value) {
-    fail(n, key, std::to_string(i) + " is out of range [" + std::to_string(min_value) + ", " +
-                     std::to_string(max_value) + "]" + (unit.empty() ? "" : " " + unit));
+    fail(n, key,
+         std::to_string(i) + " is out of range [" + std::to_string(min_value) + ", " + std::to_string(max_value) +
+             "]" + (unit.empty() ? "" : " " + unit));
   }
   return i;
 }
 
 bool ConfigSection::flag(const std::string& key, const std::string& description,
                          std::optional<bool> default_value) {
-  document(key, "flag", "", description,
-           default_value ? (*default_value ? "true" : "false") : "required", "true or false");
+  document(key, "flag", "", description, default_value ? (*default_value ? "true" : "false") : "required",
+           "true or false");
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or(false);
   if (!n.IsDefined() || n.IsNull()) {

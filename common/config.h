@@ -16,12 +16,12 @@ namespace npusim {
 
 // One declared field, as printed by `npusim describe`.
 struct FieldDoc {
-  std::string path;         // dotted key, e.g. "dram.channels"
-  std::string kind;         // "real", "integer", "flag", "choice", "text", "section", "list"
-  std::string unit;         // "" when dimensionless
-  std::string description;  // what it means
-  std::string default_text; // "required" when there is no default
-  std::string range_text;   // "[1, 1024]" or "one of: a, b"; "" when unconstrained
+  std::string path;          // dotted key, e.g. "dram.channels"
+  std::string kind;          // "real", "integer", "flag", "choice", "text", "section", "list"
+  std::string unit;          // "" when dimensionless
+  std::string description;   // what it means
+  std::string default_text;  // "required" when there is no default
+  std::string range_text;    // "[1, 1024]" or "one of: a, b"; "" when unconstrained
 };
 
 // A YAML mapping read through declarations. Create one per mapping; call finish() after reading every field so

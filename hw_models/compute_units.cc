@@ -7,7 +7,9 @@ MacArray::MacArray(sc_core::sc_module_name name, const NpuConfig& config)
       macs_per_cycle_(static_cast<uint64_t>(config.mac_rows * config.mac_cols)),
       period_ps_(config.core_period_ps()) {}
 
-uint64_t MacArray::cycles_for(uint64_t macs) const { return (macs + macs_per_cycle_ - 1) / macs_per_cycle_; }
+uint64_t MacArray::cycles_for(uint64_t macs) const {
+  return (macs + macs_per_cycle_ - 1) / macs_per_cycle_;
+}
 
 void MacArray::execute(uint64_t macs) {
   const uint64_t cycles = cycles_for(macs);
@@ -22,7 +24,9 @@ VectorUnit::VectorUnit(sc_core::sc_module_name name, const NpuConfig& config)
       lanes_(static_cast<uint64_t>(config.vector_lanes)),
       period_ps_(config.core_period_ps()) {}
 
-uint64_t VectorUnit::cycles_for(uint64_t elements) const { return (elements + lanes_ - 1) / lanes_; }
+uint64_t VectorUnit::cycles_for(uint64_t elements) const {
+  return (elements + lanes_ - 1) / lanes_;
+}
 
 void VectorUnit::execute(uint64_t elements) {
   const uint64_t cycles = cycles_for(elements);

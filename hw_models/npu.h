@@ -23,8 +23,8 @@ namespace npusim::hw {
 struct NpuConfig {
   std::string name;
   std::string description;
-  double core_clock_mhz = 1000;            // MAC array, vector unit, dequantizer
-  int64_t mac_rows = 128;                  // MAC array: rows x cols fp16 MACs per cycle at full use
+  double core_clock_mhz = 1000;  // MAC array, vector unit, dequantizer
+  int64_t mac_rows = 128;        // MAC array: rows x cols fp16 MACs per cycle at full use
   int64_t mac_cols = 128;
   int64_t vector_lanes = 256;              // element operations per cycle on the vector unit
   int64_t dequant_codes_per_cycle = 4096;  // weights decoded to fp16 per cycle
@@ -36,8 +36,8 @@ struct NpuConfig {
   int64_t dma_max_outstanding = 64;        // requests in flight at most
   DramConfig dram;
 
-  uint64_t core_period_ps() const;      // rounded to a whole picosecond
-  double peak_macs_per_s() const;       // mac_rows * mac_cols per core cycle
+  uint64_t core_period_ps() const;  // rounded to a whole picosecond
+  double peak_macs_per_s() const;   // mac_rows * mac_cols per core cycle
 };
 
 // Reads an NPU document through declared fields (ConfigSection::for_docs lists them for `npusim describe npu`).

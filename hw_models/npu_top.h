@@ -2,9 +2,8 @@
 // which takes phases from the work source and executes their operators in order.
 #pragma once
 
-#include <systemc>
-
 #include <memory>
+#include <systemc>
 
 #include "hw_models/compute_units.h"
 #include "hw_models/dequantizer.h"
@@ -20,9 +19,9 @@ class NpuTop : public sc_core::sc_module {
   const IDram& dram() const { return *dram_; }
 
  private:
-  void core();                                   // SC_THREAD
+  void core();  // SC_THREAD
   void execute(const workloads::Op& op);
-  PhaseStats snapshot() const;                   // cumulative counters, for per-phase deltas
+  PhaseStats snapshot() const;  // cumulative counters, for per-phase deltas
 
   const NpuConfig config_;
   IWorkSource& source_;

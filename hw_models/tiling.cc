@@ -16,9 +16,13 @@ constexpr uint64_t kAlign = 4096;
 constexpr uint64_t kKvBase = uint64_t{1} << 40;
 constexpr uint64_t kKvLayerStride = uint64_t{1} << 32;
 
-uint64_t align_up(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+uint64_t align_up(uint64_t v) {
+  return (v + kAlign - 1) / kAlign * kAlign;
+}
 
-bool is_linear(const Op& op) { return op.kind == OpKind::kLinear; }
+bool is_linear(const Op& op) {
+  return op.kind == OpKind::kLinear;
+}
 
 // Per-row bytes of a linear at the precision being read.
 struct RowBytes {

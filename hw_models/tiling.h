@@ -23,9 +23,9 @@ struct Tile {
   std::array<ByteRange, 3> ranges;  // codes/planes/weights/KV, tables, biases; unused ranges have bytes 0
   uint64_t first_row = 0;           // linears: output rows [first_row, first_row + rows)
   uint64_t rows = 0;
-  uint64_t dequant_weights = 0;     // codes to decode (0: fp16 data bypasses the dequantizer)
-  uint64_t macs = 0;                // MACs this tile's data feeds
-  uint64_t ready_ps = 0;            // set by the stage that hands the tile on
+  uint64_t dequant_weights = 0;  // codes to decode (0: fp16 data bypasses the dequantizer)
+  uint64_t macs = 0;             // MACs this tile's data feeds
+  uint64_t ready_ps = 0;         // set by the stage that hands the tile on
   uint64_t dram_bytes() const { return ranges[0].bytes + ranges[1].bytes + ranges[2].bytes; }
 };
 
@@ -48,9 +48,9 @@ class AddressMap {
 
 // How an op splits into tiles that fit one SRAM weight buffer.
 struct TilePlan {
-  uint64_t tiles = 0;          // 0: the op has no DRAM data and no MACs (vector-only or a KV write)
-  uint64_t rows_per_tile = 0;  // linears
-  uint64_t bytes_per_tile = 0; // streamed data (KV cache, embeddings, norm weights)
+  uint64_t tiles = 0;           // 0: the op has no DRAM data and no MACs (vector-only or a KV write)
+  uint64_t rows_per_tile = 0;   // linears
+  uint64_t bytes_per_tile = 0;  // streamed data (KV cache, embeddings, norm weights)
 };
 
 // Linears: whole output rows per tile (codes + tables + bias of `rows_per_tile` rows fit in `buffer_bytes`),

@@ -3,9 +3,8 @@
 // hand-off, no polling.
 #pragma once
 
-#include <systemc>
-
 #include <deque>
+#include <systemc>
 
 #include "hw_models/tiling.h"
 

@@ -26,14 +26,17 @@ uint64_t WeightStreamer::fetch(const ByteRange& range, uint64_t now_ps) {
   uint64_t done = now_ps;
   const auto request_bytes = static_cast<uint64_t>(config_.dma_request_bytes);
   const size_t window = inflight_done_ps_.size();
-  for (uint64_t offset = 0; offset < range.bytes; offset += request_bytes) {
+  // Requests never cross a request_bytes boundary (as a DMA engine splits descriptors), so a long stream is a run
+  // of aligned, equal requests after at most one shorter head.
+  for (uint64_t address = range.address, end = range.address + range.bytes; address < end;) {
+    const uint64_t bytes = std::min(request_bytes - address % request_bytes, end - address);
     // Requests go out in order; request i waits for request i - window to complete (bounded outstanding).
     uint64_t& slot = inflight_done_ps_[request_count_++ % window];
     const uint64_t issue = std::max({now_ps, last_issue_ps_, slot});
-    const uint64_t bytes = std::min(request_bytes, range.bytes - offset);
-    slot = dram_.access(range.address + offset, bytes, /*is_write=*/false, issue);
+    slot = dram_.access(address, bytes, /*is_write=*/false, issue);
     last_issue_ps_ = issue;
     done = std::max(done, slot);
+    address += bytes;
   }
   return done;
 }
@@ -44,9 +47,8 @@ void WeightStreamer::run() {
     const std::vector<workloads::Op>& ops = *phases_.front();
     phases_.pop_front();
     for (const workloads::Op& op : ops) {
-      const TilePlan plan =
-          plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
-                     static_cast<uint64_t>(config_.dequant_table_rows));
+      const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
+                                       static_cast<uint64_t>(config_.dequant_table_rows));
       if (plan.tiles == 0) continue;
       const OpPlacement& where = addresses_.place(op);
       for (uint64_t i = 0; i < plan.tiles; ++i) {

@@ -4,9 +4,8 @@
 // as a buffer is free, so transfers of consecutive tiles overlap; a tile is handed on when its last byte arrives.
 #pragma once
 
-#include <systemc>
-
 #include <deque>
+#include <systemc>
 #include <vector>
 
 #include "hw_models/dram/i_dram.h"

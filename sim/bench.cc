@@ -1,11 +1,10 @@
 // `npusim bench`: times the shipped benchmarks as whole simulations, each in its own forked process (SystemC
 // elaborates once per process), and reports wall time, simulated core cycles per wall second and simulated DRAM
 // bytes per wall second. With --baseline it prints each figure's ratio to a saved run; --save writes one.
-#include <boost/program_options.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -19,8 +18,6 @@
 namespace npusim::sim {
 
 namespace po = boost::program_options;
-po::variables_map parse_flags(const std::string& command, const std::vector<std::string>& args,
-                              const po::options_description& flags, const po::positional_options_description& pos);
 
 namespace {
 
@@ -89,7 +86,8 @@ int bench_command(const std::vector<std::string>& args) {
     if (vm.count("only") && vm["only"].as<std::string>() != c.name) continue;
     std::vector<Measurement> runs;
     for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(project_dir() + "/" + c.run_file));
-    std::sort(runs.begin(), runs.end(), [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
+    std::sort(runs.begin(), runs.end(),
+              [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
     const Measurement& m = runs[runs.size() / 2];
     std::string versus = "-";
     if (baseline.contains(c.name)) {
@@ -97,11 +95,15 @@ int bench_command(const std::vector<std::string>& args) {
     }
     std::cout << fmt::format("{:<18} {:>9.3f} {:>12.4f} {:>16.3e} {:>16.3f} {:>10}\n", c.name, m.wall_s,
                              m.simulated_s, m.core_cycles / m.wall_s, m.dram_bytes / m.wall_s / 1e9, versus);
-    saved[c.name] = {{"what", c.what},          {"wall_s", m.wall_s},
-                     {"simulated_s", m.simulated_s}, {"core_cycles_per_s", m.core_cycles / m.wall_s},
-                     {"dram_bytes_per_s", m.dram_bytes / m.wall_s}, {"repeat", repeat}};
+    saved[c.name] = {{"what", c.what},
+                     {"wall_s", m.wall_s},
+                     {"simulated_s", m.simulated_s},
+                     {"core_cycles_per_s", m.core_cycles / m.wall_s},
+                     {"dram_bytes_per_s", m.dram_bytes / m.wall_s},
+                     {"repeat", repeat}};
   }
-  std::cout << "(median of " << repeat << " runs; 'vs base' = baseline wall time / this wall time, > 1 is faster)\n";
+  std::cout << "(median of " << repeat
+            << " runs; 'vs base' = baseline wall time / this wall time, > 1 is faster)\n";
   if (vm.count("save")) write_file_atomic(vm["save"].as<std::string>(), saved.dump(2) + "\n");
   return 0;
 }

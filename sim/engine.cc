@@ -31,8 +31,8 @@ class RunWorkSource : public hw::IWorkSource {
           bits_ = traced_bits(req, step_);
           const PrecisionFormat format = phase_format(config, trace.header, bits_);
           bits_ = format.bits;
-          ops_ = workloads::lower_decode_step(run_.model, format,
-                                              static_cast<uint64_t>(req.prompt_tokens + step_), run_.lowering);
+          ops_ = workloads::lower_decode_step(run_.model, format, static_cast<uint64_t>(req.prompt_tokens + step_),
+                                              run_.lowering);
           return &ops_;
         }
         ++request_;
@@ -111,7 +111,9 @@ class RunWorkSource : public hw::IWorkSource {
   std::vector<Op> ops_;
 };
 
-double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+double ratio(double a, double b) {
+  return b > 0 ? a / b : 0;
+}
 
 }  // namespace
 

@@ -36,7 +36,7 @@ struct ConfigResult {
   double dram_bytes_per_token = 0, dram_utilisation = 0, mac_utilisation = 0;
   double memory_stall_share = 0;   // share of the time the compute units waited for data
   double compute_stall_share = 0;  // share of the time the streamer waited for a free buffer
-  double speedup_over_fp16 = 0, speedup_over_uniform = 0;          // samples/s ratios
+  double speedup_over_fp16 = 0, speedup_over_uniform = 0;            // samples/s ratios
   double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios
 };
 

@@ -10,7 +10,9 @@
 #include "traces/trace.h"
 
 // libsystemc's own main() would call sc_main; npusim has its own main, so this is never reached.
-extern "C" int sc_main(int, char**) { return 0; }
+extern "C" int sc_main(int, char**) {
+  return 0;
+}
 
 namespace {
 

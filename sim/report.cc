@@ -65,7 +65,9 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
   };
 }
 
-std::string speedup_text(double x) { return x > 0 ? fmt::format("{:.2f}x", x) : "-"; }
+std::string speedup_text(double x) {
+  return x > 0 ? fmt::format("{:.2f}x", x) : "-";
+}
 
 }  // namespace
 
@@ -78,15 +80,16 @@ std::string results_table(const RunResults& results) {
     if (r.trace_file != trace) {
       trace = r.trace_file;
       out += fmt::format("\ntask {} ({} requests, trace {})\n", r.task, r.requests, r.trace_file);
-      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>6} {:>6} {:>9} {:>9} {:>8}\n",
-                         "config", "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "DRAM%",
-                         "MAC%", "vs fp16", "vs unif", "TPOT x16");
+      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>6} {:>6} {:>9} {:>9} {:>8}\n", "config",
+                         "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "DRAM%", "MAC%",
+                         "vs fp16", "vs unif", "TPOT x16");
     }
-    out += fmt::format("{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} {:>8}\n",
-                       r.configuration, r.samples_per_s, r.decode_tokens_per_s, r.ttft_ms, r.tpot_ms,
-                       r.mean_decode_bits, r.dram_bytes_per_token / 1e6, 100 * r.dram_utilisation,
-                       100 * r.mac_utilisation, speedup_text(r.speedup_over_fp16),
-                       speedup_text(r.speedup_over_uniform), speedup_text(r.tpot_speedup_over_fp16));
+    out += fmt::format(
+        "{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} {:>8}\n",
+        r.configuration, r.samples_per_s, r.decode_tokens_per_s, r.ttft_ms, r.tpot_ms, r.mean_decode_bits,
+        r.dram_bytes_per_token / 1e6, 100 * r.dram_utilisation, 100 * r.mac_utilisation,
+        speedup_text(r.speedup_over_fp16), speedup_text(r.speedup_over_uniform),
+        speedup_text(r.tpot_speedup_over_fp16));
   }
   return out;
 }

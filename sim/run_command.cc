@@ -1,6 +1,5 @@
 // `npusim run` and `npusim describe`.
 #include <boost/program_options.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -21,9 +20,9 @@ std::string project_dir() {
   return NPUSIM_SOURCE_DIR;
 }
 
-// Parses flags with Boost, turning its exceptions into InputErrors that name the command and the flag.
 po::variables_map parse_flags(const std::string& command, const std::vector<std::string>& args,
-                              const po::options_description& flags, const po::positional_options_description& pos) {
+                              const po::options_description& flags,
+                              const po::positional_options_description& pos) {
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(flags).positional(pos).run(), vm);
@@ -41,8 +40,7 @@ int run_command(const std::vector<std::string>& args) {
   flags.add_options()("run", po::value<std::string>()->required(), "run file (configs/runs/*.yaml)")(
       "out", po::value<std::string>(), "results folder (default: results/<run name>)")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "override a field: key.path=value (npu.* and model.* edit those documents)")("quiet",
-                                                                                   "no table on stdout");
+      "override a field: key.path=value (npu.* and model.* edit those documents)")("quiet", "no table on stdout");
   po::positional_options_description pos;
   pos.add("run", 1);
   const po::variables_map vm = parse_flags("run", args, flags, pos);

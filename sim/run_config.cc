@@ -56,13 +56,13 @@ void read_run(ConfigSection& s, RunConfig* run) {
       run->trace_files.push_back(t.Scalar());
     }
   }
-  run->max_requests = s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0,
-                                int64_t{1} << 40);
+  run->max_requests =
+      s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0, int64_t{1} << 40);
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");
   run->lowering.quantize_lm_head =
       lowering.flag("quantize_lm_head", "lm_head in the configuration's format (PMPD keeps it fp16)", false);
-  run->lowering.kv_cache_bits = static_cast<int>(
-      lowering.integer("kv_cache_bits", "bits", "bits per KV-cache element", 16, 1, 32));
+  run->lowering.kv_cache_bits =
+      static_cast<int>(lowering.integer("kv_cache_bits", "bits", "bits per KV-cache element", 16, 1, 32));
   lowering.finish();
   const YAML::Node configs = s.list("configurations", "the configurations compared on every request", true);
   if (!s.documenting()) {

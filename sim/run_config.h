@@ -15,10 +15,10 @@ namespace npusim::sim {
 // How one configuration picks each phase's weight format.
 struct Configuration {
   std::string name;
-  std::string weights;    // "fp16", "anyprec" or "uniform"
-  std::string bits;       // "trace" (the request's own schedule), "high", "low" or a number
-  int group_size = 128;   // uniform
-  int parent_bits = 4;    // anyprec: stored planes
+  std::string weights;   // "fp16", "anyprec" or "uniform"
+  std::string bits;      // "trace" (the request's own schedule), "high", "low" or a number
+  int group_size = 128;  // uniform
+  int parent_bits = 4;   // anyprec: stored planes
 };
 
 struct RunConfig {

@@ -37,11 +37,11 @@ std::vector<std::string> dram_preset_names();
 
 // Statistics registered by name, per channel and in total.
 struct DramStats {
-  uint64_t reads = 0;          // requests
+  uint64_t reads = 0;  // requests
   uint64_t writes = 0;
-  uint64_t read_bytes = 0;     // bytes moved on the data bus (whole bursts)
+  uint64_t read_bytes = 0;  // bytes moved on the data bus (whole bursts)
   uint64_t write_bytes = 0;
-  uint64_t busy_ps = 0;        // summed over channels: time a channel's data bus was transferring
+  uint64_t busy_ps = 0;  // summed over channels: time a channel's data bus was transferring
   std::vector<uint64_t> channel_bytes;
 };
 

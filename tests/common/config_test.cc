@@ -1,9 +1,10 @@
 // The declared-field config reader: every fault names the file, the line and the key.
+#include "common/config.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "common/config.h"
 #include "common/error.h"
 
 namespace npusim {

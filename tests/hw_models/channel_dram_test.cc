@@ -1,11 +1,12 @@
 // Exact-picosecond tests of the channel-level DRAM. Every expected number is derived from the preset:
 // HBM3 pseudo-channel: 32 bits x 6400 MT/s = 4 B x 6.4e9/s = 25.6 B/ns, so a 32 B burst (BL8) takes 1250 ps;
 // read latency 30 ns = 30000 ps; write latency 6 ns; 32 pseudo-channels; 256 B interleave.
+#include "hw_models/dram/impl/channel_dram.h"
+
 #include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "hw_models/dram/i_dram.h"
-#include "hw_models/dram/impl/channel_dram.h"
 
 namespace npusim::hw {
 namespace {

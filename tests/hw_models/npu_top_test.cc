@@ -2,8 +2,8 @@
 // The DRAM is one HBM3-speed pseudo-channel: 32 bits x 6400 MT/s = 25.6 B/ns.
 #include <gtest/gtest.h>
 
-#include "hw_models/npu.h"
 #include "common/fork_run.h"
+#include "hw_models/npu.h"
 
 namespace npusim::hw {
 namespace {
@@ -16,9 +16,7 @@ using workloads::PrecisionFormat;
 class ListSource : public IWorkSource {
  public:
   explicit ListSource(std::vector<std::vector<Op>> phases) : phases_(std::move(phases)) {}
-  const std::vector<Op>* next_phase() override {
-    return next_ < phases_.size() ? &phases_[next_++] : nullptr;
-  }
+  const std::vector<Op>* next_phase() override { return next_ < phases_.size() ? &phases_[next_++] : nullptr; }
   void phase_done(const PhaseStats& s) override { done.push_back(s); }
   std::vector<PhaseStats> done;
 

@@ -2,10 +2,10 @@
 // forked child (SystemC elaborates once per process); expected numbers are derived in the comments.
 #include <gtest/gtest.h>
 
+#include "common/fork_run.h"
 #include "hw_models/compute_units.h"
 #include "hw_models/dequantizer.h"
 #include "hw_models/tiling.h"
-#include "common/fork_run.h"
 
 namespace npusim::hw {
 namespace {

@@ -1,11 +1,12 @@
 // Whole-NPU properties through the engine: the roofline bounds and monotonicity. Each simulation runs in a
 // forked child (SystemC elaborates once per process). Bounds are computed from the workload lowering alone
 // (bytes and MACs of the ops), independently of the simulated statistics.
+#include "sim/engine.h"
+
 #include <gtest/gtest.h>
 
 #include "common/config.h"
 #include "common/fork_run.h"
-#include "sim/engine.h"
 #include "sim/run_config.h"
 
 namespace npusim::sim {
@@ -91,8 +92,8 @@ Bounds bounds_of(const RunConfig& run, const Configuration& c) {
 }
 
 const std::vector<Configuration> kAllFormats = {
-    {"fp16", "fp16", "trace", 128, 4},     {"uniform", "anyprec", "high", 128, 4},
-    {"pmpd", "anyprec", "trace", 128, 4},  {"gptq", "uniform", "high", 128, 4},
+    {"fp16", "fp16", "trace", 128, 4},    {"uniform", "anyprec", "high", 128, 4},
+    {"pmpd", "anyprec", "trace", 128, 4}, {"gptq", "uniform", "high", 128, 4},
     {"low", "anyprec", "low", 128, 4},
 };
 
@@ -134,7 +135,8 @@ TEST(Monotonicity, FewerBitsNeverRunSlower) {
   configs.push_back({"fp16", "fp16", "trace", 128, 4});
   for (const char* npu_name : {"datacenter-hbm3", "edge-lpddr5"}) {
     const traces::Trace trace = one_request_trace("mobilellama-1.4b", 64, {{4, 8}}, {4, 3});
-    const std::vector<uint64_t> t = simulate_times(make_run(npu_from(npu_name), "mobilellama-1.4b", trace, configs));
+    const std::vector<uint64_t> t =
+        simulate_times(make_run(npu_from(npu_name), "mobilellama-1.4b", trace, configs));
     const auto total = [&](size_t i) { return t[2 * i] + t[2 * i + 1]; };
     for (size_t family = 0; family < 2; ++family) {
       const size_t b2 = 3 * family, b3 = b2 + 1, b4 = b2 + 2;
@@ -147,7 +149,8 @@ TEST(Monotonicity, FewerBitsNeverRunSlower) {
 
 TEST(Monotonicity, MoreDramBandwidthNeverRunsSlower) {
   const traces::Trace trace = one_request_trace("mobilellama-1.4b", 64, {{4, 4}, {3, 4}}, {4, 3});
-  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4}, {"fp16", "fp16", "trace", 128, 4}};
+  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4},
+                                              {"fp16", "fp16", "trace", 128, 4}};
   std::vector<uint64_t> previous;
   // Channels 16 -> 32 -> 64 -> 128, then a faster data rate: every phase of every configuration is no slower.
   for (const std::vector<std::string>& sets :

@@ -107,6 +107,7 @@ uint64_t ChannelDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
       const uint64_t n = bursts_of(j);
       const size_t c = channel_of(j);
       const int64_t extra = static_cast<int64_t>(n) - static_cast<int64_t>(base_bursts);
+      if (extra == 0) return;
       set_local(c, local_ps_[c] + extra * static_cast<int64_t>(burst_ps_));
       local_bursts_[c] += static_cast<uint64_t>(extra);
       total_bursts += static_cast<uint64_t>(extra);
