@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Tests for plots/plot_results.py: charts from a fixture results.json, and bad input refused with exit 2.
+
+Run directly (python3 tests/plots/test_plot_results.py) or through ctest (-R plot). Exits 77 (ctest's skip) when
+this interpreter has no matplotlib.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SCRIPT = os.path.join(ROOT, "plots", "plot_results.py")
+FIXTURE = os.path.join(HERE, "fixtures", "results.json")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHARTS = ("samples_per_s", "time_split", "utilisation")
+TASKS = ("cnn_dm", "iwslt")  # the fixture's tasks
+
+
+def plot(*args):
+    """Run plot_results.py; return (exit code, stdout, stderr)."""
+    p = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+class DrawsCharts(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "charts")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_png_per_task_and_chart(self):
+        rc, _, err = plot(FIXTURE, "--out", self.out)
+        self.assertEqual(rc, 0, err)
+        expected = {f"{t}_{c}.png" for t in TASKS for c in CHARTS}
+        self.assertEqual(set(os.listdir(self.out)), expected)  # no temporary files left behind
+        for name in expected:
+            with open(os.path.join(self.out, name), "rb") as f:
+                self.assertEqual(f.read(8), PNG_SIGNATURE, name)
+
+    def test_folder_input_and_svg(self):
+        rc, _, err = plot(os.path.dirname(FIXTURE), "--out", self.out, "--format", "png,svg")
+        self.assertEqual(rc, 0, err)
+        for t in TASKS:
+            for c in CHARTS:
+                with open(os.path.join(self.out, f"{t}_{c}.svg"), "rb") as f:
+                    self.assertIn(b"<svg", f.read(400))
+                self.assertTrue(os.path.isfile(os.path.join(self.out, f"{t}_{c}.png")))
+
+    def test_same_input_same_bytes(self):
+        other = os.path.join(self.tmp.name, "again")
+        self.assertEqual(plot(FIXTURE, "--out", self.out, "--format", "png,svg")[0], 0)
+        self.assertEqual(plot(FIXTURE, "--out", other, "--format", "png,svg")[0], 0)
+        for name in sorted(os.listdir(self.out)):
+            with open(os.path.join(self.out, name), "rb") as a, open(os.path.join(other, name), "rb") as b:
+                self.assertEqual(a.read(), b.read(), name)
+
+
+class RefusesBadInput(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "charts")
+        with open(FIXTURE, encoding="utf-8") as f:
+            self.doc = json.load(f)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def assert_refused(self, path, named, expected_word="expected"):
+        rc, out, err = plot(path, "--out", self.out)
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(out, "")
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn(named, err)
+        self.assertIn(expected_word, err)
+        self.assertFalse(os.path.exists(self.out), "nothing may be written on bad input")
+
+    def test_missing_file(self):
+        path = os.path.join(self.tmp.name, "absent.json")
+        self.assert_refused(path, path)
+
+    def test_folder_without_results(self):
+        empty = os.path.join(self.tmp.name, "empty")
+        os.mkdir(empty)
+        self.assert_refused(empty, os.path.join(empty, "results.json"))
+
+    def test_not_json(self):
+        path = self.write("garbage.json", "not json at all\n")
+        self.assert_refused(path, path)
+
+    def test_other_json(self):
+        path = self.write("trace.json", json.dumps({"format": "pmpd-trace", "version": 1}))
+        self.assert_refused(path, path, "npusim-results")
+
+    def test_wrong_version(self):
+        self.doc["version"] = 99
+        path = self.write("v99.json", json.dumps(self.doc))
+        self.assert_refused(path, path, "version 1")
+
+    def test_result_without_metrics(self):
+        del self.doc["results"][1]["metrics"]
+        path = self.write("nometrics.json", json.dumps(self.doc))
+        self.assert_refused(path, path, "results[1]")
+
+    def test_bad_format_option(self):
+        rc, _, err = plot(FIXTURE, "--out", self.out, "--format", "gif")
+        self.assertEqual(rc, 2)
+        self.assertIn("gif", err)
+        self.assertFalse(os.path.exists(self.out))
+
+
+if __name__ == "__main__":
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(f"skipped: {sys.executable} has no matplotlib", file=sys.stderr)
+        sys.exit(77)
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)
