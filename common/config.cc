@@ -20,6 +20,10 @@ int line_of(const YAML::Node& node) {
 std::string format_number(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buf[64];
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);
+    return buf;
+  }
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, value);
     if (std::strtod(buf, nullptr) == value) break;
@@ -77,7 +81,10 @@ bool ConfigSection::has(const std::string& key) const {
 void ConfigSection::document(const std::string& key, const std::string& kind, const std::string& unit,
                              const std::string& description, const std::string& default_text,
                              const std::string& range_text) {
-  if (docs_) docs_->push_back({key_path(key), kind, unit, description, default_text, range_text});
+  if (docs_) {
+    docs_->push_back({key_path(key), kind, unit, description, default_note_.empty() ? default_text : default_note_,
+                      range_text});
+  }
 }
 
 namespace {

@@ -61,6 +61,9 @@ class ConfigSection {
   std::string key_path(const std::string& key) const;
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what) const;
   bool documenting() const { return docs_ != nullptr; }
+  // In docs mode, shows `note` instead of the default of every field declared after this call (e.g. fields whose
+  // default comes from a preset chosen in the same document).
+  void describe_defaults_as(const std::string& note) { default_note_ = note; }
 
  private:
   YAML::Node lookup(const std::string& key);
@@ -73,6 +76,7 @@ class ConfigSection {
   std::string path_;
   std::vector<std::string> known_;
   std::vector<FieldDoc>* docs_ = nullptr;
+  std::string default_note_;
 };
 
 // Line (1-based) of a node in its file, 0 when unknown (e.g. a value set with --set).

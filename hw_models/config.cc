@@ -26,6 +26,7 @@ DramConfig read_dram(ConfigSection& s) {
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
+  s.describe_defaults_as("the preset's value");
   c.channels =
       s.integer("channels", "channels",
                 "independent (pseudo-)channels in the system (a preset gives one device's)", p.channels, 1, 4096);
