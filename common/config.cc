@@ -10,8 +10,18 @@
 
 namespace npusim {
 
+namespace {
+// Tag given to values that came from --set; the rest of the tag is the assignment as typed.
+const std::string kSetTag = "npusim-set:";
+}  // namespace
+
+std::string set_by(const YAML::Node& node) {
+  if (!node.IsDefined() || node.Tag().rfind(kSetTag, 0) != 0) return "";
+  return node.Tag().substr(kSetTag.size());
+}
+
 int line_of(const YAML::Node& node) {
-  if (!node.IsDefined()) return 0;
+  if (!node.IsDefined() || !set_by(node).empty()) return 0;
   const YAML::Mark mark = node.Mark();
   if (mark.is_null() || mark.line < 0) return 0;
   return mark.line + 1;
@@ -49,7 +59,17 @@ std::string ConfigSection::key_path(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
+YAML::Node ConfigSection::node_of(const std::string& key) const {
+  if (docs_ || !node_.IsDefined() || node_.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (it->first.Scalar() == key) return it->second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
 void ConfigSection::fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
+  const std::string flag = set_by(at);
+  if (!flag.empty()) throw InputError("--set " + flag + ": " + key_path(key) + ": " + what);
   int line = line_of(at);
   if (line == 0) line = line_of(node_);
   throw InputError(location_prefix(file_, line) + key_path(key) + ": " + what);
@@ -235,8 +255,10 @@ void ConfigSection::finish() const {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
     std::string options;
     for (const auto& k : known_) options += (options.empty() ? "" : ", ") + k;
-    throw InputError(location_prefix(file_, line_of(it->first)) + key_path(key) +
-                     ": unknown key (expected one of: " + options + ")");
+    const std::string flag = set_by(it->second);
+    const std::string where =
+        flag.empty() ? location_prefix(file_, line_of(it->first)) : "--set " + flag + ": " + file_ + ": ";
+    throw InputError(where + key_path(key) + ": unknown key (expected one of: " + options + ")");
   }
 }
 
@@ -250,38 +272,41 @@ YAML::Node load_yaml_file(const std::string& path) {
   }
 }
 
-void apply_override(YAML::Node root, const std::string& assignment) {
+void apply_override(YAML::Node root, const std::string& assignment, const std::string& as_typed) {
+  const std::string typed = as_typed.empty() ? assignment : as_typed;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw InputError("--set " + assignment + ": expected key.path=value");
+    throw InputError("--set " + typed + ": expected key.path=value");
   }
   const std::string path = assignment.substr(0, eq);
   const std::string value_text = assignment.substr(eq + 1);
   std::vector<std::string> keys;
   std::stringstream ss(path);
   for (std::string part; std::getline(ss, part, '.');) {
-    if (part.empty()) throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
+    if (part.empty()) throw InputError("--set " + typed + ": empty key in path '" + path + "'");
     keys.push_back(part);
   }
   YAML::Node value;
   try {
     value = YAML::Load(value_text);
   } catch (const YAML::ParserException& e) {
-    throw InputError("--set " + assignment + ": value is not valid YAML: " + e.msg);
+    throw InputError("--set " + typed + ": value is not valid YAML: " + e.msg);
   }
   // Walk with fresh node handles: yaml-cpp nodes are references, so assigning through them edits `root`.
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node parent = chain.back();
     if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
-      throw InputError("--set " + assignment + ": '" + keys[i - (i > 0 ? 1 : 0)] + "' is not a mapping");
+      throw InputError("--set " + typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") +
+                       " is not a mapping");
     }
     chain.push_back(parent[keys[i]]);
   }
   YAML::Node parent = chain.back();
   if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
-    throw InputError("--set " + assignment + ": the parent of '" + keys.back() + "' is not a mapping");
+    throw InputError("--set " + typed + ": the parent of '" + keys.back() + "' is not a mapping");
   }
+  value.SetTag(kSetTag + typed);
   parent[keys.back()] = value;
 }
 

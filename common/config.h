@@ -60,6 +60,8 @@ class ConfigSection {
   const std::string& path() const { return path_; }
   std::string key_path(const std::string& key) const;
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what) const;
+  // The node of a key this section holds (undefined when absent), to report cross-field faults at their line.
+  YAML::Node node_of(const std::string& key) const;
   bool documenting() const { return docs_ != nullptr; }
   // In docs mode, shows `note` instead of the default of every field declared after this call (e.g. fields whose
   // default comes from a preset chosen in the same document).
@@ -81,13 +83,16 @@ class ConfigSection {
 
 // Line (1-based) of a node in its file, 0 when unknown (e.g. a value set with --set).
 int line_of(const YAML::Node& node);
+// The assignment as the user typed it when `node` came from --set, "" otherwise.
+std::string set_by(const YAML::Node& node);
 
 // Loads a YAML file, turning parse errors into InputErrors with file and line.
 YAML::Node load_yaml_file(const std::string& path);
 
 // Applies "a.b.c=value" to a loaded document: the value is parsed as YAML (so numbers stay numbers). Creates
-// missing mappings along the path; unknown keys are then caught by the section that reads them.
-void apply_override(YAML::Node root, const std::string& assignment);
+// missing mappings along the path; unknown keys are then caught by the section that reads them. The value is
+// marked so that any fault found in it later names the flag as typed (`as_typed`, default `assignment`).
+void apply_override(YAML::Node root, const std::string& assignment, const std::string& as_typed = "");
 
 // Formats a number the way reports and docs show it: shortest text that reads back to the same double.
 std::string format_number(double value);

@@ -43,10 +43,10 @@ DramConfig read_dram(ConfigSection& s) {
       s.integer("interleave_bytes", "bytes", "consecutive bytes mapped to one channel before moving to the next",
                 p.interleave_bytes, 32, 1 << 20);
   if (!s.documenting() && (c.bus_width_bits % 8 != 0)) {
-    s.fail(YAML::Node(), "bus_width_bits", "must be a multiple of 8");
+    s.fail(s.node_of("bus_width_bits"), "bus_width_bits", "must be a multiple of 8");
   }
   if (!s.documenting() && c.interleave_bytes % static_cast<int64_t>(c.burst_bytes()) != 0) {
-    s.fail(YAML::Node(), "interleave_bytes",
+    s.fail(s.node_of("interleave_bytes"), "interleave_bytes",
            "must be a multiple of the burst (" + std::to_string(c.burst_bytes()) + " bytes)");
   }
   s.finish();

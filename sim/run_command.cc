@@ -37,13 +37,18 @@ po::variables_map parse_flags(const std::string& command, const std::vector<std:
 
 int run_command(const std::vector<std::string>& args) {
   po::options_description flags("npusim run RUN.yaml");
-  flags.add_options()("run", po::value<std::string>()->required(), "run file (configs/runs/*.yaml)")(
+  flags.add_options()("run", po::value<std::string>(), "run file (configs/runs/*.yaml)")(
       "out", po::value<std::string>(), "results folder (default: results/<run name>)")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a field: key.path=value (npu.* and model.* edit those documents)")("quiet", "no table on stdout");
   po::positional_options_description pos;
   pos.add("run", 1);
   const po::variables_map vm = parse_flags("run", args, flags, pos);
+  if (!vm.count("run")) {
+    std::ostringstream usage;
+    usage << flags;
+    throw InputError("run: expected a run file: npusim run RUN.yaml [flags]\n" + usage.str());
+  }
   const std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const RunConfig run = load_run_config(vm["run"].as<std::string>(), sets);

@@ -18,6 +18,11 @@ std::string resolve(const std::string& run_file, const std::string& path) {
   return (fs::path(run_file).parent_path() / path).lexically_normal().string();
 }
 
+// A file the run names must exist; the error points at the run file's line that names it.
+void require_file(const ConfigSection& s, const std::string& key, const std::string& file) {
+  if (!fs::is_regular_file(file)) s.fail(s.node_of(key), key, "no such file: " + file);
+}
+
 Configuration read_configuration(ConfigSection& s) {
   Configuration c;
   c.name = s.text("name", "label in reports; unique within the run", std::nullopt);
@@ -36,7 +41,7 @@ Configuration read_configuration(ConfigSection& s) {
     char* end = nullptr;
     const long v = std::strtol(c.bits.c_str(), &end, 10);
     if (*end != '\0' || v < 1 || v > 8) {
-      s.fail(YAML::Node(), "bits", "'" + c.bits + "' is not trace, high, low or a bit width 1..8");
+      s.fail(s.node_of("bits"), "bits", "'" + c.bits + "' is not trace, high, low or a bit width 1..8");
     }
   }
   return c;
@@ -99,10 +104,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   YAML::Node run_doc = load_yaml_file(path);
   std::vector<std::string> npu_sets, model_sets;
   for (const std::string& o : overrides) {
-    if (o.rfind("npu.", 0) == 0) {
-      npu_sets.push_back(o.substr(4));
-    } else if (o.rfind("model.", 0) == 0) {
-      model_sets.push_back(o.substr(6));
+    if (o.rfind("npu.", 0) == 0 || o.rfind("model.", 0) == 0) {
+      (o[0] == 'n' ? npu_sets : model_sets).push_back(o);
     } else {
       apply_override(run_doc, o);
     }
@@ -113,18 +116,20 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   read_run(s, &run);
 
   run.npu_file = resolve(path, run.npu_file);
+  require_file(s, "npu", run.npu_file);
   YAML::Node npu_doc = load_yaml_file(run.npu_file);
-  for (const std::string& o : npu_sets) apply_override(npu_doc, o);
+  for (const std::string& o : npu_sets) apply_override(npu_doc, o.substr(4), o);
   ConfigSection npu(npu_doc, run.npu_file);
   run.npu = hw::read_npu_config(npu);
 
   run.model_file = resolve(path, run.model_file);
+  require_file(s, "model", run.model_file);
   if (!model_sets.empty()) {
     if (fs::path(run.model_file).extension() == ".json") {
-      throw InputError("--set model." + model_sets.front() + ": only YAML models can be overridden");
+      throw InputError("--set " + model_sets.front() + ": only YAML models can be overridden");
     }
     YAML::Node model_doc = load_yaml_file(run.model_file);
-    for (const std::string& o : model_sets) apply_override(model_doc, o);
+    for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), o);
     ConfigSection m(model_doc, run.model_file);
     run.model = workloads::read_model_config(m);
   } else {
@@ -133,6 +138,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 
   for (std::string& t : run.trace_files) {
     t = resolve(path, t);
+    require_file(s, "traces", t);
     run.traces.push_back(traces::read_trace(t));
     traces::Trace& trace = run.traces.back();
     if (trace.header.model != run.model.name) {
@@ -154,9 +160,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   for (const std::string& name : {run.fp16_baseline, run.uniform_baseline}) {
     bool found = false;
     for (const Configuration& c : run.configurations) found = found || c.name == name;
-    if (!found) {
-      throw InputError(path + ": baselines: no configuration is named '" + name + "'");
-    }
+    if (!found) s.fail(s.node_of("baselines"), "baselines", "no configuration is named '" + name + "'");
   }
   return run;
 }

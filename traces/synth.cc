@@ -179,10 +179,10 @@ LengthDistribution read_distribution(ConfigSection s) {
   for (const char* key : {"value", "mean", "stddev"}) {
     const bool uses = std::find(used.begin(), used.end(), key) != used.end();
     if (uses && !s.has(key)) s.fail(YAML::Node(), key, "required by kind '" + d.kind + "'");
-    if (!uses && s.has(key)) s.fail(YAML::Node(), key, "not used by kind '" + d.kind + "'");
+    if (!uses && s.has(key)) s.fail(s.node_of(key), key, "not used by kind '" + d.kind + "'");
   }
-  if (d.max < d.min) s.fail(YAML::Node(), "max", "must be >= min (" + std::to_string(d.min) + ")");
-  if (d.kind == "lognormal" && d.mean <= 0) s.fail(YAML::Node(), "mean", "lognormal needs mean > 0");
+  if (d.max < d.min) s.fail(s.node_of("max"), "max", "must be >= min (" + std::to_string(d.min) + ")");
+  if (d.kind == "lognormal" && d.mean <= 0) s.fail(s.node_of("mean"), "mean", "lognormal needs mean > 0");
   return d;
 }
 
@@ -231,22 +231,16 @@ SynthParams load_synth_spec(const std::string& path) {
   p.notes = s.text("notes", "assumptions behind the values, copied into the trace header", std::string());
   s.finish();
   // Cross-field checks, reported at the offending key.
-  const auto at = [&](const char* key) {
-    for (auto it = root.begin(); it != root.end(); ++it) {
-      if (it->first.Scalar() == key) return it->second;
-    }
-    return YAML::Node();
-  };
   const size_t needed = p.scheduler == "fixed" ? 1 : 2;
   if (p.precisions.size() < needed || p.precisions.size() > 2) {
-    s.fail(at("precisions"), "precisions",
+    s.fail(s.node_of("precisions"), "precisions",
            "scheduler '" + p.scheduler + "' needs " + (needed == 1 ? "1 or 2" : "2") + " bit widths, high first");
   }
   for (int b : p.precisions) {
-    if (!valid_bits(b)) s.fail(at("precisions"), "precisions", std::to_string(b) + " is not in 1..8 or 16");
+    if (!valid_bits(b)) s.fail(s.node_of("precisions"), "precisions", std::to_string(b) + " is not in 1..8 or 16");
   }
   if (p.prefill_bits != 0 && !valid_bits(p.prefill_bits)) {
-    s.fail(at("prefill_bits"), "prefill_bits", "expected 0 (the high precision), 1..8 or 16");
+    s.fail(s.node_of("prefill_bits"), "prefill_bits", "expected 0 (the high precision), 1..8 or 16");
   }
   if (p.scheduler == "learned") {
     double total = 0;
@@ -256,11 +250,11 @@ SynthParams load_synth_spec(const std::string& path) {
       negative = negative || q < 0;
     }
     if (p.class_probabilities.size() != 4 || negative || std::fabs(total - 1.0) > 1e-3) {
-      s.fail(at("class_probabilities"), "class_probabilities",
+      s.fail(s.node_of("class_probabilities"), "class_probabilities",
              "scheduler 'learned' needs 4 non-negative probabilities summing to 1");
     }
   } else if (s.has("class_probabilities")) {
-    s.fail(at("class_probabilities"), "class_probabilities", "only scheduler 'learned' uses it");
+    s.fail(s.node_of("class_probabilities"), "class_probabilities", "only scheduler 'learned' uses it");
   }
   return p;
 }

@@ -286,8 +286,7 @@ TEST_F(Cli, ConfigurationWithUnknownWeightsIsRejected) {
                   {loc(dir_ / "run.yaml", line_of(text, "weights: int4")), "configurations[0].weights", "'int4'"});
 }
 
-// BUG (product, minor): a bad `bits` is reported at the line of its configuration ("- name: pmpd"), not at the
-// line of the `bits` key.
+// A bad `bits` is reported at the line of the `bits` key, not at its configuration's first line.
 TEST_F(Cli, ConfigurationWithBadBitsNamesTheLineOfBits) {
   const std::string text = edit(base_run(), "    bits: trace", "    bits: 9");
   expect_rejected(run_file(text),
@@ -308,15 +307,18 @@ TEST_F(Cli, BaselineNamingAMissingConfigurationIsRejected) {
 
 TEST_F(Cli, MissingTraceFileIsRejected) {
   const fs::path missing = dir_ / "nosuch.jsonl";
-  expect_rejected(run_file(edit(base_run(), sample_trace_path(), missing.string())),
-                  {missing.string() + ": cannot open"});
+  // The run file's line that names the trace, then the missing path.
+  const std::string text = edit(base_run(), sample_trace_path(), missing.string());
+  expect_rejected(run_file(text), {loc(dir_ / "run.yaml", line_of(text, missing.string())) +
+                                   " traces: no such file: " + missing.string()});
 }
 
 TEST_F(Cli, MissingNpuFileIsRejected) {
   const fs::path missing = dir_ / "nosuch-npu.yaml";
-  expect_rejected(
-      run_file(edit(base_run(), (kSource / "configs/npu/datacenter-hbm3.yaml").string(), missing.string())),
-      {missing.string() + ": cannot open"});
+  const std::string text =
+      edit(base_run(), (kSource / "configs/npu/datacenter-hbm3.yaml").string(), missing.string());
+  expect_rejected(run_file(text), {loc(dir_ / "run.yaml", line_of(text, missing.string())) +
+                                   " npu: no such file: " + missing.string()});
 }
 
 TEST_F(Cli, MissingRunFileIsRejected) {
@@ -353,24 +355,21 @@ TEST_F(Cli, NpuNonNumericClockIsRejected) {
 // ---------------------------------------------------------------------------------------------------------------
 // Bad --set overrides.
 
-// BUG (product): a value that came from --set is reported at line 1 of the file it overrides
-// ("configs/npu/datacenter-hbm3.yaml:1: dram.channels: 0 is out of range"), a comment line that has nothing to do
-// with the fault, and the message does not say that the value came from --set. It should name the flag.
+// A value that came from --set is reported against the flag, not against a line of the file it overrides.
 TEST_F(Cli, SetOutOfRangeNamesTheFlagNotALineOfTheFile) {
   const Result r = run_file(base_run(), {"--set", "npu.dram.channels=0"});
   expect_rejected(r, {"dram.channels", "out of range", "--set"});
   EXPECT_NOT_CONTAINS(r.err, "datacenter-hbm3.yaml:1:");  // line 1 is a comment
 }
 
-// BUG (product): same as above for the run document: "run.yaml:1: max_requests: -1 is out of range".
+// The same for the run document.
 TEST_F(Cli, SetOutOfRangeInRunDocumentNamesTheFlag) {
   const Result r = run_file(base_run(), {"--set", "max_requests=-1"});
   expect_rejected(r, {"max_requests", "out of range", "--set"});
   EXPECT_NOT_CONTAINS(r.err, loc(dir_ / "run.yaml", 1));  // line 1 is a comment
 }
 
-// BUG (product): the message quotes "--set dram.channels.x=5", a flag the user did not type (the "npu." prefix is
-// cut off before the override is applied).
+// The message quotes the flag as typed (the "npu." prefix routes it, and is not cut from the message).
 TEST_F(Cli, SetThroughANonMappingQuotesTheFlagAsTyped) {
   expect_rejected(run_file(base_run(), {"--set", "npu.dram.channels.x=5"}), {"--set npu.dram.channels.x=5"});
 }
@@ -428,7 +427,7 @@ TEST_F(Cli, UnknownRunFlagIsRejected) {
 
 TEST_F(Cli, RunWithoutRunFileIsRejected) {
   const Result r = npusim({"run", "--out", out().string()});
-  expect_rejected(r, {"run:", "missing", "npusim run RUN.yaml"});
+  expect_rejected(r, {"run: expected a run file", "npusim run RUN.yaml"});
 }
 
 TEST_F(Cli, UnknownCommandIsRejected) {
