@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -262,9 +263,33 @@ void ConfigSection::finish() const {
   }
 }
 
+namespace {
+
+// yaml-cpp keeps the first of two equal keys silently; a config with a key twice is almost surely a mistake.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    std::vector<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        throw InputError(location_prefix(path, line_of(it->first)) + key + ": key given twice");
+      }
+      seen.push_back(key);
+      reject_duplicate_keys(it->second, path);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) reject_duplicate_keys(item, path);
+  }
+}
+
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw InputError(path + ": is a folder, expected a YAML file");
   try {
-    return YAML::LoadFile(path);
+    YAML::Node doc = YAML::LoadFile(path);
+    reject_duplicate_keys(doc, path);
+    return doc;
   } catch (const YAML::BadFile&) {
     throw InputError(path + ": cannot open file");
   } catch (const YAML::ParserException& e) {

@@ -1,5 +1,7 @@
 #include "common/files.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,26 +13,58 @@
 
 namespace npusim {
 
-void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError(path + ": write failed (" + std::strerror(errno) + ")");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+namespace {
+
+// A temporary name next to `path`, unique to this process so that concurrent runs never share one.
+std::string temporary_name(const std::string& path) {
+  return path + ".tmp." + std::to_string(getpid());
+}
+
+void write_temporary(const std::string& path, const std::string& tmp, const std::string& content) {
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
+  out << content;
+  out.flush();
+  if (!out) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename temporary file into place (" + why + ")");
+    throw InputError(path + ": write failed (" + why + ")");
   }
 }
 
+}  // namespace
+
+void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& path_and_content) {
+  std::vector<std::string> written;
+  const auto discard = [&] {
+    for (const std::string& tmp : written) std::remove(tmp.c_str());
+  };
+  try {
+    for (const auto& [path, content] : path_and_content) {
+      const std::string tmp = temporary_name(path);
+      write_temporary(path, tmp, content);
+      written.push_back(tmp);
+    }
+  } catch (...) {
+    discard();
+    throw;
+  }
+  for (size_t i = 0; i < path_and_content.size(); ++i) {
+    const std::string& path = path_and_content[i].first;
+    if (std::rename(written[i].c_str(), path.c_str()) != 0) {
+      const std::string why = std::strerror(errno);
+      discard();
+      throw InputError(path + ": cannot rename temporary file into place (" + why + ")");
+    }
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  write_files_atomic({{path, content}});
+}
+
 std::string read_file(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw InputError(path + ": is a folder, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
   std::ostringstream ss;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace npusim {
 
 // Runs `body` (returning numbers) in a child process; throws with the child's message if it failed.
@@ -25,6 +27,9 @@ std::vector<uint64_t> run_forked(Body body) {
     std::ostringstream out;
     try {
       for (uint64_t v : body()) out << v << ' ';
+    } catch (const InputError& e) {
+      out.str("");
+      out << "INPUT " << e.what();
     } catch (const std::exception& e) {
       out.str("");
       out << "ERROR " << e.what();
@@ -47,6 +52,7 @@ std::vector<uint64_t> run_forked(Body body) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("simulation child crashed");
+  if (text.rfind("INPUT ", 0) == 0) throw InputError(text.substr(6));
   if (text.rfind("ERROR ", 0) == 0) throw std::runtime_error(text.substr(6));
   std::vector<uint64_t> values;
   std::istringstream in(text);

@@ -44,7 +44,9 @@ struct NpuConfig {
 // Calls finish() on every section it reads, so unknown keys are errors.
 NpuConfig read_npu_config(ConfigSection& section);
 
-enum class PhaseKind { kPrefill, kDecode };
+// Throws InputError naming `npu_file` and sram.weight_buffer_bytes when one output row of a linear in `ops`
+// (codes, table and bias) does not fit one tile buffer.
+void check_tiles_fit(const NpuConfig& config, const std::vector<workloads::Op>& ops, const std::string& npu_file);
 
 // What one phase (a prefill or a decode step) cost, measured by the simulation.
 struct PhaseStats {
@@ -55,7 +57,7 @@ struct PhaseStats {
   uint64_t mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
   uint64_t tiles = 0, table_loads = 0;
   uint64_t compute_wait_ps = 0;  // the MAC array / vector unit idle, waiting for a tile (memory stall)
-  uint64_t dma_wait_ps = 0;      // the streamer idle, waiting for a free SRAM buffer (compute stall)
+  uint64_t buffer_stall_ps = 0;  // the DRAM idle because the streamer had no free SRAM buffer (compute stall)
   uint64_t time_ps() const { return end_ps - start_ps; }
 };
 

@@ -37,7 +37,7 @@ PhaseStats counters_since(const PhaseStats& before, const PhaseStats& after) {
   d.tiles = after.tiles - before.tiles;
   d.table_loads = after.table_loads - before.table_loads;
   d.compute_wait_ps = after.compute_wait_ps - before.compute_wait_ps;
-  d.dma_wait_ps = after.dma_wait_ps - before.dma_wait_ps;
+  d.buffer_stall_ps = after.buffer_stall_ps - before.buffer_stall_ps;
   return d;
 }
 
@@ -56,7 +56,7 @@ PhaseStats NpuTop::snapshot() const {
   s.tiles = streamer_.tiles();
   s.table_loads = dequantizer_.table_loads();
   s.compute_wait_ps = compute_wait_ps_;
-  s.dma_wait_ps = streamer_.buffer_wait_ps();
+  s.buffer_stall_ps = streamer_.buffer_stall_ps();
   return s;
 }
 
@@ -69,11 +69,16 @@ void NpuTop::execute(const Op& op) {
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
   }
   vector_unit_.execute(op.vector_elements);
-  if (op.kind == OpKind::kKvWrite && op.kv_write_bytes > 0) {
-    // Posted write of the new K and V: the core does not wait for it, but the phase ends only when it lands.
-    const OpPlacement& where = addresses_.place(op);
+  if (op.kind == OpKind::kKvWrite && op.kv_write_bytes > 0 && op.tokens > 0) {
+    // Posted writes of the new K and V rows (cache positions [n - tokens, n)): the core does not wait for them,
+    // but the phase ends only when they land.
+    const uint64_t tensor_bytes = op.kv_write_bytes / 2;
+    const uint64_t offset = (op.n - op.tokens) * (tensor_bytes / op.tokens);
     const uint64_t now = TimedTileQueue::now_ps();
-    writes_done_ps_ = std::max(writes_done_ps_, dram_->access(where.code_base, op.kv_write_bytes, true, now));
+    for (bool value : {false, true}) {
+      const uint64_t done = dram_->access(AddressMap::kv_base(op.layer, value) + offset, tensor_bytes, true, now);
+      writes_done_ps_ = std::max(writes_done_ps_, done);
+    }
   }
 }
 

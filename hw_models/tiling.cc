@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/error.h"
+#include "hw_models/npu.h"
+
 namespace npusim::hw {
 
 using workloads::FormatKind;
@@ -50,14 +53,17 @@ std::string storage_key(const Op& op) {
 
 }  // namespace
 
+uint64_t AddressMap::kv_base(int layer, bool value) {
+  return kKvBase + static_cast<uint64_t>(std::max(layer, 0)) * kKvLayerStride + (value ? kKvLayerStride / 2 : 0);
+}
+
 const OpPlacement& AddressMap::place(const Op& op) {
   const std::string key = storage_key(op);
   auto it = placed_.find(key);
   if (it != placed_.end()) return it->second;
   OpPlacement p;
   if (op.kind == OpKind::kAttentionScore || op.kind == OpKind::kAttentionValue || op.kind == OpKind::kKvWrite) {
-    const uint64_t layer_base = kKvBase + static_cast<uint64_t>(std::max(op.layer, 0)) * kKvLayerStride;
-    p.code_base = op.kind == OpKind::kAttentionValue ? layer_base + kKvLayerStride / 2 : layer_base;
+    p.code_base = kv_base(op.layer, op.kind == OpKind::kAttentionValue);
     return placed_.emplace(key, p).first->second;
   }
   workloads::PrecisionFormat stored = op.format;
@@ -67,7 +73,8 @@ const OpPlacement& AddressMap::place(const Op& op) {
   if (is_linear(op)) {
     p.code_row_stride = stored.code_bytes(op.k, 1);
     code_bytes = op.n * p.code_row_stride;
-    // Room for the tables of every precision up to the parent (each precision has its own table per row).
+    // Room for the tables of every precision up to the parent (each precision has its own table per row); the
+    // streamer reads the table region from its start whatever the precision (one contiguous range per tile).
     table_bytes = 0;
     const int lowest = stored.kind == FormatKind::kAnyPrec ? 1 : stored.bits;
     for (int b = lowest; b <= stored.bits; ++b) {
@@ -81,6 +88,18 @@ const OpPlacement& AddressMap::place(const Op& op) {
   p.bias_base = p.table_base + align_up(table_bytes);
   next_ = p.bias_base + align_up(op.bias_bytes);
   return placed_.emplace(key, p).first->second;
+}
+
+void check_tiles_fit(const NpuConfig& config, const std::vector<Op>& ops, const std::string& npu_file) {
+  for (const Op& op : ops) {
+    if (!is_linear(op)) continue;
+    const uint64_t row = row_bytes(op).total();
+    if (row > static_cast<uint64_t>(config.weight_buffer_bytes)) {
+      throw InputError(npu_file + ": sram.weight_buffer_bytes: " + std::to_string(config.weight_buffer_bytes) +
+                       " bytes cannot hold one output row of " + op.name + " in " + op.format.name() + " (" +
+                       std::to_string(row) + " bytes)");
+    }
+  }
 }
 
 TilePlan plan_tiles(const Op& op, uint64_t buffer_bytes, uint64_t table_rows) {
@@ -111,8 +130,8 @@ Tile make_tile(const Op& op, const TilePlan& plan, const OpPlacement& where, uin
     const RowBytes rb = row_bytes(op);
     t.first_row = index * plan.rows_per_tile;
     t.rows = std::min(plan.rows_per_tile, op.n - t.first_row);
-    // Codes: a row block's planes are stored plane-major at the parent stride, so reading the first b planes of
-    // the block is one contiguous range.
+    // Codes: rows sit at the parent precision's stride; the tile's b-bit codes are modelled as one contiguous
+    // range from its first row (the planes a b-bit read needs, stored plane-major within a row block).
     t.ranges[0] = {where.code_base + t.first_row * where.code_row_stride, t.rows * rb.codes};
     t.ranges[1] = {where.table_base + t.first_row * rb.table, t.rows * rb.table};
     t.ranges[2] = {where.bias_base + t.first_row * rb.bias, t.rows * rb.bias};

@@ -35,11 +35,13 @@ struct OpPlacement {
   uint64_t code_row_stride = 0;  // bytes between consecutive rows' codes at the stored (parent) precision
 };
 
-// A deterministic bump allocator: each weight tensor (by op name and stored format) and each layer's KV cache
-// gets its own region on first use.
+// A deterministic bump allocator: each weight tensor (by op name and stored format) gets its own region on first
+// use. KV caches live in fixed per-layer regions far above the weights.
 class AddressMap {
  public:
   const OpPlacement& place(const workloads::Op& op);
+  // Where a layer's K (value = false) or V cache starts; token t's row sits t rows further on.
+  static uint64_t kv_base(int layer, bool value);
 
  private:
   uint64_t next_ = 0;

@@ -58,7 +58,9 @@ void WeightStreamer::run() {
           const uint64_t before = ready;
           buffers_.wait();
           ready = TimedTileQueue::now_ps();
-          buffer_wait_ps_ += ready - before;
+          // The DRAM idles for want of a buffer only after everything already booked has landed.
+          const uint64_t idle_from = std::max(before, last_ready_ps_);
+          if (ready > idle_from) buffer_stall_ps_ += ready - idle_from;
           for (const ByteRange& r : tile.ranges) {
             if (r.bytes > 0) ready = std::max(ready, fetch(r, TimedTileQueue::now_ps()));
           }

@@ -24,7 +24,7 @@ class WeightStreamer : public sc_core::sc_module {
   // Called by the consumer when it is done with a tile that held a buffer.
   void release_buffer() { buffers_.post(); }
 
-  uint64_t buffer_wait_ps() const { return buffer_wait_ps_; }
+  uint64_t buffer_stall_ps() const { return buffer_stall_ps_; }
   uint64_t tiles() const { return tiles_; }
 
  private:
@@ -43,7 +43,7 @@ class WeightStreamer : public sc_core::sc_module {
   uint64_t request_count_ = 0;
   uint64_t last_issue_ps_ = 0;
   uint64_t last_ready_ps_ = 0;
-  uint64_t buffer_wait_ps_ = 0;
+  uint64_t buffer_stall_ps_ = 0;
   uint64_t tiles_ = 0;
 };
 

@@ -79,6 +79,16 @@ int bench_command(const std::vector<std::string>& args) {
       throw InputError(path + ": not a bench baseline (" + e.what() + ")");
     }
   }
+  if (vm.count("only")) {
+    bool known = false;
+    std::string names;
+    for (const BenchCase& c : kCases) {
+      known = known || vm["only"].as<std::string>() == c.name;
+      names += (names.empty() ? "" : ", ") + std::string(c.name);
+    }
+    if (!known)
+      throw InputError("bench: --only " + vm["only"].as<std::string>() + ": no such benchmark (" + names + ")");
+  }
   nlohmann::ordered_json saved;
   std::cout << fmt::format("{:<18} {:>9} {:>12} {:>16} {:>16} {:>10}\n", "benchmark", "wall s", "simulated s",
                            "sim cycles/s", "sim DRAM GB/s", "vs base");
@@ -91,7 +101,11 @@ int bench_command(const std::vector<std::string>& args) {
     const Measurement& m = runs[runs.size() / 2];
     std::string versus = "-";
     if (baseline.contains(c.name)) {
-      versus = fmt::format("{:.2f}x", baseline[c.name]["wall_s"].get<double>() / m.wall_s);
+      const auto& base = baseline[c.name];
+      if (!base.is_object() || !base.contains("wall_s") || !base["wall_s"].is_number()) {
+        throw InputError(vm["baseline"].as<std::string>() + ": " + c.name + ".wall_s: expected a number");
+      }
+      versus = fmt::format("{:.2f}x", base["wall_s"].get<double>() / m.wall_s);
     }
     std::cout << fmt::format("{:<18} {:>9.3f} {:>12.4f} {:>16.3e} {:>16.3f} {:>10}\n", c.name, m.wall_s,
                              m.simulated_s, m.core_cycles / m.wall_s, m.dram_bytes / m.wall_s / 1e9, versus);

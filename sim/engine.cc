@@ -78,7 +78,7 @@ class RunWorkSource : public hw::IWorkSource {
     r.tiles += s.tiles;
     r.table_loads += s.table_loads;
     r.compute_wait_ps += s.compute_wait_ps;
-    r.dma_wait_ps += s.dma_wait_ps;
+    r.buffer_stall_ps += s.buffer_stall_ps;
     ++step_;
   }
 
@@ -148,7 +148,7 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
                                results->peak_dram_bytes_per_s * total_s);
     r.mac_utilisation = ratio(static_cast<double>(r.mac_busy_cycles), static_cast<double>(r.total_ps) / period_ps);
     r.memory_stall_share = ratio(static_cast<double>(r.compute_wait_ps), static_cast<double>(r.total_ps));
-    r.compute_stall_share = ratio(static_cast<double>(r.dma_wait_ps), static_cast<double>(r.total_ps));
+    r.compute_stall_share = ratio(static_cast<double>(r.buffer_stall_ps), static_cast<double>(r.total_ps));
   }
   for (ConfigResult& r : results->results) {
     for (const ConfigResult& b : results->results) {

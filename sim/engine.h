@@ -27,7 +27,7 @@ struct ConfigResult {
   uint64_t total_ps = 0, prefill_ps = 0, decode_ps = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
   uint64_t macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
-  uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, dma_wait_ps = 0;
+  uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, buffer_stall_ps = 0;
   double decode_bits_sum = 0;
   std::vector<RequestResult> per_request;
 
@@ -35,7 +35,7 @@ struct ConfigResult {
   double samples_per_s = 0, decode_tokens_per_s = 0, ttft_ms = 0, tpot_ms = 0, mean_decode_bits = 0;
   double dram_bytes_per_token = 0, dram_utilisation = 0, mac_utilisation = 0;
   double memory_stall_share = 0;   // share of the time the compute units waited for data
-  double compute_stall_share = 0;  // share of the time the streamer waited for a free buffer
+  double compute_stall_share = 0;  // share of the time the DRAM idled because no SRAM buffer was free
   double speedup_over_fp16 = 0, speedup_over_uniform = 0;            // samples/s ratios
   double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios
 };

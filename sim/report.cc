@@ -61,12 +61,20 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
       {"tiles", r.tiles},
       {"table_loads", r.table_loads},
       {"compute_wait_ps", r.compute_wait_ps},
-      {"dma_wait_ps", r.dma_wait_ps},
+      {"buffer_stall_ps", r.buffer_stall_ps},
   };
 }
 
 std::string speedup_text(double x) {
   return x > 0 ? fmt::format("{:.2f}x", x) : "-";
+}
+
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 }  // namespace
@@ -142,7 +150,8 @@ std::string results_csv(const RunResults& results) {
   for (const Counter& c : counters_of(results.results.front())) out += std::string(",") + c.name;
   out += "\n";
   for (const ConfigResult& r : results.results) {
-    out += fmt::format("{},{},{},{},{}", r.task, r.trace_file, r.configuration, r.weights, r.bits);
+    out += fmt::format("{},{},{},{},{}", csv_field(r.task), csv_field(r.trace_file), csv_field(r.configuration),
+                       csv_field(r.weights), csv_field(r.bits));
     for (const Metric& m : metrics_of(r)) out += fmt::format(",{:.9g}", m.value);
     for (const Counter& c : counters_of(r)) out += fmt::format(",{}", c.value);
     out += "\n";
@@ -152,8 +161,8 @@ std::string results_csv(const RunResults& results) {
 
 void write_results(const std::string& dir, const RunConfig& run, const RunResults& results) {
   make_dirs(dir);
-  write_file_atomic(dir + "/results.json", results_json(run, results));
-  write_file_atomic(dir + "/results.csv", results_csv(results));
+  write_files_atomic(
+      {{dir + "/results.json", results_json(run, results)}, {dir + "/results.csv", results_csv(results)}});
 }
 
 }  // namespace npusim::sim

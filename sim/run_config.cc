@@ -1,7 +1,9 @@
 // Every field of a run document is declared here once, with its meaning and default.
 #include "sim/run_config.h"
 
+#include <cctype>
 #include <filesystem>
+#include <set>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -25,7 +27,12 @@ void require_file(const ConfigSection& s, const std::string& key, const std::str
 
 Configuration read_configuration(ConfigSection& s) {
   Configuration c;
-  c.name = s.text("name", "label in reports; unique within the run", std::nullopt);
+  c.name = s.text("name", "label in reports; unique within the run (letters, digits, - _ . +)", std::nullopt);
+  for (char ch : c.name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string("-_.+").find(ch) == std::string::npos) {
+      s.fail(s.node_of("name"), "name", "'" + c.name + "' may hold only letters, digits and - _ . +");
+    }
+  }
   c.weights = s.choice("weights", "weight format family of the decoder linears", std::nullopt,
                        {"fp16", "anyprec", "uniform"});
   c.bits = s.text("bits",
@@ -53,6 +60,10 @@ void read_run(ConfigSection& s, RunConfig* run) {
   run->model_file =
       s.text("model", "model shape: configs/models/*.yaml or a Hugging Face config.json, relative to this file",
              std::nullopt);
+  run->model_name = s.text("model_name",
+                           "the model's name in reports, which every trace's header must match (default: the "
+                           "name in the model file; a Hugging Face config.json is named after its folder)",
+                           std::string());
   const YAML::Node trace_list = s.list("traces", "pmpd-trace files to replay, relative to this file", true);
   if (!s.documenting()) {
     if (trace_list.size() == 0) s.fail(trace_list, "traces", "expected at least one trace");
@@ -136,6 +147,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     run.model = workloads::load_model(run.model_file);
   }
 
+  if (!run.model_name.empty()) run.model.name = run.model_name;
+  std::set<std::string> formats_seen;
   for (std::string& t : run.trace_files) {
     t = resolve(path, t);
     require_file(s, "traces", t);
@@ -143,7 +156,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     traces::Trace& trace = run.traces.back();
     if (trace.header.model != run.model.name) {
       throw InputError(t + ":1: model: the trace is for '" + trace.header.model + "' but the run's model is '" +
-                       run.model.name + "'");
+                       run.model.name + "' (set model_name in the run file if they are the same model)");
     }
     if (run.max_requests > 0 && static_cast<int64_t>(trace.requests.size()) > run.max_requests) {
       trace.requests.resize(static_cast<size_t>(run.max_requests));
@@ -156,6 +169,33 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       for (int b = 1; b <= top; ++b) allowed.push_back(b);
       traces::check_bits(trace, t, allowed);
     }
+    for (size_t i = 0; i < trace.requests.size(); ++i) {
+      const traces::Request& req = trace.requests[i];
+      const std::string where = t + ":" + std::to_string(i + 2) + ": ";
+      const int64_t positions = req.prompt_tokens + req.decode_steps();
+      if (positions > run.model.max_position_embeddings) {
+        throw InputError(where + "prompt_tokens + decode steps = " + std::to_string(positions) +
+                         " exceeds the model's max_position_embeddings (" +
+                         std::to_string(run.model.max_position_embeddings) + ")");
+      }
+      // Every phase format of every configuration must exist (e.g. 'bits: high' within parent_bits).
+      for (const Configuration& c : run.configurations) {
+        try {
+          formats_seen.insert(phase_format(c, trace.header, req.prefill_bits).name());
+          for (const traces::Segment& seg : req.decode) {
+            formats_seen.insert(phase_format(c, trace.header, seg.bits).name());
+          }
+        } catch (const InputError& e) {
+          throw InputError(where + "configuration '" + c.name + "': " + e.what());
+        }
+      }
+    }
+  }
+  // Every format's largest weight row must fit one SRAM tile buffer.
+  for (const std::string& f : formats_seen) {
+    const auto ops =
+        workloads::lower_decode_step(run.model, workloads::PrecisionFormat::parse(f, "format"), 1, run.lowering);
+    hw::check_tiles_fit(run.npu, ops, run.npu_file);
   }
   for (const std::string& name : {run.fp16_baseline, run.uniform_baseline}) {
     bool found = false;

@@ -28,6 +28,7 @@ struct RunConfig {
   std::string npu_file;
   workloads::ModelShape model;
   std::string model_file;
+  std::string model_name;  // overrides model.name when set
   std::vector<std::string> trace_files;
   std::vector<traces::Trace> traces;
   int64_t max_requests = 0;  // per trace; 0 = all

@@ -102,6 +102,9 @@ void validate(const SynthParams& p) {
   for (int b : p.precisions) {
     if (!valid_bits(b)) throw InputError("synth: precision " + std::to_string(b) + " is not in 1..8 or 16");
   }
+  if (p.precisions.size() == 2 && p.precisions[1] >= p.precisions[0]) {
+    throw InputError("synth: precisions must be high first (e.g. [3, 2])");
+  }
   if (p.prefill_bits != 0 && !valid_bits(p.prefill_bits)) {
     throw InputError("synth: prefill_bits " + std::to_string(p.prefill_bits) + " is not 0, 1..8 or 16");
   }
@@ -238,6 +241,9 @@ SynthParams load_synth_spec(const std::string& path) {
   }
   for (int b : p.precisions) {
     if (!valid_bits(b)) s.fail(s.node_of("precisions"), "precisions", std::to_string(b) + " is not in 1..8 or 16");
+  }
+  if (p.precisions.size() == 2 && p.precisions[1] >= p.precisions[0]) {
+    s.fail(s.node_of("precisions"), "precisions", "expected high first (e.g. [3, 2])");
   }
   if (p.prefill_bits != 0 && !valid_bits(p.prefill_bits)) {
     s.fail(s.node_of("prefill_bits"), "prefill_bits", "expected 0 (the high precision), 1..8 or 16");

@@ -21,6 +21,8 @@
 namespace npusim::traces {
 
 constexpr int kTraceVersion = 1;
+// Longest prompt or run of decode steps a trace may hold (far above any model's context).
+constexpr int64_t kMaxTraceTokens = 10000000;
 
 struct TraceHeader {
   std::string model;

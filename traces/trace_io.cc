@@ -55,11 +55,16 @@ struct LineContext {
     return value.get<std::string>();
   }
 
+  // A token or step count: positive, and at most kMaxTraceTokens (no model has a longer context; larger values
+  // are typos that would only make a run hang).
   int64_t positive(const ojson& value, const std::string& field) const {
     const bool fits = value.is_number_integer() &&
                       !(value.is_number_unsigned() &&
                         value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
     if (!fits || value.get<int64_t>() <= 0) fail(field, "expected a positive integer, got " + brief(value));
+    if (value.get<int64_t>() > kMaxTraceTokens) {
+      fail(field, brief(value) + " exceeds " + std::to_string(kMaxTraceTokens) + ", the longest length accepted");
+    }
     return value.get<int64_t>();
   }
 
@@ -131,6 +136,11 @@ TraceHeader parse_header(const ojson& j, const LineContext& ctx) {
   }
   for (size_t i = 0; i < precisions.size(); ++i) {
     header.precisions.push_back(ctx.bits(precisions[i], "precisions[" + std::to_string(i) + "]"));
+    // 'high' and 'low' configurations read the pair by position, so the order is part of the format.
+    if (i > 0 && header.precisions[i] >= header.precisions[i - 1]) {
+      ctx.fail("precisions",
+               "expected strictly decreasing bit widths, high first (e.g. [3, 2]), got " + brief(precisions));
+    }
   }
   header.weight_format = ctx.text(ctx.require(j, "weight_format"), "weight_format");
   if (header.weight_format != "anyprec" && header.weight_format != "uniform" && header.weight_format != "fp16") {

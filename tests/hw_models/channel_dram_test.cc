@@ -52,6 +52,13 @@ TEST(ChannelDram, PartialGranulesRoundUpToBursts) {
   EXPECT_EQ(dram.stats().read_bytes, 128u);
 }
 
+TEST(ChannelDram, UnalignedRequestMovesEveryBurstItTouches) {
+  ChannelDram dram(dram_preset("hbm3"));
+  // 32 B at address 16 straddles bursts [0, 32) and [32, 64) of channel 0: two bursts, 30000 + 2 * 1250.
+  EXPECT_EQ(dram.access(16, 32, false, 0), 32500u);
+  EXPECT_EQ(dram.stats().read_bytes, 64u);
+}
+
 TEST(ChannelDram, WriteGoesOutThenIsAbsorbed) {
   ChannelDram dram(dram_preset("hbm3"));
   // No read latency before a write's burst: 1250 ps on the bus + 6000 ps write latency.

@@ -50,7 +50,7 @@ std::vector<uint64_t> run_one_phase(const NpuConfig& c, std::vector<Op> ops) {
     ListSource source({ops});
     simulate(c, source);
     const PhaseStats& s = source.done.at(0);
-    return std::vector<uint64_t>{s.time_ps(), s.dram_read_bytes, s.mac_busy_cycles, s.dma_wait_ps};
+    return std::vector<uint64_t>{s.time_ps(), s.dram_read_bytes, s.mac_busy_cycles, s.buffer_stall_ps};
   });
 }
 
@@ -90,9 +90,16 @@ TEST(NpuTop, DoubleBufferingOverlapsStreamingAndCompute) {
   EXPECT_EQ(two.at(0), 700000u);
   EXPECT_EQ(two.at(1), 10240u);  // every byte once
   EXPECT_EQ(two.at(2), 600u);    // 4 * 150 MAC cycles
-  // One buffer: nothing overlaps: 4 * (100 + 150) = 1000 ns.
+  // The DRAM idles for want of a buffer: tiles 0 and 1 land at 100 and 200 ns; tile 2 gets tile 0's buffer when
+  // the MACs finish it at 250 (idle 200-250), tile 3 gets tile 1's at 400 after tile 2 landed at 350 (idle
+  // 350-400): 100 ns of compute stall.
+  EXPECT_EQ(two.at(3), 100000u);
+  // One buffer: nothing overlaps: 4 * (100 + 150) = 1000 ns, and the DRAM idles during each tile's 150 ns of
+  // MACs before the next can be fetched: 3 * 150 = 450 ns.
   c.weight_buffers = 1;
-  EXPECT_EQ(run_one_phase(c, {op}).at(0), 1000000u);
+  const auto one = run_one_phase(c, {op});
+  EXPECT_EQ(one.at(0), 1000000u);
+  EXPECT_EQ(one.at(3), 450000u);
 }
 
 TEST(NpuTop, DequantizerSitsBetweenStreamAndMacs) {
@@ -118,8 +125,9 @@ TEST(NpuTop, DequantizerSitsBetweenStreamAndMacs) {
 }
 
 TEST(NpuTop, VectorOpsAndPostedWritesEndThePhase) {
-  // A vector op of 6400 elements on 64 lanes = 100 cycles = 100 ns; then a 64 B KV write: 2 bursts = 2500 ps
-  // on the idle bus + 6 ns write latency, posted at 100 ns: the phase ends at 100 + 2.5 + 6 = 108.5 ns.
+  // A vector op of 6400 elements on 64 lanes = 100 cycles = 100 ns; then one token's K and V, 32 B each, posted
+  // at 100 ns on the one channel: K's burst 100-101.25 ns, V's 101.25-102.5 ns, each absorbed 6 ns later: the
+  // phase ends at 108.5 ns.
   NpuConfig c = one_channel_config();
   Op norm;
   norm.name = "layer.0.input_norm";
@@ -130,6 +138,8 @@ TEST(NpuTop, VectorOpsAndPostedWritesEndThePhase) {
   write.kind = OpKind::kKvWrite;
   write.layer = 0;
   write.kv_write_bytes = 64;
+  write.tokens = 1;
+  write.n = 1;
   EXPECT_EQ(run_one_phase(c, {norm, write}).at(0), 108500u);
 }
 

@@ -1,5 +1,5 @@
-// The channel-level DRAM against a deliberately naive reference written here: walk every interleave granule of
-// every request, sum each channel's bytes, round to bursts, and advance that channel's bus. The production model
+// The channel-level DRAM against a deliberately naive reference written here: walk every burst-aligned burst that
+// a request touches, count them per channel, and advance each channel's bus. The production model
 // keeps a shared offset and a tree to skip that work on sequential streams; both must agree to the picosecond
 // on every request and on every statistic.
 #include <gtest/gtest.h>
@@ -22,17 +22,14 @@ class NaiveChannelDram {
   }
 
   uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {
-    std::map<uint64_t, uint64_t> share;  // channel -> bytes
+    std::map<uint64_t, uint64_t> bursts_of;  // channel -> bursts the request touches
     const auto interleave = static_cast<uint64_t>(c_.interleave_bytes);
-    for (uint64_t a = address; a < address + bytes;) {
-      const uint64_t granule_end = (a / interleave + 1) * interleave;
-      const uint64_t n = std::min(granule_end, address + bytes) - a;
-      share[(a / interleave) % static_cast<uint64_t>(c_.channels)] += n;
-      a += n;
+    const uint64_t burst = c_.burst_bytes();
+    for (uint64_t b = address / burst; b * burst < address + bytes; ++b) {
+      ++bursts_of[(b * burst / interleave) % static_cast<uint64_t>(c_.channels)];
     }
     uint64_t done = issue_ps;
-    for (const auto& [channel, b] : share) {
-      const uint64_t bursts = (b + c_.burst_bytes() - 1) / c_.burst_bytes();
+    for (const auto& [channel, bursts] : bursts_of) {
       const uint64_t start = std::max(is_write ? issue_ps : issue_ps + latency(false), bus_free_[channel]);
       bus_free_[channel] = start + bursts * burst_ps_;
       done = std::max(done, bus_free_[channel]);

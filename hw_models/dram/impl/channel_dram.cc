@@ -76,16 +76,14 @@ uint64_t ChannelDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
   const uint64_t remainder = granules % channels;
   const uint64_t touched = rounds > 0 ? channels : remainder;
   const uint64_t last_j = (granules - 1) % channels;
-  const uint64_t head_bytes = address - first_granule * interleave;
-  const uint64_t tail_bytes = (last_granule + 1) * interleave - end;
+  // Whole bursts of the first and last granule that lie before and after the request: the bus moves every burst
+  // the request touches, aligned as the device sees it.
+  const uint64_t head_bursts = (address - first_granule * interleave) / burst;
+  const uint64_t tail_bursts = ((last_granule + 1) * interleave - end) / burst;
   const auto bursts_of = [&](uint64_t j) {
     uint64_t n = (rounds + (j < remainder ? 1 : 0)) * bursts_per_granule;
-    if (j == 0 || j == last_j) {
-      uint64_t share = n * burst;
-      if (j == 0) share -= head_bytes;
-      if (j == last_j) share -= tail_bytes;
-      n = (share + burst - 1) / burst;
-    }
+    if (j == 0) n -= head_bursts;
+    if (j == last_j) n -= tail_bursts;
     return n;
   };
   const size_t first_channel = first_granule % channels;

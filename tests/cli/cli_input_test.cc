@@ -1,0 +1,55 @@
+// More bad-input classes of the npusim command line, each caught before any simulation starts: the message names
+// the file, line and field (or the flag), the exit code is 2, and no results file is written.
+#include "tests/cli/cli_fixture.h"
+
+namespace {
+
+TEST_F(Cli, FixedBitsAboveTheParentAreRejectedBeforeSimulating) {
+  // 'uniform' runs the pair's high precision (3 bits) from an anyprec model; a 2-bit parent cannot provide it.
+  const std::string run = edit(base_run(), "    bits: high\n", "    bits: high\n    parent_bits: 2\n");
+  expect_rejected(run_file(run), {"configuration 'uniform'", "parent"});
+}
+
+TEST_F(Cli, PromptLongerThanTheModelsContextIsRejected) {
+  // Vicuna-7B's max_position_embeddings is 4096: a 5000-token prompt cannot be replayed.
+  expect_rejected(run_trace(edit_line(base_trace(), 2, "\"prompt_tokens\":850", "\"prompt_tokens\":5000")),
+                  {loc(dir_ / "t.jsonl", 2), "max_position_embeddings", "4096"});
+}
+
+TEST_F(Cli, AbsurdLengthIsRejectedNotSimulated) {
+  expect_rejected(run_trace(edit_line(base_trace(), 2, "[[3,54]]", "[[3,1000000000000]]")),
+                  {loc(dir_ / "t.jsonl", 2), "decode[0] steps", "exceeds"});
+}
+
+TEST_F(Cli, PrecisionPairLowFirstIsRejected) {
+  expect_rejected(run_trace(edit_line(base_trace(), 1, "\"precisions\":[3,2]", "\"precisions\":[2,3]")),
+                  {loc(dir_ / "t.jsonl", 1), "precisions", "high first"});
+}
+
+TEST_F(Cli, DuplicateYamlKeyIsRejected) {
+  const std::string run = base_run() + "max_requests: 3\n";  // base_run() already sets max_requests
+  expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "max_requests: 3")), "given twice"});
+}
+
+TEST_F(Cli, ConfigurationNameWithACommaIsRejected) {
+  const std::string run = edit(base_run(), "name: pmpd", "name: \"pm,pd\"");
+  expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "pm,pd")), "letters, digits"});
+}
+
+TEST_F(Cli, RunFileThatIsAFolderIsRejected) {
+  fs::create_directories(dir_ / "folder.yaml");
+  expect_rejected(npusim({"run", (dir_ / "folder.yaml").string(), "--out", out().string()}),
+                  {"folder.yaml", "is a folder"});
+}
+
+TEST_F(Cli, TileBufferSmallerThanOneRowIsRejected) {
+  // An fp16 lm_head row of Vicuna-7B is 4096 * 2 = 8192 bytes; a 4096-byte buffer cannot hold it.
+  expect_rejected(run_file(base_run(), {"--set", "npu.sram.weight_buffer_bytes=4096"}),
+                  {"sram.weight_buffer_bytes", "cannot hold one output row"});
+}
+
+TEST_F(Cli, BenchWithUnknownBenchmarkIsRejected) {
+  expect_rejected(npusim({"bench", "--only", "nosuch"}), {"--only nosuch", "no such benchmark"});
+}
+
+}  // namespace
