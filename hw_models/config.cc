@@ -22,7 +22,7 @@ constexpr int64_t kMaxCount = int64_t{1} << 40;
 
 DramConfig read_dram(ConfigSection& s) {
   DramConfig c;
-  c.model = s.choice("model", "DRAM model implementation", "channel", {"channel"});
+  c.model = s.choice("model", "DRAM model implementation", "channel", dram_model_names());
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
@@ -61,8 +61,8 @@ NpuConfig read_npu_config(ConfigSection& s) {
   c.description = s.text("description", "free text: what this NPU stands for", "");
 
   ConfigSection core = s.section("core", "clocking of the compute side");
-  c.core_clock_mhz = core.real("clock_mhz", "MHz", "clock of the MAC array, vector unit, dequantizer and streamer",
-                               1000, 1, 10000);
+  c.core_clock_mhz =
+      core.real("clock_mhz", "MHz", "clock of the MAC array, vector unit and dequantizer", 1000, 1, 10000);
   core.finish();
 
   ConfigSection mac = s.section("mac_array", "the fp16 MAC array that runs linears and attention products");

@@ -20,20 +20,16 @@ class ConfigSection;
 
 namespace npusim::hw {
 
+// Every field is declared, with its unit, meaning, default and range, once: in config.cc (read_npu_config).
 struct NpuConfig {
   std::string name;
   std::string description;
-  double core_clock_mhz = 1000;  // MAC array, vector unit, dequantizer
-  int64_t mac_rows = 128;        // MAC array: rows x cols fp16 MACs per cycle at full use
-  int64_t mac_cols = 128;
-  int64_t vector_lanes = 256;              // element operations per cycle on the vector unit
-  int64_t dequant_codes_per_cycle = 4096;  // weights decoded to fp16 per cycle
-  int64_t dequant_table_rows = 64;         // output rows whose centroid tables the dequantizer holds at once
-  int64_t dequant_table_load_cycles = 32;  // cycles to load the tables of a new row block
-  int64_t weight_buffer_bytes = 1 << 20;   // SRAM per weight tile buffer
-  int64_t weight_buffers = 2;              // tile buffers (2 = double buffering)
-  int64_t dma_request_bytes = 4096;        // bytes per DRAM request the streamer issues
-  int64_t dma_max_outstanding = 64;        // requests in flight at most
+  double core_clock_mhz = 0;
+  int64_t mac_rows = 0, mac_cols = 0;
+  int64_t vector_lanes = 0;
+  int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
+  int64_t weight_buffer_bytes = 0, weight_buffers = 0;
+  int64_t dma_request_bytes = 0, dma_max_outstanding = 0;
   DramConfig dram;
 
   uint64_t core_period_ps() const;  // rounded to a whole picosecond

@@ -17,8 +17,8 @@ struct Configuration {
   std::string name;
   std::string weights;   // "fp16", "anyprec" or "uniform"
   std::string bits;      // "trace" (the request's own schedule), "high", "low" or a number
-  int group_size = 128;  // uniform
-  int parent_bits = 4;   // anyprec: stored planes
+  int group_size = 0;   // uniform (declared in run_config.cc)
+  int parent_bits = 0;  // anyprec: stored planes (declared in run_config.cc)
 };
 
 struct RunConfig {

@@ -4,6 +4,10 @@
 
 namespace npusim::hw {
 
+std::vector<std::string> dram_model_names() {
+  return {"channel"};
+}
+
 std::unique_ptr<IDram> make_dram(const DramConfig& config) {
   if (config.model == "channel") return std::make_unique<ChannelDram>(config);
   throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: channel)");

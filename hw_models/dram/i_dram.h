@@ -1,7 +1,8 @@
 // The DRAM interface every NPU part talks to, and the one that a command-level model implements next to the
 // channel-level one. It is a timing target called in TLM-2.0 loosely-timed style: the caller hands over a request
-// with the time it is issued and gets back the time it completes; the model keeps its own resource state (bus
-// and bank occupancy), so overlapping requests queue behind each other.
+// with the time it is issued and gets back the time it completes; the model keeps its own resource state (data
+// buses now; banks in a command-level model), so overlapping requests queue behind each other. Requests are
+// booked in call order: a request handed over later queues behind everything booked before it.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +12,18 @@
 
 namespace npusim::hw {
 
-// Organisation and timing of a DRAM system. `preset` fills every field; the NPU YAML can override any of them.
-// Peak bandwidth is derived from the organisation, never typed.
+// Organisation and timing of a DRAM system. `preset` fills every field; the NPU YAML can override any of them
+// (declared in hw_models/config.cc). Peak bandwidth is derived from the organisation, never typed.
 struct DramConfig {
-  std::string model = "channel";  // implementation, selected by name (make_dram)
-  std::string preset = "hbm3";    // lpddr4x-4266, lpddr5-6400, lpddr5x-8533, ddr5-4800, hbm2e, hbm3
-  int64_t channels = 0;           // independent (pseudo-)channels in the whole system
-  int64_t bus_width_bits = 0;     // data pins per (pseudo-)channel
-  int64_t data_rate_mtps = 0;     // transfers per second per pin, in millions
-  int64_t burst_length = 0;       // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
-  double read_latency_ns = 0;     // unloaded first-data latency of a read (row activate + CAS)
-  double write_latency_ns = 0;    // time from a write's last beat to its data being accepted
-  int64_t interleave_bytes = 0;   // consecutive bytes on one channel before the address moves to the next
+  std::string model;             // implementation, selected by name (make_dram)
+  std::string preset;            // lpddr4x-4266, lpddr5-6400, lpddr5x-8533, ddr5-4800, hbm2e, hbm3
+  int64_t channels = 0;          // independent (pseudo-)channels in the whole system
+  int64_t bus_width_bits = 0;    // data pins per (pseudo-)channel
+  int64_t data_rate_mtps = 0;    // transfers per second per pin, in millions
+  int64_t burst_length = 0;      // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
+  double read_latency_ns = 0;    // unloaded first-data latency of a read (row activate + CAS)
+  double write_latency_ns = 0;   // time from a write's last beat to its data being accepted
+  int64_t interleave_bytes = 0;  // consecutive bytes on one channel before the address moves to the next
 
   uint64_t burst_bytes() const { return static_cast<uint64_t>(bus_width_bits / 8 * burst_length); }
   double peak_bandwidth_bytes_per_s() const {
@@ -35,7 +36,7 @@ struct DramConfig {
 DramConfig dram_preset(const std::string& name);
 std::vector<std::string> dram_preset_names();
 
-// Statistics registered by name, per channel and in total.
+// Statistics, in total and bytes per channel.
 struct DramStats {
   uint64_t reads = 0;  // requests
   uint64_t writes = 0;
@@ -55,7 +56,9 @@ class IDram {
   virtual const DramStats& stats() const = 0;
 };
 
-// Builds the implementation named by config.model ("channel"); throws InputError naming the model otherwise.
+// The implementations make_dram knows, by name.
+std::vector<std::string> dram_model_names();
+// Builds the implementation named by config.model; throws InputError naming the model otherwise.
 std::unique_ptr<IDram> make_dram(const DramConfig& config);
 
 }  // namespace npusim::hw

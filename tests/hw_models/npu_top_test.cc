@@ -4,6 +4,7 @@
 
 #include "common/fork_run.h"
 #include "hw_models/npu.h"
+#include "tests/support/npu_yaml.h"
 
 namespace npusim::hw {
 namespace {
@@ -25,15 +26,16 @@ class ListSource : public IWorkSource {
   size_t next_ = 0;
 };
 
+// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
+// unless a test sets them.
 NpuConfig one_channel_config() {
-  NpuConfig c;
-  c.core_clock_mhz = 1000;  // 1 ns cycles
-  c.mac_rows = 16;
-  c.mac_cols = 16;  // 256 MACs a cycle
-  c.vector_lanes = 64;
-  c.dram = dram_preset("hbm3");
-  c.dram.channels = 1;
-  return c;
+  return testing::npu_from_yaml(R"(
+name: one-channel
+core: {clock_mhz: 1000}
+mac_array: {rows: 16, cols: 16}
+vector_unit: {lanes: 64}
+dram: {preset: hbm3, channels: 1}
+)");
 }
 
 Op kv_read(uint64_t bytes) {

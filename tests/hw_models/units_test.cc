@@ -6,6 +6,7 @@
 #include "hw_models/compute_units.h"
 #include "hw_models/dequantizer.h"
 #include "hw_models/tiling.h"
+#include "tests/support/npu_yaml.h"
 
 namespace npusim::hw {
 namespace {
@@ -76,17 +77,17 @@ TEST(Tiling, KvReadSplitsMacsExactly) {
   EXPECT_EQ(make_tile(op, plan, map.place(op), 0).macs, 410u);
 }
 
+// 1 GHz (1000 ps a cycle), 256 MACs a cycle, 64 vector lanes, 4096 codes a cycle, 64-row table blocks loaded
+// in 32 cycles.
 NpuConfig small_config() {
-  NpuConfig c;
-  c.core_clock_mhz = 1000;  // 1000 ps a cycle
-  c.mac_rows = 16;
-  c.mac_cols = 16;  // 256 MACs a cycle
-  c.vector_lanes = 64;
-  c.dequant_codes_per_cycle = 4096;
-  c.dequant_table_rows = 64;
-  c.dequant_table_load_cycles = 32;
-  c.dram = dram_preset("hbm3");
-  return c;
+  return testing::npu_from_yaml(R"(
+name: small
+core: {clock_mhz: 1000}
+mac_array: {rows: 16, cols: 16}
+vector_unit: {lanes: 64}
+dequantizer: {codes_per_cycle: 4096, table_rows: 64, table_load_cycles: 32}
+dram: {preset: hbm3}
+)");
 }
 
 TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
