@@ -83,20 +83,11 @@ void ConfigSection::missing(const std::string& key, const std::string& descripti
 
 YAML::Node ConfigSection::lookup(const std::string& key) {
   known_.push_back(key);
-  if (docs_ || !node_.IsDefined() || node_.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
-  // Iterate instead of node_[key]: operator[] on a non-const node would insert the key.
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (it->first.Scalar() == key) return it->second;
-  }
-  return YAML::Node(YAML::NodeType::Undefined);
+  return node_of(key);
 }
 
 bool ConfigSection::has(const std::string& key) const {
-  if (docs_ || !node_.IsDefined() || node_.IsNull()) return false;
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (it->first.Scalar() == key) return true;
-  }
-  return false;
+  return node_of(key).IsDefined();
 }
 
 void ConfigSection::document(const std::string& key, const std::string& kind, const std::string& unit,
@@ -133,16 +124,22 @@ bool parse_double(const std::string& text, double* out) {
 
 }  // namespace
 
+template <class T>
+bool ConfigSection::absent(const YAML::Node& n, const std::string& key, const std::string& description,
+                           const std::optional<T>& default_value, T* out) const {
+  if (n.IsDefined() && !n.IsNull()) return false;
+  if (!default_value) missing(key, description);
+  *out = *default_value;
+  return true;
+}
+
 double ConfigSection::real(const std::string& key, const std::string& unit, const std::string& description,
                            std::optional<double> default_value, double min_value, double max_value) {
   document(key, "real", unit, description, default_value ? format_number(*default_value) : "required",
            range_text(min_value, max_value));
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or(min_value);
-  if (!n.IsDefined() || n.IsNull()) {
-    if (!default_value) missing(key, description);
-    return *default_value;
-  }
+  if (double value; absent(n, key, description, default_value, &value)) return value;
   double v = 0;
   if (!n.IsScalar() || !parse_double(n.Scalar(), &v)) {
     fail(n, key, "expected a number" + (unit.empty() ? "" : " in " + unit) + ", got " + scalar_text(n));
@@ -161,10 +158,7 @@ int64_t ConfigSection::integer(const std::string& key, const std::string& unit, 
            "[" + std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or(min_value);
-  if (!n.IsDefined() || n.IsNull()) {
-    if (!default_value) missing(key, description);
-    return *default_value;
-  }
+  if (int64_t value; absent(n, key, description, default_value, &value)) return value;
   double v = 0;
   if (!n.IsScalar() || !parse_double(n.Scalar(), &v) || v != std::floor(v) || std::fabs(v) > 9.0e18) {
     fail(n, key, "expected an integer" + (unit.empty() ? "" : " in " + unit) + ", got " + scalar_text(n));
@@ -184,10 +178,7 @@ bool ConfigSection::flag(const std::string& key, const std::string& description,
            "true or false");
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or(false);
-  if (!n.IsDefined() || n.IsNull()) {
-    if (!default_value) missing(key, description);
-    return *default_value;
-  }
+  if (bool value; absent(n, key, description, default_value, &value)) return value;
   if (n.IsScalar() && n.Scalar() == "true") return true;
   if (n.IsScalar() && n.Scalar() == "false") return false;
   fail(n, key, "expected true or false, got " + scalar_text(n));
@@ -201,10 +192,7 @@ std::string ConfigSection::choice(const std::string& key, const std::string& des
   document(key, "choice", "", description, default_value.value_or("required"), "one of: " + options);
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or(allowed.empty() ? "" : allowed.front());
-  if (!n.IsDefined() || n.IsNull()) {
-    if (!default_value) missing(key, description);
-    return *default_value;
-  }
+  if (std::string value; absent(n, key, description, default_value, &value)) return value;
   if (!n.IsScalar()) fail(n, key, "expected one of: " + options + ", got " + scalar_text(n));
   if (std::find(allowed.begin(), allowed.end(), n.Scalar()) == allowed.end()) {
     fail(n, key, "'" + n.Scalar() + "' is not one of: " + options);
@@ -217,10 +205,7 @@ std::string ConfigSection::text(const std::string& key, const std::string& descr
   document(key, "text", "", description, default_value ? "'" + *default_value + "'" : "required", "");
   const YAML::Node n = lookup(key);
   if (docs_) return default_value.value_or("");
-  if (!n.IsDefined() || n.IsNull()) {
-    if (!default_value) missing(key, description);
-    return *default_value;
-  }
+  if (std::string value; absent(n, key, description, default_value, &value)) return value;
   if (!n.IsScalar()) fail(n, key, "expected text, got " + scalar_text(n));
   return n.Scalar();
 }

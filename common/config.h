@@ -72,6 +72,10 @@ class ConfigSection {
   void document(const std::string& key, const std::string& kind, const std::string& unit,
                 const std::string& description, const std::string& default_text, const std::string& range_text);
   [[noreturn]] void missing(const std::string& key, const std::string& description) const;
+  // Whether the field is absent; then *out is its default (an absent required field is an error).
+  template <class T>
+  bool absent(const YAML::Node& n, const std::string& key, const std::string& description,
+              const std::optional<T>& default_value, T* out) const;
 
   YAML::Node node_;
   std::string file_;

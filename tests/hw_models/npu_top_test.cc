@@ -5,6 +5,7 @@
 #include "common/fork_run.h"
 #include "hw_models/npu.h"
 #include "tests/support/npu_yaml.h"
+#include "tests/support/test_ops.h"
 
 namespace npusim::hw {
 namespace {
@@ -77,15 +78,7 @@ TEST(NpuTop, DoubleBufferingOverlapsStreamingAndCompute) {
   c.dram.read_latency_ns = 0;
   c.dma_request_bytes = 2560;
   c.weight_buffer_bytes = 2560;
-  Op op;
-  op.name = "test.linear";
-  op.kind = OpKind::kLinear;
-  op.k = 640;
-  op.n = 8;
-  op.tokens = 30;
-  op.format = PrecisionFormat::fp16();
-  op.weight_bytes = 640 * 8 * 2;
-  op.macs = 640 * 8 * 30;
+  const Op op = testing::test_linear(640, 8, PrecisionFormat::fp16(), 30);
   // Double buffering: tile 0 lands at 100 ns, then compute-bound: 100 + 4 * 150 = 700 ns.
   c.weight_buffers = 2;
   const auto two = run_one_phase(c, {op});
@@ -113,16 +106,7 @@ TEST(NpuTop, DequantizerSitsBetweenStreamAndMacs) {
   c.dequant_codes_per_cycle = 4096;
   c.dequant_table_rows = 64;
   c.dequant_table_load_cycles = 32;
-  Op op;
-  op.name = "test.linear";
-  op.kind = OpKind::kLinear;
-  op.k = 4096;
-  op.n = 64;
-  op.tokens = 1;
-  op.format = PrecisionFormat::anyprec(2, 4);
-  op.weight_bytes = op.format.code_bytes(4096, 64);
-  op.table_bytes = op.format.table_bytes(4096, 64);
-  op.macs = 4096 * 64;
+  const Op op = testing::test_linear(4096, 64, PrecisionFormat::anyprec(2, 4));
   EXPECT_EQ(run_one_phase(c, {op}).at(0), 3730000u);
 }
 

@@ -7,6 +7,7 @@
 #include "hw_models/dequantizer.h"
 #include "hw_models/tiling.h"
 #include "tests/support/npu_yaml.h"
+#include "tests/support/test_ops.h"
 
 namespace npusim::hw {
 namespace {
@@ -15,24 +16,12 @@ using workloads::Op;
 using workloads::OpKind;
 using workloads::PrecisionFormat;
 
-Op linear(uint64_t k, uint64_t n, const PrecisionFormat& f, uint64_t tokens = 1) {
-  Op op;
-  op.name = "test.linear";
-  op.kind = OpKind::kLinear;
-  op.k = k;
-  op.n = n;
-  op.tokens = tokens;
-  op.format = f;
-  op.weight_bytes = f.code_bytes(k, n);
-  op.table_bytes = f.table_bytes(k, n);
-  op.macs = k * n * tokens;
-  return op;
-}
+using testing::test_linear;
 
 TEST(Tiling, AnyPrecRowsPerTileFitTheBufferInWholeRowBlocks) {
   // anyprec:3, K = 4096: a row is 4096*3/8 = 1536 B of planes + 8*2 = 16 B of table = 1552 B. A 1 MiB buffer
   // holds floor(1048576 / 1552) = 675 rows, rounded down to whole 64-row blocks: 640 rows.
-  const Op op = linear(4096, 11008, PrecisionFormat::anyprec(3, 4));
+  const Op op = test_linear(4096, 11008, PrecisionFormat::anyprec(3, 4));
   const TilePlan plan = plan_tiles(op, 1 << 20, 64);
   EXPECT_EQ(plan.rows_per_tile, 640u);
   EXPECT_EQ(plan.tiles, 18u);  // ceil(11008 / 640) = 17.2 -> 18
@@ -54,8 +43,8 @@ TEST(Tiling, AnyPrecRowsPerTileFitTheBufferInWholeRowBlocks) {
 TEST(Tiling, AnyPrecReadsOfOnePrecisionPairShareStorage) {
   // A 2-bit read of an anyprec tensor reads the first 2 planes of the 4-bit parent: same code base address.
   AddressMap map;
-  const Op hi = linear(4096, 4096, PrecisionFormat::anyprec(3, 4));
-  const Op lo = linear(4096, 4096, PrecisionFormat::anyprec(2, 4));
+  const Op hi = test_linear(4096, 4096, PrecisionFormat::anyprec(3, 4));
+  const Op lo = test_linear(4096, 4096, PrecisionFormat::anyprec(2, 4));
   EXPECT_EQ(map.place(hi).code_base, map.place(lo).code_base);
   // Rows are laid out at the parent stride: 4096 * 4 / 8 = 2048 B.
   EXPECT_EQ(map.place(lo).code_row_stride, 2048u);
@@ -95,7 +84,7 @@ TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
     const NpuConfig c = small_config();
     TimedTileQueue in, out;
     Dequantizer dq("dq", c, in, out);
-    const Op op = linear(4096, 1024, PrecisionFormat::anyprec(3, 4));
+    const Op op = test_linear(4096, 1024, PrecisionFormat::anyprec(3, 4));
     TilePlan plan;
     plan.rows_per_tile = 100;  // deliberately not a multiple of the 64-row block
     plan.tiles = 11;
@@ -103,9 +92,9 @@ TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
     std::vector<uint64_t> r;
     for (uint64_t i = 0; i < 3; ++i) r.push_back(dq.tile_cycles(make_tile(op, plan, map.place(op), i)));
     r.push_back(dq.table_loads());
-    const Op uni = linear(4096, 1024, PrecisionFormat::uniform(3, 128));
+    const Op uni = test_linear(4096, 1024, PrecisionFormat::uniform(3, 128));
     r.push_back(dq.tile_cycles(make_tile(uni, plan, map.place(uni), 0)));
-    const Op half = linear(4096, 1024, PrecisionFormat::fp16());
+    const Op half = test_linear(4096, 1024, PrecisionFormat::fp16());
     r.push_back(dq.tile_cycles(make_tile(half, plan, map.place(half), 0)));
     return r;
   });
