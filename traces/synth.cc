@@ -21,10 +21,6 @@ using ojson = nlohmann::ordered_json;
 constexpr double kPi = 3.14159265358979323846;
 constexpr int64_t kMaxTokens = 1000000000;  // clamp ceiling for spec values: far above any context length
 
-bool valid_bits(int64_t bits) {
-  return (bits >= 1 && bits <= 8) || bits == 16;
-}
-
 class Draws {
  public:
   explicit Draws(uint64_t seed) : engine_(seed) {}

@@ -24,6 +24,9 @@ constexpr int kTraceVersion = 1;
 // Longest prompt or run of decode steps a trace may hold (far above any model's context).
 constexpr int64_t kMaxTraceTokens = 10000000;
 
+// The bit widths a trace may name: 1..8, or 16 for fp16.
+inline bool valid_bits(int64_t bits) { return (bits >= 1 && bits <= 8) || bits == 16; }
+
 struct TraceHeader {
   std::string model;
   std::string task;

@@ -22,10 +22,6 @@ const char* const kHeaderKeys[] = {"format",    "version",    "model",         "
                                    "scheduler", "precisions", "weight_format", "source"};
 const char* const kRequestKeys[] = {"id", "prompt_tokens", "prefill_bits", "decode", "eos"};
 
-bool valid_bits(int64_t bits) {
-  return (bits >= 1 && bits <= 8) || bits == 16;
-}
-
 // A value as a message shows it: JSON text, cut short so that a huge array does not flood the terminal.
 std::string brief(const ojson& value) {
   std::string text = value.dump(-1, ' ', false, ojson::error_handler_t::replace);
