@@ -48,6 +48,19 @@ TEST_F(Cli, TileBufferSmallerThanOneRowIsRejected) {
                   {"sram.weight_buffer_bytes", "cannot hold one output row"});
 }
 
+TEST_F(Cli, HuggingFaceConfigRunsUnderTheTracesModelName) {
+  // The fixture config.json is Vicuna-7B's; its folder name differs from the traces' model name, which
+  // model_name supplies.
+  const std::string hf = (kSource / "tests/fixtures/hf/vicuna-7b-v1.5/config.json").string();
+  std::string run = edit(base_run(), (kSource / "configs/models/vicuna-7b.yaml").string(), hf);
+  const Result without = run_file(run);
+  expect_rejected(without, {"'vicuna-7b-v1.5'", "model_name"});
+  run = edit(run, "max_requests: 2", "max_requests: 1\nmodel_name: vicuna-7b");
+  const Result with = run_file(run);
+  EXPECT_EQ(with.code, 0) << with.err;
+  expect_results(out());
+}
+
 TEST_F(Cli, BenchWithUnknownBenchmarkIsRejected) {
   expect_rejected(npusim({"bench", "--only", "nosuch"}), {"--only nosuch", "no such benchmark"});
 }
