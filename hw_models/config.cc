@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/error.h"
+#include "hw_models/dram/address_mapping.h"
 #include "hw_models/npu.h"
 
 namespace npusim::hw {
@@ -20,9 +22,55 @@ namespace {
 
 constexpr int64_t kMaxCount = int64_t{1} << 40;
 
+DramTimings read_timings(ConfigSection& s, const DramTimings& p) {
+  DramTimings t;
+  const auto ns = [&](const char* key, const char* meaning, double preset) {
+    return s.real(key, "ns", meaning, preset, 0, 1e7);
+  };
+  t.tRCD = ns("tRCD", "ACT to column command, same bank", p.tRCD);
+  t.tRP = ns("tRP", "PRE to ACT, same bank", p.tRP);
+  t.tRAS = ns("tRAS", "ACT to PRE, same bank", p.tRAS);
+  t.tRC = ns("tRC", "ACT to ACT, same bank", p.tRC);
+  t.tCL = ns("tCL", "read command to first data (tRL)", p.tCL);
+  t.tWL = ns("tWL", "write command to first data", p.tWL);
+  t.tCCD_S = ns("tCCD_S", "column to column, different bank group", p.tCCD_S);
+  t.tCCD_L = ns("tCCD_L", "column to column, same bank group", p.tCCD_L);
+  t.tRRD_S = ns("tRRD_S", "ACT to ACT, different bank group of a rank", p.tRRD_S);
+  t.tRRD_L = ns("tRRD_L", "ACT to ACT, same bank group", p.tRRD_L);
+  t.tFAW = ns("tFAW", "window that holds at most four ACTs of a rank", p.tFAW);
+  t.tWTR_S = ns("tWTR_S", "end of write data to read command, different bank group", p.tWTR_S);
+  t.tWTR_L = ns("tWTR_L", "end of write data to read command, same bank group", p.tWTR_L);
+  t.tRTP = ns("tRTP", "read command to PRE, same bank", p.tRTP);
+  t.tWR = ns("tWR", "end of write data to PRE, same bank (write recovery)", p.tWR);
+  t.tRTRS = ns("tRTRS", "data-bus turnaround between reads and writes or between ranks", p.tRTRS);
+  t.tREFI = ns("tREFI", "refresh interval; per-bank refresh sends one bank's REF every tREFI / banks", p.tREFI);
+  t.tRFC = ns("tRFC", "all-bank refresh: the rank is busy this long", p.tRFC);
+  t.tRFCpb = ns("tRFCpb", "per-bank refresh: the bank is busy this long", p.tRFCpb);
+  s.finish();
+  return t;
+}
+
+DramEnergy read_energy(ConfigSection& s, const DramEnergy& p) {
+  DramEnergy e;
+  e.act_pj = s.real("act_pj", "pJ", "one ACT with its PRE", p.act_pj, 0, 1e9);
+  e.read_pj_per_bit =
+      s.real("read_pj_per_bit", "pJ/bit", "reading one bit (array and I/O)", p.read_pj_per_bit, 0, 1e6);
+  e.write_pj_per_bit =
+      s.real("write_pj_per_bit", "pJ/bit", "writing one bit (I/O and array)", p.write_pj_per_bit, 0, 1e6);
+  e.refresh_pj = s.real("refresh_pj", "pJ", "one all-bank refresh of a rank (a per-bank one costs this / banks)",
+                        p.refresh_pj, 0, 1e12);
+  e.background_mw = s.real("background_mw", "mW", "standby power of one channel", p.background_mw, 0, 1e6);
+  s.finish();
+  return e;
+}
+
 DramConfig read_dram(ConfigSection& s) {
   DramConfig c;
-  c.model = s.choice("model", "DRAM model implementation", "channel", dram_model_names());
+  c.model =
+      s.choice("model",
+               "DRAM model: 'channel' (a data bus per channel) or 'command' (every ACT, PRE, read, write and "
+               "refresh under the preset's timings)",
+               "channel", dram_model_names());
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
@@ -35,13 +83,35 @@ DramConfig read_dram(ConfigSection& s) {
   c.data_rate_mtps =
       s.integer("data_rate_mtps", "MT/s", "transfers per second per pin", p.data_rate_mtps, 100, 100000);
   c.burst_length = s.integer("burst_length", "beats", "beats per burst", p.burst_length, 1, 64);
-  c.read_latency_ns = s.real("read_latency_ns", "ns", "unloaded read latency, row activate to first data",
-                             p.read_latency_ns, 0, 10000);
-  c.write_latency_ns = s.real("write_latency_ns", "ns", "time for written data to be absorbed after its burst",
-                              p.write_latency_ns, 0, 10000);
-  c.interleave_bytes =
-      s.integer("interleave_bytes", "bytes", "consecutive bytes mapped to one channel before moving to the next",
-                p.interleave_bytes, 32, 1 << 20);
+  c.ranks = s.integer("ranks", "ranks", "command model: ranks per channel", p.ranks, 1, 16);
+  c.bank_groups =
+      s.integer("bank_groups", "groups", "command model: bank groups per rank (1: none)", p.bank_groups, 1, 64);
+  c.banks_per_group =
+      s.integer("banks_per_group", "banks", "command model: banks in each group", p.banks_per_group, 1, 64);
+  c.rows = s.integer("rows", "rows", "command model: rows per bank", p.rows, 1, int64_t{1} << 24);
+  c.row_bytes = s.integer("row_bytes", "bytes", "command model: page size, the bytes one ACT opens in a channel",
+                          p.row_bytes, 32, 1 << 20);
+  c.address_mapping = s.text("address_mapping",
+                             "command model: address fields from the most significant bit, e.g. rorabacobgch "
+                             "(channel-first) or rorabgbachco (row-bank-channel)",
+                             p.address_mapping);
+  c.page_policy = s.choice("page_policy", "command model: open (rows stay open) or closed (auto-precharge)",
+                           p.page_policy, {"open", "closed"});
+  c.refresh = s.choice("refresh", "command model: all_bank, per_bank or none", p.refresh,
+                       {"all_bank", "per_bank", "none"});
+  ConfigSection timing = s.section("timing", "command model: JEDEC timings of the preset's speed bin");
+  c.timing = read_timings(timing, p.timing);
+  ConfigSection energy = s.section("energy", "energy estimates per command and per bit");
+  c.energy = read_energy(energy, p.energy);
+  c.read_latency_ns =
+      s.real("read_latency_ns", "ns", "channel model: unloaded read latency (default tRCD + tCL of the timings)",
+             c.timing.tRCD + c.timing.tCL, 0, 10000);
+  c.write_latency_ns = s.real("write_latency_ns", "ns",
+                              "channel model: time for written data to be absorbed after its burst (default tWL)",
+                              c.timing.tWL, 0, 10000);
+  c.interleave_bytes = s.integer("interleave_bytes", "bytes",
+                                 "channel model: consecutive bytes on one channel before moving to the next",
+                                 p.interleave_bytes, 32, 1 << 20);
   if (!s.documenting() && (c.bus_width_bits % 8 != 0)) {
     s.fail(s.node_of("bus_width_bits"), "bus_width_bits", "must be a multiple of 8");
   }
@@ -50,6 +120,13 @@ DramConfig read_dram(ConfigSection& s) {
            "must be a multiple of the burst (" + std::to_string(c.burst_bytes()) + " bytes)");
   }
   s.finish();
+  if (!s.documenting() && c.model == "command") {
+    try {
+      AddressMapper check(c);  // the mapping and power-of-two counts, reported with the NPU file
+    } catch (const InputError& e) {
+      s.fail(s.node_of("address_mapping"), "address_mapping", e.what());
+    }
+  }
   return c;
 }
 

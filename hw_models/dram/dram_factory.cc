@@ -1,6 +1,7 @@
 #include "common/error.h"
 #include "hw_models/dram/i_dram.h"
 #include "hw_models/dram/impl/channel_dram.h"
+#include "hw_models/dram/impl/command_dram.h"
 
 namespace npusim::hw {
 
@@ -10,7 +11,8 @@ std::vector<std::string> dram_model_names() {
 
 std::unique_ptr<IDram> make_dram(const DramConfig& config) {
   if (config.model == "channel") return std::make_unique<ChannelDram>(config);
-  throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: channel)");
+  if (config.model == "command") return std::make_unique<CommandDram>(config);
+  throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: channel, command)");
 }
 
 }  // namespace npusim::hw

@@ -12,6 +12,38 @@
 
 namespace npusim::hw {
 
+// JEDEC timing parameters in ns, as a preset's standard and speed bin give them (typical values).
+struct DramTimings {
+  double tRCD = 0;    // ACT to CAS, same bank
+  double tRP = 0;     // PRE to ACT, same bank
+  double tRAS = 0;    // ACT to PRE, same bank
+  double tRC = 0;     // ACT to ACT, same bank
+  double tCL = 0;     // read CAS to first data (tRL)
+  double tWL = 0;     // write CAS to first data
+  double tCCD_S = 0;  // CAS to CAS, different bank group
+  double tCCD_L = 0;  // CAS to CAS, same bank group
+  double tRRD_S = 0;  // ACT to ACT, different bank group, same rank
+  double tRRD_L = 0;  // ACT to ACT, same bank group
+  double tFAW = 0;    // window holding at most four ACTs per rank
+  double tWTR_S = 0;  // end of write data to read CAS, different bank group
+  double tWTR_L = 0;  // end of write data to read CAS, same bank group
+  double tRTP = 0;    // read CAS to PRE, same bank
+  double tWR = 0;     // end of write data to PRE, same bank (write recovery)
+  double tRTRS = 0;   // data-bus turnaround between a read and a write, or between ranks
+  double tREFI = 0;   // refresh interval (all-bank); per-bank refresh runs every tREFI / banks
+  double tRFC = 0;    // all-bank refresh cycle time
+  double tRFCpb = 0;  // per-bank refresh cycle time (0: the standard has none)
+};
+
+// Energy estimates per command and per bit (DRAMPower-style pJ figures of the standard).
+struct DramEnergy {
+  double act_pj = 0;            // one ACT with its PRE
+  double read_pj_per_bit = 0;   // array read + I/O
+  double write_pj_per_bit = 0;  // I/O + array write
+  double refresh_pj = 0;        // one all-bank REF of one rank (per-bank REF: this / banks)
+  double background_mw = 0;     // standby power per channel
+};
+
 // Organisation and timing of a DRAM system. `preset` fills every field; the NPU YAML can override any of them
 // (declared in hw_models/config.cc). Peak bandwidth is derived from the organisation, never typed.
 struct DramConfig {
@@ -21,22 +53,41 @@ struct DramConfig {
   int64_t bus_width_bits = 0;    // data pins per (pseudo-)channel
   int64_t data_rate_mtps = 0;    // transfers per second per pin, in millions
   int64_t burst_length = 0;      // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
-  double read_latency_ns = 0;    // unloaded first-data latency of a read (row activate + CAS)
-  double write_latency_ns = 0;   // time from a write's last beat to its data being accepted
-  int64_t interleave_bytes = 0;  // consecutive bytes on one channel before the address moves to the next
+  double read_latency_ns = 0;    // channel model: unloaded first-data latency of a read (row activate + CAS)
+  double write_latency_ns = 0;   // channel model: time from a write's last beat to its data being accepted
+  int64_t interleave_bytes = 0;  // channel model: consecutive bytes on one channel before the next
+  // Command-level organisation and policy.
+  int64_t ranks = 0;        // per channel
+  int64_t bank_groups = 0;  // per rank (1: no bank groups)
+  int64_t banks_per_group = 0;
+  int64_t rows = 0;             // per bank
+  int64_t row_bytes = 0;        // page size: bytes one ACT opens in one channel
+  std::string address_mapping;  // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
+  std::string page_policy;      // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
+  std::string refresh;          // "all_bank", "per_bank" or "none"
+  DramTimings timing;
+  DramEnergy energy;
 
   uint64_t burst_bytes() const { return static_cast<uint64_t>(bus_width_bits / 8 * burst_length); }
   double peak_bandwidth_bytes_per_s() const {
     return static_cast<double>(channels) * static_cast<double>(bus_width_bits) / 8.0 *
            static_cast<double>(data_rate_mtps) * 1e6;
   }
+  // One burst on one channel's data bus: burst bytes / (bytes per us), rounded up to a ps so that no transfer
+  // beats the peak (exact for the HBM and LPDDR5 presets; an LPDDR4X-4266 burst takes 3751 ps, not 3750.6).
+  uint64_t burst_ps() const {
+    const auto per_us = static_cast<uint64_t>(bus_width_bits / 8 * data_rate_mtps);
+    return (burst_bytes() * 1000000ULL + per_us - 1) / per_us;
+  }
+  int64_t banks() const { return bank_groups * banks_per_group; }
 };
 
 // The named presets (organisation of one device, JEDEC-typical speed); throws InputError for unknown names.
 DramConfig dram_preset(const std::string& name);
 std::vector<std::string> dram_preset_names();
 
-// Statistics, in total and bytes per channel.
+// Statistics, in total and per channel. The channel model fills the traffic counters; the command-level model
+// fills every one.
 struct DramStats {
   uint64_t reads = 0;  // requests
   uint64_t writes = 0;
@@ -44,6 +95,12 @@ struct DramStats {
   uint64_t write_bytes = 0;
   uint64_t busy_ps = 0;  // summed over channels: time a channel's data bus was transferring
   std::vector<uint64_t> channel_bytes;
+  uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;  // per burst: open row, closed bank, other row open
+  uint64_t activates = 0, precharges = 0, refreshes = 0;
+  uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
+  std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)
+  double energy_pj = 0;  // commands and bits; background power is added over a run's time
+  double read_latency_percentile_ns(double fraction) const;
 };
 
 class IDram {

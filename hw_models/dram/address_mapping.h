@@ -1,0 +1,36 @@
+// Maps a physical address to (channel, rank, bank group, bank, row, column) for the command-level model. The
+// scheme is a string of two-letter fields from the most significant bit down, DRAMsim3-style: ro (row), ra (rank),
+// bg (bank group), ba (bank in its group), co (burst within the row), ch (channel); the burst offset sits below
+// them all. Two schemes worth knowing by name:
+//   "rorabacobgch"  channel-first: consecutive bursts go to different channels, then bank groups, then along a row
+//   "rorabgbachco"  row-bank-channel: a whole row in one channel before moving to the next channel, then bank
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hw_models/dram/i_dram.h"
+
+namespace npusim::hw {
+
+struct DramAddress {
+  uint32_t channel = 0, rank = 0, bank_group = 0, bank = 0;  // bank: within its group
+  uint32_t row = 0;
+  uint32_t column = 0;  // burst index within the row
+};
+
+class AddressMapper {
+ public:
+  // Throws InputError when the scheme is not a permutation of the six fields or a field's count (channels,
+  // ranks, bank_groups, banks_per_group, rows, row_bytes / burst bytes) is not a power of two.
+  explicit AddressMapper(const DramConfig& config);
+  DramAddress map(uint64_t address) const;  // of the burst holding `address`; addresses past capacity wrap
+
+ private:
+  enum Field { kChannel, kRank, kBankGroup, kBank, kRow, kColumn, kFields };
+  uint32_t shift_[kFields] = {};
+  uint64_t mask_[kFields] = {};
+  uint32_t burst_shift_ = 0;
+};
+
+}  // namespace npusim::hw
