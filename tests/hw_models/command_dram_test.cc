@@ -1,0 +1,132 @@
+// Exact-picosecond tests of the command-level DRAM on one HBM3 pseudo-channel. Every expected number is derived
+// from the preset's timings (ns): tRCD 15, tRP 15, tRAS 33, tRC 48, tCL 15, tWL 6, tCCD_S 1.25, tCCD_L 2.5,
+// tRRD_S 2.5, tRRD_L 3.75, tFAW 15, tWTR_S 2.5, tWTR_L 7.5, tRTP 3.75, tWR 15, tRTRS 1.25, tREFI 3900,
+// tRFC 350, tRFCpb 160; a 32 B burst (32 bits x BL8 at 6.4 Gb/s) takes 1.25 ns.
+// Address map "rorabacobgch" with one channel and one rank, from bit 0: 5 bits of burst offset, 2 of bank group,
+// 5 of column (32 bursts of a 1 KiB row), 2 of bank, then the row. So address 32 is bank group 1, 128 is the
+// next column of bank group 0, 4096 is bank 1, 16384 is row 1 of bank 0.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "hw_models/dram/address_mapping.h"
+#include "hw_models/dram/impl/command_dram.h"
+
+namespace npusim::hw {
+namespace {
+
+DramConfig one_channel(const std::string& refresh = "none", const std::string& policy = "open") {
+  DramConfig c = dram_preset("hbm3");
+  c.model = "command";
+  c.channels = 1;
+  c.refresh = refresh;
+  c.page_policy = policy;
+  return c;
+}
+
+TEST(AddressMapper, FieldsFollowTheSchemeFromTheMostSignificantBit) {
+  const AddressMapper m(one_channel());
+  EXPECT_EQ(m.map(32).bank_group, 1u);
+  EXPECT_EQ(m.map(128).column, 1u);
+  EXPECT_EQ(m.map(128).bank_group, 0u);
+  EXPECT_EQ(m.map(4096).bank, 1u);
+  EXPECT_EQ(m.map(16384).row, 1u);
+  EXPECT_EQ(m.map(16384).bank, 0u);
+  DramConfig row_first = one_channel();
+  row_first.channels = 2;
+  row_first.address_mapping = "rorabgbachco";
+  // Row-bank-channel: a whole 1 KiB row in channel 0, the next KiB in channel 1.
+  EXPECT_EQ(AddressMapper(row_first).map(1023).channel, 0u);
+  EXPECT_EQ(AddressMapper(row_first).map(1024).channel, 1u);
+  EXPECT_EQ(AddressMapper(row_first).map(1024).column, 0u);
+}
+
+TEST(AddressMapper, RejectsBadSchemesAndCounts) {
+  DramConfig c = one_channel();
+  c.address_mapping = "rorabacobgcc";
+  EXPECT_THROW(AddressMapper{c}, InputError);
+  c = one_channel();
+  c.channels = 3;
+  EXPECT_THROW(AddressMapper{c}, InputError);
+}
+
+TEST(CommandDram, IdleBankReadCostsRcdPlusClPlusBurst) {
+  CommandDram dram(one_channel());
+  // ACT at 0, read at tRCD = 15 ns, data at + tCL = 30 ns, done after the burst: 31.25 ns.
+  EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
+  EXPECT_EQ(dram.stats().row_misses, 1u);
+  EXPECT_EQ(dram.stats().activates, 1u);
+}
+
+TEST(CommandDram, RowHitCostsClPlusBurst) {
+  CommandDram dram(one_channel());
+  dram.access(0, 32, false, 0);
+  // Same bank and row, long after: read at 100 ns, data at 115, done at 116.25.
+  EXPECT_EQ(dram.access(128, 32, false, 100000), 116250u);
+  EXPECT_EQ(dram.stats().row_hits, 1u);
+}
+
+TEST(CommandDram, RowConflictAddsPrecharge) {
+  CommandDram dram(one_channel());
+  dram.access(0, 32, false, 0);
+  // Row 1 of the same bank at 200 ns: PRE at 200 (tRAS and tRTP long past), ACT at 215 (tRP), read at 230
+  // (tRCD), data at 245, done 246.25: tRP + tRCD + tCL + burst after the request.
+  EXPECT_EQ(dram.access(16384, 32, false, 200000), 246250u);
+  EXPECT_EQ(dram.stats().row_conflicts, 1u);
+  EXPECT_EQ(dram.stats().precharges, 1u);
+}
+
+TEST(CommandDram, FourActivatesPerFawWindow) {
+  CommandDram dram(one_channel());
+  // Five reads at time 0 to five banks: bank groups 0-3 of bank 0, then bank 1 of group 0.
+  // ACTs at 0, 2.5, 5, 7.5 ns (tRRD_S apart); reads at tRCD after each: 15, 17.5, 20, 22.5; data 30, 32.5,
+  // 35, 37.5 ns (each + 1.25).
+  EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
+  EXPECT_EQ(dram.access(32, 32, false, 0), 33750u);
+  EXPECT_EQ(dram.access(64, 32, false, 0), 36250u);
+  EXPECT_EQ(dram.access(96, 32, false, 0), 38750u);
+  // The fifth ACT would go at 10 ns by tRRD, but four ACTs already sit in the window: it waits until the first
+  // plus tFAW = 15 ns; read at 30, data at 45, done 46.25 (41.25 without tFAW).
+  EXPECT_EQ(dram.access(4096, 32, false, 0), 46250u);
+}
+
+TEST(CommandDram, ReadAfterWriteWaitsTwtr) {
+  CommandDram dram(one_channel());
+  // Write: ACT 0, write command 15 ns, data 21-22.25 ns (tWL 6).
+  EXPECT_EQ(dram.access(0, 32, true, 0), 22250u);
+  // A read of the same bank group: 22.25 + tWTR_L 7.5 = 29.75 ns, data at + tCL = 44.75, done 46 ns.
+  EXPECT_EQ(dram.access(128, 32, false, 0), 46000u);
+}
+
+TEST(CommandDram, AllBankRefreshBlocksForTrfcEveryTrefi) {
+  CommandDram dram(one_channel("all_bank"));
+  // A read arriving when the first REF is due (tREFI = 3900 ns): REF at 3900, banks busy until 3900 + 350; then
+  // ACT 4250, read 4265, data 4280, done 4281.25 ns.
+  EXPECT_EQ(dram.access(0, 32, false, 3900000), 4281250u);
+  EXPECT_EQ(dram.stats().refreshes, 1u);
+  // Ten tREFI later every refresh due in between has been issued: REFs at 2, 3, ..., 11 x tREFI.
+  dram.access(0, 32, false, 11 * 3900000ULL + 1);
+  EXPECT_EQ(dram.stats().refreshes, 11u);
+}
+
+TEST(CommandDram, PerBankRefreshBlocksOnlyItsBank) {
+  CommandDram dram(one_channel("per_bank"));
+  // One bank's REF every tREFI / 16 banks = 243.75 ns, bank 0 first, busy until 243.75 + tRFCpb 160 = 403.75 ns.
+  // A read of bank 1 (group 1) at 250 ns does not wait for it: ACT 250, read 265, data 280, done 281.25 ns.
+  EXPECT_EQ(dram.access(32, 32, false, 250000), 281250u);
+  EXPECT_EQ(dram.stats().refreshes, 1u);
+  // A read of bank 0 at 250 ns does: ACT at 403.75, read 418.75, data 433.75, done 435 ns.
+  EXPECT_EQ(dram.access(0, 32, false, 250000), 435000u);
+}
+
+TEST(CommandDram, ClosedPagePrechargesAfterEveryAccess) {
+  CommandDram dram(one_channel("none", "closed"));
+  EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
+  // The row closed by auto-precharge: PRE when tRAS allows (33 ns), ACT at max(tRC 48, 33 + tRP) = 48 ns, read
+  // at 63, data 78, done 79.25 ns; a miss, not a hit.
+  EXPECT_EQ(dram.access(128, 32, false, 0), 79250u);
+  EXPECT_EQ(dram.stats().row_hits, 0u);
+  EXPECT_EQ(dram.stats().row_misses, 2u);
+}
+
+}  // namespace
+}  // namespace npusim::hw
