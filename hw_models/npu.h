@@ -49,6 +49,9 @@ struct PhaseStats {
   uint64_t start_ps = 0, end_ps = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // bytes on the DRAM data bus (whole bursts)
   uint64_t dram_busy_ps = 0;                           // summed over channels
+  uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;  // command model, per burst
+  uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
+  double dram_energy_pj = 0;  // commands and bits (background power is added by whoever knows the wall of time)
   uint64_t macs = 0;
   uint64_t mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
   uint64_t tiles = 0, table_loads = 0;

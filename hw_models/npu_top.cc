@@ -30,6 +30,13 @@ PhaseStats counters_since(const PhaseStats& before, const PhaseStats& after) {
   d.dram_read_bytes = after.dram_read_bytes - before.dram_read_bytes;
   d.dram_write_bytes = after.dram_write_bytes - before.dram_write_bytes;
   d.dram_busy_ps = after.dram_busy_ps - before.dram_busy_ps;
+  d.dram_row_hits = after.dram_row_hits - before.dram_row_hits;
+  d.dram_row_misses = after.dram_row_misses - before.dram_row_misses;
+  d.dram_row_conflicts = after.dram_row_conflicts - before.dram_row_conflicts;
+  d.dram_activates = after.dram_activates - before.dram_activates;
+  d.dram_precharges = after.dram_precharges - before.dram_precharges;
+  d.dram_refreshes = after.dram_refreshes - before.dram_refreshes;
+  d.dram_energy_pj = after.dram_energy_pj - before.dram_energy_pj;
   d.macs = after.macs - before.macs;
   d.mac_busy_cycles = after.mac_busy_cycles - before.mac_busy_cycles;
   d.dequant_busy_cycles = after.dequant_busy_cycles - before.dequant_busy_cycles;
@@ -49,6 +56,13 @@ PhaseStats NpuTop::snapshot() const {
   s.dram_read_bytes = d.read_bytes;
   s.dram_write_bytes = d.write_bytes;
   s.dram_busy_ps = d.busy_ps;
+  s.dram_row_hits = d.row_hits;
+  s.dram_row_misses = d.row_misses;
+  s.dram_row_conflicts = d.row_conflicts;
+  s.dram_activates = d.activates;
+  s.dram_precharges = d.precharges;
+  s.dram_refreshes = d.refreshes;
+  s.dram_energy_pj = d.energy_pj;
   s.macs = mac_array_.macs();
   s.mac_busy_cycles = mac_array_.busy_cycles();
   s.dequant_busy_cycles = dequantizer_.busy_cycles();

@@ -64,6 +64,7 @@ class RunWorkSource : public hw::IWorkSource {
       r.decode_ps += s.time_ps();
       r.decode_dram_bytes += s.dram_read_bytes + s.dram_write_bytes;
       r.decode_bits_sum += bits_;
+      r.decode_dram_command_energy_pj += s.dram_energy_pj;
       r.per_request.back().decode_ps += s.time_ps();
       r.per_request.back().decode_bits_sum += bits_;
     }
@@ -78,6 +79,13 @@ class RunWorkSource : public hw::IWorkSource {
     r.tiles += s.tiles;
     r.table_loads += s.table_loads;
     r.compute_wait_ps += s.compute_wait_ps;
+    r.dram_row_hits += s.dram_row_hits;
+    r.dram_row_misses += s.dram_row_misses;
+    r.dram_row_conflicts += s.dram_row_conflicts;
+    r.dram_activates += s.dram_activates;
+    r.dram_precharges += s.dram_precharges;
+    r.dram_refreshes += s.dram_refreshes;
+    r.dram_command_energy_pj += s.dram_energy_pj;
     r.buffer_stall_ps += s.buffer_stall_ps;
     ++step_;
   }
@@ -149,6 +157,12 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
     r.mac_utilisation = ratio(static_cast<double>(r.mac_busy_cycles), static_cast<double>(r.total_ps) / period_ps);
     r.memory_stall_share = ratio(static_cast<double>(r.compute_wait_ps), static_cast<double>(r.total_ps));
     r.compute_stall_share = ratio(static_cast<double>(r.buffer_stall_ps), static_cast<double>(r.total_ps));
+    r.dram_row_hit_rate = ratio(static_cast<double>(r.dram_row_hits),
+                                static_cast<double>(r.dram_row_hits + r.dram_row_misses + r.dram_row_conflicts));
+    // Background power of every channel over the time: mW x s = mJ.
+    const double background_mw = run.npu.dram.energy.background_mw * static_cast<double>(run.npu.dram.channels);
+    r.dram_energy_mj = r.dram_command_energy_pj * 1e-9 + background_mw * total_s;
+    r.dram_energy_per_token_mj = ratio(r.decode_dram_command_energy_pj * 1e-9 + background_mw * decode_s, steps);
   }
   for (ConfigResult& r : results->results) {
     for (const ConfigResult& b : results->results) {

@@ -28,14 +28,20 @@ struct ConfigResult {
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
   uint64_t macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
   uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, buffer_stall_ps = 0;
+  uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;
+  uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
+  double dram_command_energy_pj = 0, decode_dram_command_energy_pj = 0;
   double decode_bits_sum = 0;
   std::vector<RequestResult> per_request;
 
   // Derived after the run (see derive_metrics).
   double samples_per_s = 0, decode_tokens_per_s = 0, ttft_ms = 0, tpot_ms = 0, mean_decode_bits = 0;
   double dram_bytes_per_token = 0, dram_utilisation = 0, mac_utilisation = 0;
-  double memory_stall_share = 0;   // share of the time the compute units waited for data
-  double compute_stall_share = 0;  // share of the time the DRAM idled because no SRAM buffer was free
+  double memory_stall_share = 0;        // share of the time the compute units waited for data
+  double compute_stall_share = 0;       // share of the time the DRAM idled because no SRAM buffer was free
+  double dram_row_hit_rate = 0;         // hits / bursts (command model; 0 for the channel model)
+  double dram_energy_mj = 0;            // commands, bits and background power over the whole run
+  double dram_energy_per_token_mj = 0;  // the same over the decode steps, per decode step
   double speedup_over_fp16 = 0, speedup_over_uniform = 0;            // samples/s ratios
   double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios
 };

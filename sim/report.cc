@@ -29,6 +29,9 @@ std::vector<Metric> metrics_of(const ConfigResult& r) {
       {"mac_utilisation", r.mac_utilisation},
       {"memory_stall_share", r.memory_stall_share},
       {"compute_stall_share", r.compute_stall_share},
+      {"dram_row_hit_rate", r.dram_row_hit_rate},
+      {"dram_energy_mj", r.dram_energy_mj},
+      {"dram_energy_per_token_mj", r.dram_energy_per_token_mj},
       {"speedup_over_fp16", r.speedup_over_fp16},
       {"speedup_over_uniform", r.speedup_over_uniform},
       {"tpot_speedup_over_fp16", r.tpot_speedup_over_fp16},
@@ -62,6 +65,12 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
       {"table_loads", r.table_loads},
       {"compute_wait_ps", r.compute_wait_ps},
       {"buffer_stall_ps", r.buffer_stall_ps},
+      {"dram_row_hits", r.dram_row_hits},
+      {"dram_row_misses", r.dram_row_misses},
+      {"dram_row_conflicts", r.dram_row_conflicts},
+      {"dram_activates", r.dram_activates},
+      {"dram_precharges", r.dram_precharges},
+      {"dram_refreshes", r.dram_refreshes},
   };
 }
 
@@ -88,15 +97,16 @@ std::string results_table(const RunResults& results) {
     if (r.trace_file != trace) {
       trace = r.trace_file;
       out += fmt::format("\ntask {} ({} requests, trace {})\n", r.task, r.requests, r.trace_file);
-      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>6} {:>6} {:>9} {:>9} {:>8}\n", "config",
-                         "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "DRAM%", "MAC%",
-                         "vs fp16", "vs unif", "TPOT x16");
+      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>9} {:>6} {:>6} {:>9} {:>9} {:>8}\n",
+                         "config", "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "mJ/token",
+                         "DRAM%", "MAC%", "vs fp16", "vs unif", "TPOT x16");
     }
     out += fmt::format(
-        "{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} {:>8}\n",
+        "{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>9.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} "
+        "{:>8}\n",
         r.configuration, r.samples_per_s, r.decode_tokens_per_s, r.ttft_ms, r.tpot_ms, r.mean_decode_bits,
-        r.dram_bytes_per_token / 1e6, 100 * r.dram_utilisation, 100 * r.mac_utilisation,
-        speedup_text(r.speedup_over_fp16), speedup_text(r.speedup_over_uniform),
+        r.dram_bytes_per_token / 1e6, r.dram_energy_per_token_mj, 100 * r.dram_utilisation,
+        100 * r.mac_utilisation, speedup_text(r.speedup_over_fp16), speedup_text(r.speedup_over_uniform),
         speedup_text(r.tpot_speedup_over_fp16));
   }
   return out;

@@ -15,8 +15,8 @@ namespace npusim::sim {
 // How one configuration picks each phase's weight format.
 struct Configuration {
   std::string name;
-  std::string weights;   // "fp16", "anyprec" or "uniform"
-  std::string bits;      // "trace" (the request's own schedule), "high", "low" or a number
+  std::string weights;  // "fp16", "anyprec" or "uniform"
+  std::string bits;     // "trace" (the request's own schedule), "high", "low" or a number
   int group_size = 0;   // uniform (declared in run_config.cc)
   int parent_bits = 0;  // anyprec: stored planes (declared in run_config.cc)
 };

@@ -26,6 +26,8 @@ TEST(ChannelDram, IdleReadCostsLatencyPlusBurst) {
   EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
   EXPECT_EQ(dram.stats().reads, 1u);
   EXPECT_EQ(dram.stats().read_bytes, 32u);
+  // Energy: 256 bits x 2.0 pJ/bit + an ACT (600 pJ) for 32 of a row's 1024 bytes = 512 + 18.75 pJ.
+  EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 530.75);
 }
 
 TEST(ChannelDram, BackToBackReadsOnOneChannelQueueOnTheBus) {

@@ -5,11 +5,12 @@
 // Address map "rorabacobgch" with one channel and one rank, from bit 0: 5 bits of burst offset, 2 of bank group,
 // 5 of column (32 bursts of a 1 KiB row), 2 of bank, then the row. So address 32 is bank group 1, 128 is the
 // next column of bank group 0, 4096 is bank 1, 16384 is row 1 of bank 0.
+#include "hw_models/dram/impl/command_dram.h"
+
 #include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "hw_models/dram/address_mapping.h"
-#include "hw_models/dram/impl/command_dram.h"
 
 namespace npusim::hw {
 namespace {
@@ -55,6 +56,8 @@ TEST(CommandDram, IdleBankReadCostsRcdPlusClPlusBurst) {
   EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
   EXPECT_EQ(dram.stats().row_misses, 1u);
   EXPECT_EQ(dram.stats().activates, 1u);
+  // Energy: one ACT (600 pJ) + 32 B x 8 bits x 2.0 pJ/bit = 600 + 512 pJ.
+  EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 1112.0);
 }
 
 TEST(CommandDram, RowHitCostsClPlusBurst) {

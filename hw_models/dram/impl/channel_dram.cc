@@ -129,6 +129,12 @@ uint64_t ChannelDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
   }
   if (is_write) done_ps += static_cast<int64_t>(write_latency_ps_);
   stats_.busy_ps += total_bursts * burst_ps_;
+  // Energy without commands to count: the bits moved, plus one ACT for every row's worth of bytes (as if rows
+  // were read whole, which streams do).
+  const double moved_bits = 8.0 * static_cast<double>(total_bursts * burst);
+  stats_.energy_pj += moved_bits * (is_write ? config_.energy.write_pj_per_bit : config_.energy.read_pj_per_bit) +
+                      config_.energy.act_pj * static_cast<double>(total_bursts * burst) /
+                          static_cast<double>(std::max<int64_t>(config_.row_bytes, 1));
   (is_write ? stats_.write_bytes : stats_.read_bytes) += total_bursts * burst;
   ++(is_write ? stats_.writes : stats_.reads);
   return static_cast<uint64_t>(done_ps);

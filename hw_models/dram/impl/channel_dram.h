@@ -1,6 +1,7 @@
 // Channel-level DRAM: each (pseudo-)channel is one data bus that transfers whole bursts at the preset's data rate
 // after the unloaded read latency. Addresses interleave over channels every `interleave_bytes`. No banks, rows or
-// refresh: the command-level model replaces this behind IDram.
+// refresh: the command-level model replaces this behind IDram. Energy counts the bits moved and one ACT per
+// row_bytes of traffic.
 //
 // Speed: a long sequential stream touches every channel with the same number of bursts, so each channel's "bus
 // free" time is kept as one shared offset plus a per-channel difference. While every channel is backlogged (its

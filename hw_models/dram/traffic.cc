@@ -1,0 +1,86 @@
+#include "hw_models/dram/traffic.h"
+
+#include <algorithm>
+#include <random>
+
+#include "common/error.h"
+
+namespace npusim::hw {
+
+namespace {
+
+// Random addresses cover 4 GiB: larger than every preset's row buffers and caches of open rows, no larger than
+// the smallest preset device (LPDDR4X-4266: 4 channels x 8 banks x 65536 rows x 2 KiB = 4 GiB), so random
+// traffic does not wrap onto itself.
+constexpr uint64_t kRandomSpanBytes = uint64_t{1} << 32;
+
+// A uniform double in [0, 1) from the top 53 bits: written out rather than std::uniform_real_distribution, whose
+// output the standard leaves to the library, so that a seed gives the same traffic everywhere.
+double unit(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+}  // namespace
+
+std::vector<std::string> traffic_pattern_names() {
+  return {"sequential", "strided", "random", "mixed"};
+}
+
+void check_traffic_spec(const TrafficSpec& spec) {
+  const std::vector<std::string> names = traffic_pattern_names();
+  if (std::find(names.begin(), names.end(), spec.pattern) == names.end()) {
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw InputError("--pattern: unknown traffic pattern '" + spec.pattern + "' (known: " + known + ")");
+  }
+  if (spec.bytes == 0) throw InputError("--bytes: must be at least 1");
+  if (spec.request_bytes == 0) throw InputError("--request-bytes: must be at least 1");
+  if (spec.request_bytes > kRandomSpanBytes) throw InputError("--request-bytes: must be at most 4 GiB");
+  if (spec.stride_bytes == 0) throw InputError("--stride: must be at least 1");
+  if (spec.outstanding == 0) throw InputError("--outstanding: must be at least 1");
+  if (!(spec.read_ratio >= 0 && spec.read_ratio <= 1)) throw InputError("--read-ratio: must be within [0, 1]");
+}
+
+TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
+  check_traffic_spec(spec);
+  // Two generators: addresses and the read/write choice, so that changing the read ratio does not move a single
+  // address (a read-ratio sweep compares the same addresses).
+  std::mt19937_64 address_rng(spec.seed);
+  std::mt19937_64 direction_rng(spec.seed ^ 0x9e3779b97f4a7c15ULL);
+  const uint64_t random_slots = kRandomSpanBytes / spec.request_bytes;
+  const uint64_t requests = (spec.bytes + spec.request_bytes - 1) / spec.request_bytes;
+  // Completion times of the last `outstanding` requests: request i reuses the slot of request i - outstanding.
+  std::vector<uint64_t> inflight_done_ps(static_cast<size_t>(std::min(spec.outstanding, requests)), 0);
+  uint64_t sequential_next = 0;  // the sequential stream (sequential and mixed)
+  uint64_t last_issue_ps = 0, end_ps = 0;
+  for (uint64_t i = 0; i < requests; ++i) {
+    const uint64_t bytes = std::min(spec.request_bytes, spec.bytes - i * spec.request_bytes);
+    uint64_t address = 0;
+    const bool random =
+        spec.pattern == "random" || (spec.pattern == "mixed" && (address_rng() >> 63) != 0);  // 50/50
+    if (random) {
+      address = address_rng() % random_slots * spec.request_bytes;
+    } else if (spec.pattern == "strided") {
+      address = i * spec.stride_bytes;
+    } else {
+      address = sequential_next;
+      sequential_next += spec.request_bytes;
+    }
+    const bool is_write = !(unit(direction_rng) < spec.read_ratio);
+    // Requests go out in order; request i waits for request i - outstanding to complete (bounded outstanding).
+    uint64_t& slot = inflight_done_ps[i % inflight_done_ps.size()];
+    const uint64_t issue_ps = std::max(last_issue_ps, slot);
+    slot = dram.access(address, bytes, is_write, issue_ps);
+    last_issue_ps = issue_ps;
+    end_ps = std::max(end_ps, slot);
+  }
+  TrafficResult r;
+  r.requests = requests;
+  r.bytes = spec.bytes;
+  r.end_ps = end_ps;
+  // bytes per ps = 1e12 bytes per s = 1000 GB/s.
+  r.gbps = end_ps > 0 ? static_cast<double>(spec.bytes) / static_cast<double>(end_ps) * 1000.0 : 0;
+  return r;
+}
+
+}  // namespace npusim::hw
