@@ -128,8 +128,8 @@ TEST(Roofline, CommandLevelDramIsNeverFasterThanTheChannelModelOrTheBound) {
   // Vicuna-7B, weight-bound decode steps at 3 and 2 bits on the HBM3 NPU. The command-level DRAM pays row
   // switches, refresh (tRFC / tREFI = 9% of the time) and turnarounds that the channel model does not, so it is
   // never faster, and never beats peak bandwidth. (Measured: 24% above the bandwidth bound against the channel
-  // model's 8%; the tables and codes of a tile sit in different rows of the same banks, so every tile reopens
-  // rows: a layout question for the command-level issue.)
+  // model's 8%: 9 points of all-bank refresh, the rest row switches, a third more ACTs than one per 1 KiB row
+  // because a tile's centroid tables sit in other rows of the same banks as its codes.)
   const traces::Trace trace = one_request_trace("vicuna-7b", 32, {{3, 2}, {2, 2}}, {3, 2});
   const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4}};
   const RunConfig channel = make_run(npu_from("datacenter-hbm3"), "vicuna-7b", trace, configs);
