@@ -29,6 +29,10 @@ commands:
   describe npu|run|model         every config field: name, unit, default, range, meaning
   bench [--repeat N] [--save FILE] [--baseline FILE]
                                  time the shipped benchmarks (one simulation per process)
+  dram-bench NPU.yaml --pattern {sequential,strided,random,mixed} [--bytes N] [--read-ratio R] [--stride B]
+             [--request-bytes B] [--outstanding N] [--model channel|command] [--seed N] [--set key=value ...]
+             [--json]            drive the NPU's DRAM alone with synthetic traffic: bandwidth vs peak, row hits,
+                                 commands, read latency, energy and simulator speed
 )";
 
 int dispatch(const std::vector<std::string>& words) {
@@ -42,6 +46,7 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "run") return sim::run_command(rest);
   if (cmd == "describe") return sim::describe_command(rest);
   if (cmd == "bench") return sim::bench_command(rest);
+  if (cmd == "dram-bench") return sim::dram_bench_command(rest);
   if (cmd == "trace") {
     if (rest.empty()) throw InputError("trace: expected 'synth' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
@@ -49,7 +54,8 @@ int dispatch(const std::vector<std::string>& words) {
     if (rest[0] == "stats") return traces::trace_stats_command(args);
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth' or 'stats')");
   }
-  throw InputError("unknown command '" + cmd + "' (expected run, trace, describe or bench; see npusim --help)");
+  throw InputError("unknown command '" + cmd +
+                   "' (expected run, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace

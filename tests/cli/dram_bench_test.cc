@@ -1,0 +1,54 @@
+// `npusim dram-bench` end to end: a report and a JSON object on the edge NPU's LPDDR5-6400, and bad flags
+// rejected with exit 2 and the flag named.
+#include "tests/cli/cli_fixture.h"
+
+namespace {
+
+const std::string kEdge = (kSource / "configs/npu/edge-lpddr5.yaml").string();
+
+TEST_F(Cli, DramBenchSequentialPrintsBandwidthAndRowHits) {
+  const Result r = npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "16777216"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, "GB/s");
+  EXPECT_CONTAINS(r.out, "row hit");
+  EXPECT_CONTAINS(r.out, "command model, lpddr5-6400, 4 channels, peak 51.20 GB/s");  // 4 x 2 B x 6400 MT/s
+}
+
+TEST_F(Cli, DramBenchJsonParses) {
+  const Result r = npusim({"dram-bench", kEdge, "--pattern", "random", "--bytes", "1048576", "--request-bytes",
+                           "64", "--read-ratio", "0.5", "--set", "dram.channels=2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pattern"], "random");
+  EXPECT_EQ(j["model"], "command");
+  EXPECT_EQ(j["channels"], 2);                            // the --set applies to the NPU document
+  EXPECT_NEAR(j["peak_gbps"].get<double>(), 25.6, 1e-9);  // 2 x 2 B x 6400 MT/s
+  EXPECT_EQ(j["requests"], 16384);                        // 1 MiB / 64 B
+  EXPECT_GT(j["efficiency"].get<double>(), 0);
+  EXPECT_LE(j["efficiency"].get<double>(), 1);
+  EXPECT_GT(j["writes"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(j["row_hit_rate"].is_number());
+  EXPECT_GT(j["sim_gbps_per_wall_s"].get<double>(), 0);
+}
+
+TEST_F(Cli, DramBenchChannelModelHasNoRows) {
+  const Result r = npusim(
+      {"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "1048576", "--model", "channel", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"], "channel");
+  EXPECT_TRUE(j["row_hit_rate"].is_null());
+}
+
+TEST_F(Cli, DramBenchRejectsBadFlags) {
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "zigzag"}), {"--pattern", "zigzag"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "0"}), {"--bytes"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "-5"}), {"--bytes"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--read-ratio", "2"}), {"--read-ratio"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--model", "magic"}), {"--model"});
+  expect_rejected(npusim({"dram-bench", kEdge}), {"--pattern"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--set", "dram.channels=3"}),
+                  {"dram.channels", "power of two, got 3"});
+}
+
+}  // namespace
