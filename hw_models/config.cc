@@ -121,8 +121,20 @@ DramConfig read_dram(ConfigSection& s) {
   }
   s.finish();
   if (!s.documenting() && c.model == "command") {
+    // The command model maps addresses by bit fields: every count must be a power of two.
+    const std::pair<const char*, int64_t> counts[] = {{"channels", c.channels},
+                                                      {"ranks", c.ranks},
+                                                      {"bank_groups", c.bank_groups},
+                                                      {"banks_per_group", c.banks_per_group},
+                                                      {"rows", c.rows},
+                                                      {"row_bytes", c.row_bytes}};
+    for (const auto& [key, count] : counts) {
+      if (count <= 0 || (count & (count - 1)) != 0) {
+        s.fail(s.node_of(key), key, "the command model needs a power of two, got " + std::to_string(count));
+      }
+    }
     try {
-      AddressMapper check(c);  // the mapping and power-of-two counts, reported with the NPU file
+      AddressMapper check(c);
     } catch (const InputError& e) {
       s.fail(s.node_of("address_mapping"), "address_mapping", e.what());
     }

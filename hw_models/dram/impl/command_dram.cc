@@ -34,6 +34,12 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
     r.next_refresh = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
   }
   channels_.assign(static_cast<size_t>(config.channels), proto);
+  // Controllers of different channels do not refresh in lockstep: channel c's schedule is offset by c / channels
+  // of an interval, so a request spread over every channel never waits out every channel's refresh at once.
+  const uint64_t interval = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    for (Rank& r : channels_[c].ranks) r.next_refresh += interval * c / channels_.size();
+  }
   stats_.channel_bytes.assign(static_cast<size_t>(config.channels), 0);
   stats_.read_latency_ns_histogram.assign(kLatencyBins, 0);
 }
