@@ -61,8 +61,9 @@ int dram_bench_command(const std::vector<std::string>& args) {
       "bytes", po::value<std::string>()->default_value("268435456"), "bytes to move (default 256 MiB)")(
       "read-ratio", po::value<std::string>()->default_value("1"), "fraction of requests that read, in [0, 1]")(
       "stride", po::value<std::string>()->default_value("4096"), "strided: bytes between request starts")(
-      "request-bytes", po::value<std::string>()->default_value("4096"), "bytes per request")(
-      "outstanding", po::value<std::string>()->default_value("64"), "requests in flight at most")(
+      "request-bytes", po::value<std::string>(), "bytes per request (default: the NPU's streamer.request_bytes)")(
+      "outstanding", po::value<std::string>(),
+      "requests in flight at most (default: the NPU's streamer.max_outstanding_requests)")(
       "model", po::value<std::string>()->default_value("command"),
       "DRAM model: channel or command (sets dram.model)")("seed", po::value<std::string>()->default_value("1"),
                                                           "random addresses and read/write choice")(
@@ -86,14 +87,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
   spec.bytes = parse_count("--bytes", text_flag(vm, "bytes"));
   spec.read_ratio = parse_real("--read-ratio", text_flag(vm, "read-ratio"));
   spec.stride_bytes = parse_count("--stride", text_flag(vm, "stride"));
-  spec.request_bytes = parse_count("--request-bytes", text_flag(vm, "request-bytes"));
-  spec.outstanding = parse_count("--outstanding", text_flag(vm, "outstanding"));
   spec.seed = parse_count("--seed", text_flag(vm, "seed"));
-  try {
-    hw::check_traffic_spec(spec);
-  } catch (const InputError& e) {
-    throw InputError(std::string("dram-bench: ") + e.what());
-  }
   const std::string model = text_flag(vm, "model");
   const std::vector<std::string> models = hw::dram_model_names();
   if (std::find(models.begin(), models.end(), model) == models.end()) {
@@ -111,7 +105,18 @@ int dram_bench_command(const std::vector<std::string>& args) {
   }
   apply_override(doc, "dram.model=" + model, "--model " + model);
   ConfigSection section(doc, config_file);
-  const hw::DramConfig config = hw::read_npu_config(section).dram;
+  const hw::NpuConfig npu = hw::read_npu_config(section);
+  const hw::DramConfig& config = npu.dram;
+  // Unless told otherwise, the traffic arrives the way the NPU's streamer sends it.
+  spec.request_bytes = vm.count("request-bytes") ? parse_count("--request-bytes", text_flag(vm, "request-bytes"))
+                                                 : static_cast<uint64_t>(npu.dma_request_bytes);
+  spec.outstanding = vm.count("outstanding") ? parse_count("--outstanding", text_flag(vm, "outstanding"))
+                                             : static_cast<uint64_t>(npu.dma_max_outstanding);
+  try {
+    hw::check_traffic_spec(spec);
+  } catch (const InputError& e) {
+    throw InputError(std::string("dram-bench: ") + e.what());
+  }
   const std::unique_ptr<hw::IDram> dram = hw::make_dram(config);
 
   const auto start = std::chrono::steady_clock::now();
