@@ -196,8 +196,16 @@ TEST(Synth, RejectsBadParameters) {
 
 // --- specs -----------------------------------------------------------------------------------------------------
 
+// A spec file per test (ctest runs tests in parallel), named synth_test_spec.yaml inside the test's own folder.
+std::string spec_path() {
+  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+  const std::string dir = testing::TempDir() + "/" + info->test_suite_name() + "." + info->name();
+  std::filesystem::create_directories(dir);
+  return dir + "/synth_test_spec.yaml";
+}
+
 std::string spec_error(const std::string& yaml) {
-  const std::string path = testing::TempDir() + "/synth_test_spec.yaml";
+  const std::string path = spec_path();
   write_file_atomic(path, yaml);
   try {
     load_synth_spec(path);
@@ -214,7 +222,7 @@ const std::string kSpec =
 
 TEST(SynthSpec, ReadsDeclaredFields) {
   EXPECT_EQ(spec_error(kSpec), "");
-  const SynthParams p = load_synth_spec(testing::TempDir() + "/synth_test_spec.yaml");
+  const SynthParams p = load_synth_spec(spec_path());
   EXPECT_EQ(p.model, "m");
   EXPECT_EQ(p.precisions, (std::vector<int>{4, 3}));
   EXPECT_EQ(p.prompt_tokens.kind, "normal");
@@ -268,13 +276,13 @@ std::string captured_stdout(int (*command)(const std::vector<std::string>&),
 
 TEST(TraceCommands, SynthAndStats) {
   ASSERT_EQ(spec_error(kSpec), "");
-  const std::string spec = testing::TempDir() + "/synth_test_spec.yaml";
+  const std::string spec = spec_path();
   const std::string text = captured_stdout(trace_synth_command, {spec, "--seed", "3", "--requests=5"});
   std::istringstream in(text);
   const Trace t = parse_trace(in, "stdout");
   EXPECT_EQ(t.requests.size(), 5u);
   EXPECT_EQ(t.header.source["params"]["seed"], 3);
-  const std::string out = testing::TempDir() + "/synth_test_out.jsonl";
+  const std::string out = spec_path() + ".out.jsonl";
   captured_stdout(trace_synth_command, {spec, "-o", out});
   EXPECT_EQ(read_trace(out).requests.size(), 16u);
   const std::string stats = captured_stdout(trace_stats_command, {out});
