@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/flags.h"
 #include "hw_models/dram/traffic.h"
 #include "hw_models/npu.h"
 #include "sim/commands.h"
@@ -22,30 +23,13 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Flags are read as text and parsed here: Boost would accept "-1" for an unsigned flag and wrap it around.
+// Flags are read as text and parsed strictly: Boost would accept "-1" for an unsigned flag and wrap it around.
 uint64_t parse_count(const std::string& flag, const std::string& text) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
-    throw InputError("dram-bench: " + flag + ": expected a non-negative integer, got '" + text + "'");
-  }
-  try {
-    return std::stoull(text);
-  } catch (const std::out_of_range&) {
-    throw InputError("dram-bench: " + flag + ": " + text + " is out of range");
-  }
+  return parse_count_flag("dram-bench: " + flag, text);
 }
 
 double parse_real(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(value)) {
-    throw InputError("dram-bench: " + flag + ": expected a number, got '" + text + "'");
-  }
-  return value;
+  return parse_real_flag("dram-bench: " + flag, text);
 }
 
 std::string text_flag(const po::variables_map& vm, const std::string& name) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/flags.h"
 #include "traces/trace.h"
 
 namespace npusim::traces {
@@ -39,17 +40,13 @@ std::string flag_value(const std::vector<std::string>& args, size_t* i, const Fl
 }
 
 uint64_t parse_count(const std::string& text, const std::string& flag, uint64_t min_value, const char* usage) {
-  size_t used = 0;
-  uint64_t value = 0;
   try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+    const uint64_t value = parse_count_flag(flag, text);
+    if (value >= min_value) return value;
+  } catch (const InputError&) {
+    // reported below, with the usage
   }
-  if (text.empty() || used != text.size() || text[0] == '-' || text[0] == '+' || value < min_value) {
-    usage_error(flag + ": expected an integer >= " + std::to_string(min_value) + ", got '" + text + "'", usage);
-  }
-  return value;
+  usage_error(flag + ": expected an integer >= " + std::to_string(min_value) + ", got '" + text + "'", usage);
 }
 
 }  // namespace
