@@ -70,8 +70,13 @@ class IWorkSource {
   virtual void phase_done(const PhaseStats& stats) = 0;
 };
 
-// Elaborates the NPU and runs every phase the source hands out, in order, in one sc_start. Returns the simulated
-// end time in ps. SystemC elaborates once per process: call this at most once per process (tests fork).
-uint64_t simulate(const NpuConfig& config, IWorkSource& source);
+struct SimulationEnd {
+  uint64_t end_ps = 0;  // simulated time when the last phase ended
+  DramStats dram;       // the DRAM's statistics over the whole simulation
+};
+
+// Elaborates the NPU and runs every phase the source hands out, in order, in one sc_start. SystemC elaborates
+// once per process: call this at most once per process (tests fork).
+SimulationEnd simulate(const NpuConfig& config, IWorkSource& source);
 
 }  // namespace npusim::hw

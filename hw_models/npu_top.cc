@@ -115,13 +115,13 @@ void NpuTop::core() {
   // Returning leaves the streamer and dequantizer waiting on events that never come: sc_start() returns.
 }
 
-uint64_t simulate(const NpuConfig& config, IWorkSource& source) {
+SimulationEnd simulate(const NpuConfig& config, IWorkSource& source) {
   if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS)) {
     throw std::logic_error("npusim needs SystemC's time resolution at 1 ps");
   }
   NpuTop top("npu", config, source);
   sc_core::sc_start();
-  return sc_core::sc_time_stamp().value();
+  return {sc_core::sc_time_stamp().value(), top.dram().stats()};
 }
 
 }  // namespace npusim::hw

@@ -135,7 +135,9 @@ RunResults run_simulation(const RunConfig& run) {
   results.peak_macs_per_s = run.npu.peak_macs_per_s();
   results.core_clock_mhz = run.npu.core_clock_mhz;
   RunWorkSource source(run, &results);
-  results.simulated_ps = hw::simulate(run.npu, source);
+  const hw::SimulationEnd end = hw::simulate(run.npu, source);
+  results.simulated_ps = end.end_ps;
+  results.dram = end.dram;
   derive_metrics(run, &results);
   return results;
 }

@@ -51,6 +51,7 @@ struct RunResults {
   double peak_dram_bytes_per_s = 0, peak_macs_per_s = 0, core_clock_mhz = 0;
   std::vector<ConfigResult> results;  // trace-major, configurations in run order
   uint64_t simulated_ps = 0;
+  hw::DramStats dram;  // the whole run's DRAM statistics (all configurations)
 };
 
 // Simulates every request of every trace under every configuration in one SystemC elaboration.

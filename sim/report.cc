@@ -127,6 +127,29 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
                 {"core_clock_mhz", results.core_clock_mhz}};
   doc["model"] = {{"name", results.model_name}, {"file", run.model_file}};
   doc["simulated_ps"] = results.simulated_ps;
+  const hw::DramStats& d = results.dram;
+  const uint64_t bursts = d.row_hits + d.row_misses + d.row_conflicts;
+  doc["dram"] = {
+      {"model", run.npu.dram.model},
+      {"reads", d.reads},
+      {"writes", d.writes},
+      {"read_bytes", d.read_bytes},
+      {"write_bytes", d.write_bytes},
+      {"achieved_bytes_per_s", results.simulated_ps ? static_cast<double>(d.read_bytes + d.write_bytes) /
+                                                          (static_cast<double>(results.simulated_ps) * 1e-12)
+                                                    : 0.0},
+      {"row_hits", d.row_hits},
+      {"row_misses", d.row_misses},
+      {"row_conflicts", d.row_conflicts},
+      {"row_hit_rate", bursts ? static_cast<double>(d.row_hits) / static_cast<double>(bursts) : 0.0},
+      {"activates", d.activates},
+      {"precharges", d.precharges},
+      {"refreshes", d.refreshes},
+      {"read_latency_avg_ns",
+       d.reads ? static_cast<double>(d.read_latency_sum_ps) * 1e-3 / static_cast<double>(d.reads) : 0.0},
+      {"read_latency_p99_ns", d.read_latency_percentile_ns(0.99)},
+      {"command_energy_pj", d.energy_pj},
+      {"channel_bytes", d.channel_bytes}};
   json list = json::array();
   for (const ConfigResult& r : results.results) {
     json item;

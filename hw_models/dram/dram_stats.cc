@@ -5,6 +5,17 @@
 
 namespace npusim::hw {
 
+namespace {
+// Read latencies are binned per ns up to this bound; slower reads share the last bin.
+constexpr size_t kLatencyBins = 20000;
+}  // namespace
+
+void DramStats::record_read_latency(uint64_t latency_ps) {
+  if (read_latency_ns_histogram.empty()) read_latency_ns_histogram.assign(kLatencyBins, 0);
+  read_latency_sum_ps += latency_ps;
+  ++read_latency_ns_histogram[std::min<size_t>(latency_ps / 1000, kLatencyBins - 1)];
+}
+
 double DramStats::read_latency_percentile_ns(double fraction) const {
   uint64_t total = 0;
   for (uint64_t n : read_latency_ns_histogram) total += n;

@@ -99,7 +99,8 @@ struct DramStats {
   uint64_t activates = 0, precharges = 0, refreshes = 0;
   uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
   std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)
-  double energy_pj = 0;  // commands and bits; background power is added over a run's time
+  double energy_pj = 0;                           // commands and bits; background power is added over a run's time
+  void record_read_latency(uint64_t latency_ps);  // into the sum and the 1 ns histogram
   double read_latency_percentile_ns(double fraction) const;
 };
 

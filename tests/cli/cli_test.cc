@@ -27,6 +27,11 @@ TEST_F(Cli, DefaultRunWithTwoRequestsPrintsTableAndWritesJsonAndCsv) {
     EXPECT_GT(results[i].at("metrics").at("samples_per_s").get<double>(), 0) << kConfigurations[i];
     EXPECT_EQ(results[i].at("counters").at("requests"), 2) << kConfigurations[i];
   }
+  // The whole run's DRAM statistics and the per-configuration ones come from different places (the DRAM's own
+  // counters at the end; the phase-by-phase deltas): they must agree on every byte.
+  uint64_t per_configuration_bytes = 0;
+  for (const auto& r : results) per_configuration_bytes += r.at("counters").at("dram_read_bytes").get<uint64_t>();
+  EXPECT_EQ(doc.at("dram").at("read_bytes").get<uint64_t>(), per_configuration_bytes);
 
   std::istringstream csv(read_text(out() / "results.csv"));
   std::vector<std::string> lines;

@@ -137,6 +137,7 @@ uint64_t ChannelDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
                           static_cast<double>(std::max<int64_t>(config_.row_bytes, 1));
   (is_write ? stats_.write_bytes : stats_.read_bytes) += total_bursts * burst;
   ++(is_write ? stats_.writes : stats_.reads);
+  if (!is_write) stats_.record_read_latency(static_cast<uint64_t>(done_ps) - issue_ps);
   return static_cast<uint64_t>(done_ps);
 }
 

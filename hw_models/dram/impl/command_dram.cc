@@ -11,9 +11,6 @@ uint64_t ps(double ns) {
   return static_cast<uint64_t>(std::llround(ns * 1000.0));
 }
 
-// Read latencies are binned per ns up to this bound; slower reads share the last bin.
-constexpr size_t kLatencyBins = 20000;
-
 }  // namespace
 
 CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(config) {
@@ -41,7 +38,6 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
     for (Rank& r : channels_[c].ranks) r.next_refresh += interval * c / channels_.size();
   }
   stats_.channel_bytes.assign(static_cast<size_t>(config.channels), 0);
-  stats_.read_latency_ns_histogram.assign(kLatencyBins, 0);
 }
 
 void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
@@ -176,12 +172,6 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
   return data_end;
 }
 
-void CommandDram::record_read_latency(uint64_t latency_ps) {
-  stats_.read_latency_sum_ps += latency_ps;
-  const size_t bin = std::min<size_t>(latency_ps / 1000, kLatencyBins - 1);
-  ++stats_.read_latency_ns_histogram[bin];
-}
-
 uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {
   if (bytes == 0) return issue_ps;
   const uint64_t burst_bytes = config_.burst_bytes();
@@ -193,7 +183,7 @@ uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
   }
   (is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
   ++(is_write ? stats_.writes : stats_.reads);
-  if (!is_write) record_read_latency(done - issue_ps);
+  if (!is_write) stats_.record_read_latency(done - issue_ps);
   return done;
 }
 

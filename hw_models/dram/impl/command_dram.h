@@ -62,7 +62,6 @@ class CommandDram final : public IDram {
   uint64_t burst(Channel& ch, const DramAddress& a, bool is_write, uint64_t ready_ps);
   // Issues every refresh of `rank` due at or before `until_ps`.
   void refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps);
-  void record_read_latency(uint64_t latency_ps);
 
   DramConfig config_;
   AddressMapper mapper_;
