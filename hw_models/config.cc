@@ -133,6 +133,21 @@ DramConfig read_dram(ConfigSection& s) {
         s.fail(s.node_of(key), key, "the command model needs a power of two, got " + std::to_string(count));
       }
     }
+    // Refresh must leave room for a read between two refreshes of a bank, or no request could ever finish.
+    if (c.refresh != "none") {
+      const bool per_bank = c.refresh == "per_bank";
+      const double busy_ns = (per_bank ? c.timing.tRFCpb : c.timing.tRFC) + c.timing.tRCD + c.timing.tCL +
+                             static_cast<double>(c.burst_ps()) / 1000.0;
+      if (!(c.timing.tREFI > busy_ns)) {
+        ConfigSection timing = s.section("timing", "");
+        timing.fail(timing.node_of("tREFI"), "tREFI",
+                    format_number(c.timing.tREFI) +
+                        " ns leaves no time for a read between refreshes (needs more "
+                        "than " +
+                        std::string(per_bank ? "tRFCpb" : "tRFC") + " + tRCD + tCL + a burst = " +
+                        format_number(busy_ns) + " ns; use refresh: none to switch refresh off)");
+      }
+    }
     try {
       AddressMapper check(c);
     } catch (const InputError& e) {

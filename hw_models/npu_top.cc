@@ -107,6 +107,7 @@ void NpuTop::core() {
     if (writes_done_ps_ > TimedTileQueue::now_ps()) {
       wait(sc_core::sc_time::from_value(writes_done_ps_ - TimedTileQueue::now_ps()));
     }
+    dram_->settle(TimedTileQueue::now_ps());  // refreshes of idle channels belong to this phase too
     PhaseStats stats = counters_since(before, snapshot());
     stats.start_ps = start;
     stats.end_ps = TimedTileQueue::now_ps();

@@ -32,6 +32,12 @@ AddressMapper::AddressMapper(const DramConfig& c) {
                        "so it needs a power of two, got " + std::to_string(counts[f]));
     }
   }
+  if (!power_of_two(static_cast<int64_t>(c.burst_bytes())) ||
+      c.row_bytes % static_cast<int64_t>(c.burst_bytes()) != 0) {
+    throw InputError("dram: the burst (bus_width_bits / 8 x burst_length = " + std::to_string(c.burst_bytes()) +
+                     " bytes) must be a power of two that divides row_bytes (" + std::to_string(c.row_bytes) +
+                     ")");
+  }
   const std::string& scheme = c.address_mapping;
   bool seen[kFields] = {};
   if (scheme.size() != 2 * kFields) {

@@ -110,6 +110,9 @@ class IDram {
   // Issues a request of `bytes` at `address` at time `issue_ps`; returns the time its last data is delivered
   // (read) or accepted (write). Calls must come in non-decreasing issue order per caller.
   virtual uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) = 0;
+  // Issues the work that runs without requests (refresh) on every channel up to `until_ps`, so that statistics
+  // and energy cover idle channels and the time after the last request too.
+  virtual void settle(uint64_t until_ps) { (void)until_ps; }
   virtual const DramConfig& config() const = 0;
   virtual const DramStats& stats() const = 0;
 };

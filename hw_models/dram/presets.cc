@@ -31,7 +31,7 @@ const Preset kPresets[] = {
     // 2133 MHz.
     {"lpddr4x-4266",
      {4, 16, 4266, 16, 1, 1, 8, 65536, 2048, "all_bank"},
-     {18, 18, 42, 60, 16.9, 8.0, 3.75, 3.75, 7.5, 7.5, 30, 10, 10, 7.5, 18, 3.75, 3906, 280, 140},
+     {18, 18, 42, 60, 16.9, 8.44, 3.75, 3.75, 7.5, 7.5, 30, 10, 10, 7.5, 18, 3.75, 3906, 280, 140},
      {1400, 4.5, 4.7, 45000, 20}},
     // LPDDR5-6400: x16 channels, bank-group mode (4 x 4 banks), 2 KiB pages, BL16 (2.5 ns); RL 20 tCK at 800 MHz.
     {"lpddr5-6400",
@@ -44,7 +44,8 @@ const Preset kPresets[] = {
      {18, 18, 42, 60, 22.5, 8.0, 1.875, 3.75, 3.75, 3.75, 15, 6.25, 12, 7.5, 34, 1.875, 3906, 280, 140},
      {1100, 3.2, 3.4, 40000, 20}},
     // DDR5-4800B (CL40): one DIMM = 2 x 32-bit sub-channels, 8 bank groups x 4 banks, 4 KiB rows across the
-    // rank's x8 chips, BL16 (3.33 ns); same-bank refresh.
+    // rank's x8 chips, BL16 (3.33 ns). tRFCpb is DDR5's same-bank refresh time (REFsb refreshes one bank in every
+    // bank group at once, which the per-bank mode does not model: it refreshes one bank at a time).
     {"ddr5-4800",
      {2, 32, 4800, 16, 1, 8, 4, 65536, 4096, "all_bank"},
      {16.67, 16.67, 32, 48.67, 16.67, 15.83, 3.333, 5, 3.333, 5, 13.333, 2.5, 10, 7.5, 30, 0.833, 3900, 295, 130},

@@ -61,6 +61,12 @@ TEST_F(Cli, HuggingFaceConfigRunsUnderTheTracesModelName) {
   expect_results(out());
 }
 
+TEST_F(Cli, RefreshIntervalTooShortForAReadIsRejected) {
+  // HBM3: tRFC 350 + tRCD 15 + tCL 15 + a 1.25 ns burst = 381.25 ns must fit in tREFI; 0 would never finish.
+  expect_rejected(run_file(base_run(), {"--set", "npu.dram.model=command", "--set", "npu.dram.timing.tREFI=0"}),
+                  {"tREFI", "381.25"});
+}
+
 TEST_F(Cli, BenchWithUnknownBenchmarkIsRejected) {
   expect_rejected(npusim({"bench", "--only", "nosuch"}), {"--only nosuch", "no such benchmark"});
 }

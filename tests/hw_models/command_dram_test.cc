@@ -114,11 +114,41 @@ TEST(CommandDram, AllBankRefreshBlocksForTrfcEveryTrefi) {
 TEST(CommandDram, PerBankRefreshBlocksOnlyItsBank) {
   CommandDram dram(one_channel("per_bank"));
   // One bank's REF every tREFI / 16 banks = 243.75 ns, bank 0 first, busy until 243.75 + tRFCpb 160 = 403.75 ns.
-  // A read of bank 1 (group 1) at 250 ns does not wait for it: ACT 250, read 265, data 280, done 281.25 ns.
+  // A read of bank 0 of group 1 at 250 ns does not wait for it: ACT 250, read 265, data 280, done 281.25 ns.
   EXPECT_EQ(dram.access(32, 32, false, 250000), 281250u);
   EXPECT_EQ(dram.stats().refreshes, 1u);
   // A read of bank 0 at 250 ns does: ACT at 403.75, read 418.75, data 433.75, done 435 ns.
   EXPECT_EQ(dram.access(0, 32, false, 250000), 435000u);
+}
+
+TEST(CommandDram, SettleRefreshesIdleChannelsToo) {
+  DramConfig c = one_channel("all_bank");
+  c.channels = 2;
+  CommandDram dram(c);
+  // Only channel 0 is read (address 0). Channel 1 refreshes on a schedule offset by half an interval (1950 ns):
+  // by 10 x tREFI = 39000 ns, channel 0 has refreshed at 3900, 7800, ..., 39000 (10 times) and channel 1 at
+  // 5850, 9750, ..., 36900 (9 times), but channel 1's are issued only when something reaches them.
+  dram.access(0, 32, false, 39000000);
+  EXPECT_EQ(dram.stats().refreshes, 10u);
+  dram.settle(39000000);
+  EXPECT_EQ(dram.stats().refreshes, 19u);
+  // Energy: 19 all-bank refreshes x 20000 pJ + one ACT (600) + one 32 B read (512).
+  EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 19 * 20000.0 + 600 + 512);
+}
+
+TEST(CommandDram, BankGroupSpacingHoldsAcrossInterleavedGroups) {
+  DramConfig c = one_channel();
+  // Same-group spacing more than twice the other-group spacing (allowed by overrides): CAS to group 0, group 1,
+  // group 0 must keep the two group-0 commands tCCD_L apart, not just tCCD_S after the group-1 one.
+  c.timing.tCCD_S = 1.25;
+  c.timing.tCCD_L = 5;
+  CommandDram dram(c);
+  // Three reads at 0: bank groups 0, 1, 0 (addresses 0, 32, 128: row 0 of bank 0 in groups 0, 1, 0).
+  // ACTs at 0 and 2.5 (tRRD_S); the group-0 bank is open already for the third. Reads: 15, 17.5 (tRCD after its
+  // ACT), then group 0 again at max(17.5 + 1.25, 15 + 5) = 20 ns; data at 35, done 36.25 ns.
+  dram.access(0, 32, false, 0);
+  dram.access(32, 32, false, 0);
+  EXPECT_EQ(dram.access(128, 32, false, 0), 36250u);
 }
 
 TEST(CommandDram, ClosedPagePrechargesAfterEveryAccess) {

@@ -7,6 +7,12 @@ namespace npusim::hw {
 
 namespace {
 
+// The earliest time >= `t` that is `gap` after a command at `last` (which may be kNever).
+uint64_t after(uint64_t t, int64_t last, uint64_t gap) {
+  const int64_t earliest = last + static_cast<int64_t>(gap);
+  return earliest > static_cast<int64_t>(t) ? static_cast<uint64_t>(earliest) : t;
+}
+
 uint64_t ps(double ns) {
   return static_cast<uint64_t>(std::llround(ns * 1000.0));
 }
@@ -25,7 +31,9 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   Channel proto;
   proto.banks.resize(static_cast<size_t>(config.ranks) * banks_per_rank_);
   proto.ranks.resize(static_cast<size_t>(config.ranks));
+  proto.last_cas_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), kNever);
   for (Rank& r : proto.ranks) {
+    r.last_act_by_group.assign(static_cast<size_t>(config.bank_groups), kNever);
     r.write_end_by_group.assign(static_cast<size_t>(config.bank_groups), 0);
     // Per-bank refresh spreads the rank's refreshes over tREFI: one bank every tREFI / banks.
     r.next_refresh = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
@@ -80,6 +88,7 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
   Rank& rank = ch.ranks[a.rank];
   const uint32_t bank_index = a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + a.bank;
   Bank& b = ch.banks[static_cast<size_t>(a.rank) * banks_per_rank_ + bank_index];
+  const size_t group_slot = static_cast<size_t>(a.rank) * static_cast<size_t>(config_.bank_groups) + a.bank_group;
   bool hit = false;
   uint64_t pre = 0, act = 0, cas = 0, data = 0;
   // Plan the commands; if a refresh falls due before the last of them, issue it first and plan again.
@@ -92,20 +101,18 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
         pre = std::max(ready_ps, b.pre_ok);
         act_ready = std::max(act_ready, pre + t_.rp);
       }
-      // ACTs of a rank go out in order, tRRD apart (longer within a bank group), at most four per tFAW.
-      if (rank.act_count > 0) {
-        act_ready =
-            std::max(act_ready, rank.last_act + (rank.last_act_group == a.bank_group ? t_.rrd_l : t_.rrd_s));
-      }
+      // ACTs of a rank go out in order, tRRD_S after any ACT and tRRD_L after one in the same bank group, at most
+      // four per tFAW.
+      act_ready = after(act_ready, rank.last_act, t_.rrd_s);
+      act_ready = after(act_ready, rank.last_act_by_group[a.bank_group], t_.rrd_l);
       if (rank.act_count >= 4) act_ready = std::max(act_ready, rank.recent_acts[rank.act_count % 4] + t_.faw);
       act = act_ready;
       cas_ready = std::max(ready_ps, act + t_.rcd);
     }
-    // Column commands of a channel go out in order, tCCD apart (longer within a bank group of one rank).
-    if (ch.any_cas) {
-      const bool same_group = ch.last_cas_rank == a.rank && ch.last_cas_group == a.bank_group;
-      cas_ready = std::max(cas_ready, ch.last_cas + (same_group ? t_.ccd_l : t_.ccd_s));
-    }
+    // Column commands of a channel go out in order, tCCD_S after any and tCCD_L after one in the same bank group
+    // of the same rank.
+    cas_ready = after(cas_ready, ch.last_cas, t_.ccd_s);
+    cas_ready = after(cas_ready, ch.last_cas_by_group[group_slot], t_.ccd_l);
     if (!is_write) {
       // A read waits tWTR after the end of write data in its rank (longer within the bank group).
       cas_ready =
@@ -139,16 +146,15 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
     b.cas_ok = act + t_.rcd;
     rank.recent_acts[rank.act_count % 4] = act;
     ++rank.act_count;
-    rank.last_act = act;
-    rank.last_act_group = a.bank_group;
+    rank.last_act = static_cast<int64_t>(act);
+    rank.last_act_by_group[a.bank_group] = static_cast<int64_t>(act);
   } else {
     ++stats_.row_hits;
   }
   const uint64_t data_end = data + t_.burst;
   ch.any_cas = true;
-  ch.last_cas = cas;
-  ch.last_cas_group = a.bank_group;
-  ch.last_cas_rank = a.rank;
+  ch.last_cas = static_cast<int64_t>(cas);
+  ch.last_cas_by_group[group_slot] = static_cast<int64_t>(cas);
   ch.bus_free = data_end;
   ch.bus_last_write = is_write;
   ch.bus_last_rank = a.rank;
@@ -170,6 +176,12 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
   stats_.busy_ps += t_.burst;
   stats_.channel_bytes[a.channel] += config_.burst_bytes();
   return data_end;
+}
+
+void CommandDram::settle(uint64_t until_ps) {
+  for (Channel& ch : channels_) {
+    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refresh_until(ch, r, until_ps);
+  }
 }
 
 uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {

@@ -22,10 +22,14 @@ class CommandDram final : public IDram {
   explicit CommandDram(const DramConfig& config);
 
   uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) override;
+  void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override { return stats_; }
 
  private:
+  // "Long ago": the time of a command that never happened, so that every spacing from it is already met.
+  static constexpr int64_t kNever = -(int64_t{1} << 60);
+
   // Timing parameters in ps.
   struct Timings {
     uint64_t rcd, rp, ras, rc, cl, wl, ccd_s, ccd_l, rrd_s, rrd_l, faw, wtr_s, wtr_l, rtp, wr, rtrs;
@@ -40,9 +44,9 @@ class CommandDram final : public IDram {
   struct Rank {
     uint64_t recent_acts[4] = {};  // ring of the last four ACT times (tFAW)
     uint32_t act_count = 0;
-    uint64_t last_act = 0;
-    uint32_t last_act_group = 0;
-    uint64_t next_refresh = 0;  // when the next REF is due
+    int64_t last_act = kNever;               // any bank group (tRRD_S)
+    std::vector<int64_t> last_act_by_group;  // per bank group (tRRD_L)
+    uint64_t next_refresh = 0;               // when the next REF is due
     uint32_t next_refresh_bank = 0;
     std::vector<uint64_t> write_end_by_group;  // end of the last write data per bank group (tWTR_L)
     uint64_t last_write_end = 0;               // in any bank group (tWTR_S)
@@ -54,8 +58,8 @@ class CommandDram final : public IDram {
     bool bus_last_write = false;
     uint32_t bus_last_rank = 0;
     bool any_cas = false;
-    uint64_t last_cas = 0;
-    uint32_t last_cas_group = 0, last_cas_rank = 0;
+    int64_t last_cas = kNever;               // any rank and bank group (tCCD_S)
+    std::vector<int64_t> last_cas_by_group;  // per rank and bank group (tCCD_L)
   };
 
   // Schedules one burst no earlier than `ready_ps`; returns when its data ends on the bus.
