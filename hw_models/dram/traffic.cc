@@ -77,6 +77,7 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
   TrafficResult r;
   r.requests = requests;
   r.bytes = spec.bytes;
+  dram.settle(end_ps);  // refreshes of every channel up to the end count in the statistics and energy
   r.end_ps = end_ps;
   // bytes per ps = 1e12 bytes per s = 1000 GB/s.
   r.gbps = end_ps > 0 ? static_cast<double>(spec.bytes) / static_cast<double>(end_ps) * 1000.0 : 0;
