@@ -148,8 +148,20 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
       {"read_latency_avg_ns",
        d.reads ? static_cast<double>(d.read_latency_sum_ps) * 1e-3 / static_cast<double>(d.reads) : 0.0},
       {"read_latency_p99_ns", d.read_latency_percentile_ns(0.99)},
-      {"command_energy_pj", d.energy_pj},
-      {"channel_bytes", d.channel_bytes}};
+      {"command_energy_pj", d.energy_pj}};
+  // Per channel: bytes for both models; rows and refreshes where the model keeps them.
+  json channels = json::array();
+  for (size_t c = 0; c < d.channel_bytes.size(); ++c) {
+    json ch = {{"channel", c}, {"bytes", d.channel_bytes[c]}};
+    if (c < d.channel_row_hits.size()) {
+      ch["row_hits"] = d.channel_row_hits[c];
+      ch["row_misses"] = d.channel_row_misses[c];
+      ch["row_conflicts"] = d.channel_row_conflicts[c];
+      ch["refreshes"] = d.channel_refreshes[c];
+    }
+    channels.push_back(std::move(ch));
+  }
+  doc["dram"]["channels"] = std::move(channels);
   json list = json::array();
   for (const ConfigResult& r : results.results) {
     json item;

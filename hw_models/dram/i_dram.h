@@ -96,6 +96,8 @@ struct DramStats {
   uint64_t busy_ps = 0;  // summed over channels: time a channel's data bus was transferring
   std::vector<uint64_t> channel_bytes;
   uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;  // per burst: open row, closed bank, other row open
+  // The same per channel (command model; empty for the channel model).
+  std::vector<uint64_t> channel_row_hits, channel_row_misses, channel_row_conflicts, channel_refreshes;
   uint64_t activates = 0, precharges = 0, refreshes = 0;
   uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
   std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)

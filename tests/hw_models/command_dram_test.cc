@@ -132,6 +132,8 @@ TEST(CommandDram, SettleRefreshesIdleChannelsToo) {
   EXPECT_EQ(dram.stats().refreshes, 10u);
   dram.settle(39000000);
   EXPECT_EQ(dram.stats().refreshes, 19u);
+  EXPECT_EQ(dram.stats().channel_refreshes, (std::vector<uint64_t>{10, 9}));
+  EXPECT_EQ(dram.stats().channel_row_misses, (std::vector<uint64_t>{1, 0}));
   // Energy: 19 all-bank refreshes x 20000 pJ + one ACT (600) + one 32 B read (512).
   EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 19 * 20000.0 + 600 + 512);
 }

@@ -45,7 +45,10 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   for (size_t c = 0; c < channels_.size(); ++c) {
     for (Rank& r : channels_[c].ranks) r.next_refresh += interval * c / channels_.size();
   }
-  stats_.channel_bytes.assign(static_cast<size_t>(config.channels), 0);
+  for (auto* v : {&stats_.channel_bytes, &stats_.channel_row_hits, &stats_.channel_row_misses,
+                  &stats_.channel_row_conflicts, &stats_.channel_refreshes}) {
+    v->assign(static_cast<size_t>(config.channels), 0);
+  }
 }
 
 void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
@@ -81,6 +84,7 @@ void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
       stats_.energy_pj += config_.energy.refresh_pj;
     }
     ++stats_.refreshes;
+    ++stats_.channel_refreshes[static_cast<size_t>(&ch - channels_.data())];
   }
 }
 
@@ -134,9 +138,11 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
   if (!hit) {
     if (b.open_row >= 0) {
       ++stats_.row_conflicts;
+      ++stats_.channel_row_conflicts[a.channel];
       ++stats_.precharges;
     } else {
       ++stats_.row_misses;
+      ++stats_.channel_row_misses[a.channel];
     }
     ++stats_.activates;
     stats_.energy_pj += config_.energy.act_pj;
@@ -150,6 +156,7 @@ uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, ui
     rank.last_act_by_group[a.bank_group] = static_cast<int64_t>(act);
   } else {
     ++stats_.row_hits;
+    ++stats_.channel_row_hits[a.channel];
   }
   const uint64_t data_end = data + t_.burst;
   ch.any_cas = true;
