@@ -104,6 +104,8 @@ void NpuTop::core() {
     const uint64_t start = TimedTileQueue::now_ps();
     streamer_.start_phase(ops);
     for (const Op& op : *ops) execute(op);
+    // Posted writes still in the controllers' queues drain now: the phase ends when they are in DRAM.
+    writes_done_ps_ = std::max(writes_done_ps_, dram_->flush());
     if (writes_done_ps_ > TimedTileQueue::now_ps()) {
       wait(sc_core::sc_time::from_value(writes_done_ps_ - TimedTileQueue::now_ps()));
     }

@@ -22,22 +22,37 @@ void WeightStreamer::start_phase(const std::vector<workloads::Op>* ops) {
   phase_queued_.notify();
 }
 
-uint64_t WeightStreamer::fetch(const ByteRange& range, uint64_t now_ps) {
-  uint64_t done = now_ps;
+uint64_t WeightStreamer::fetch(const Tile& tile, uint64_t now_ps) {
   const auto request_bytes = static_cast<uint64_t>(config_.dma_request_bytes);
   const size_t window = inflight_done_ps_.size();
+  stream_.clear();
   // Requests never cross a request_bytes boundary (as a DMA engine splits descriptors), so a long stream is a run
   // of aligned, equal requests after at most one shorter head.
-  for (uint64_t address = range.address, end = range.address + range.bytes; address < end;) {
-    const uint64_t bytes = std::min(request_bytes - address % request_bytes, end - address);
-    // Requests go out in order; request i waits for request i - window to complete (bounded outstanding).
-    uint64_t& slot = inflight_done_ps_[request_count_++ % window];
-    const uint64_t issue = std::max({now_ps, last_issue_ps_, slot});
-    slot = dram_.access(address, bytes, /*is_write=*/false, issue);
-    last_issue_ps_ = issue;
-    done = std::max(done, slot);
-    address += bytes;
+  for (const ByteRange& range : tile.ranges) {
+    for (uint64_t address = range.address, end = range.address + range.bytes; address < end;) {
+      DramRequest r;
+      r.address = address;
+      r.bytes = std::min(request_bytes - address % request_bytes, end - address);
+      r.issue_ps = std::max(now_ps, last_issue_ps_);
+      // Request i waits for request i - window to complete (bounded outstanding): one of this tile's, or one of
+      // an earlier tile's whose completion is known.
+      if (stream_.size() >= window) {
+        r.after = static_cast<int64_t>(stream_.size() - window);
+      } else {
+        r.issue_ps = std::max(r.issue_ps, inflight_done_ps_[(request_count_ + stream_.size()) % window]);
+      }
+      stream_.push_back(r);
+      address += r.bytes;
+    }
   }
+  dram_.access_stream(stream_);
+  uint64_t done = now_ps;
+  for (const DramRequest& r : stream_) {
+    inflight_done_ps_[request_count_++ % window] = r.done_ps;
+    done = std::max(done, r.done_ps);
+  }
+  // No later request goes out before this tile's last one (requests leave in order).
+  if (!stream_.empty()) last_issue_ps_ = last_handover_ps(stream_);
   return done;
 }
 
@@ -61,9 +76,7 @@ void WeightStreamer::run() {
           // The DRAM idles for want of a buffer only after everything already booked has landed.
           const uint64_t idle_from = std::max(before, last_ready_ps_);
           if (ready > idle_from) buffer_stall_ps_ += ready - idle_from;
-          for (const ByteRange& r : tile.ranges) {
-            if (r.bytes > 0) ready = std::max(ready, fetch(r, TimedTileQueue::now_ps()));
-          }
+          ready = std::max(ready, fetch(tile, TimedTileQueue::now_ps()));
         }
         // Tiles are handed on in order, so a tile is ready no earlier than the one before it.
         tile.ready_ps = last_ready_ps_ = std::max(ready, last_ready_ps_);

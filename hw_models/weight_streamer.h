@@ -29,8 +29,9 @@ class WeightStreamer : public sc_core::sc_module {
 
  private:
   void run();
-  // Issues the DRAM requests for one range starting no earlier than `now`; returns when its last byte lands.
-  uint64_t fetch(const ByteRange& range, uint64_t now_ps);
+  // Issues the DRAM requests for a tile's ranges as one stream starting no earlier than `now`; returns when its
+  // last byte lands.
+  uint64_t fetch(const Tile& tile, uint64_t now_ps);
 
   const NpuConfig& config_;
   IDram& dram_;
@@ -39,6 +40,7 @@ class WeightStreamer : public sc_core::sc_module {
   sc_core::sc_semaphore buffers_;
   std::deque<const std::vector<workloads::Op>*> phases_;
   sc_core::sc_event phase_queued_;
+  std::vector<DramRequest> stream_;          // the tile being fetched (kept to reuse its storage)
   std::vector<uint64_t> inflight_done_ps_;  // ring: completion of request i - max_outstanding
   uint64_t request_count_ = 0;
   uint64_t last_issue_ps_ = 0;

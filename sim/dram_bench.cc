@@ -155,6 +155,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
     j["activates"] = s.activates;
     j["precharges"] = s.precharges;
     j["refreshes"] = s.refreshes;
+    j["write_drains"] = s.write_drains;
     j["reads"] = s.reads;
     j["writes"] = s.writes;
     j["read_latency_avg_ns"] = latency_samples > 0 ? nlohmann::json(avg_latency_ns) : nlohmann::json(nullptr);

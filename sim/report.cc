@@ -145,6 +145,7 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
       {"activates", d.activates},
       {"precharges", d.precharges},
       {"refreshes", d.refreshes},
+      {"write_drains", d.write_drains},
       {"read_latency_avg_ns",
        d.reads ? static_cast<double>(d.read_latency_sum_ps) * 1e-3 / static_cast<double>(d.reads) : 0.0},
       {"read_latency_p99_ns", d.read_latency_percentile_ns(0.99)},

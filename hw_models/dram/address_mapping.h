@@ -24,7 +24,21 @@ class AddressMapper {
   // Throws InputError when the scheme is not a permutation of the six fields or a field's count (channels,
   // ranks, bank_groups, banks_per_group, rows, row_bytes / burst bytes) is not a power of two.
   explicit AddressMapper(const DramConfig& config);
-  DramAddress map(uint64_t address) const;  // of the burst holding `address`; addresses past capacity wrap
+  // Of the burst holding `address`; addresses past capacity wrap. Inline: the controller maps every burst.
+  DramAddress map(uint64_t address) const {
+    const auto field = [&](Field f) { return static_cast<uint32_t>((address >> shift_[f]) & mask_[f]); };
+    DramAddress a;
+    a.channel = field(kChannel);
+    a.rank = field(kRank);
+    a.bank_group = field(kBankGroup);
+    a.bank = field(kBank);
+    a.row = field(kRow);
+    a.column = field(kColumn);
+    return a;
+  }
+  // The lowest address >= `address` (burst-aligned) whose burst lies in `channel`: how a controller finds its own
+  // bursts in a long request without visiting the other channels' ones.
+  uint64_t next_in_channel(uint64_t address, uint32_t channel) const;
 
  private:
   enum Field { kChannel, kRank, kBankGroup, kBank, kRow, kColumn, kFields };

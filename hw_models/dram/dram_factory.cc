@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "common/error.h"
 #include "hw_models/dram/i_dram.h"
 #include "hw_models/dram/impl/channel_dram.h"
@@ -15,6 +17,24 @@ std::unique_ptr<IDram> make_dram(const DramConfig& config) {
   std::string known;
   for (const std::string& n : dram_model_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: " + known + ")");
+}
+
+uint64_t last_handover_ps(const std::vector<DramRequest>& stream) {
+  uint64_t handover_ps = 0;
+  for (const DramRequest& r : stream) {
+    handover_ps = std::max(handover_ps, r.issue_ps);
+    if (r.after >= 0) handover_ps = std::max(handover_ps, stream[static_cast<size_t>(r.after)].done_ps);
+  }
+  return handover_ps;
+}
+
+void IDram::access_stream(std::vector<DramRequest>& requests) {
+  uint64_t handover_ps = 0;
+  for (DramRequest& r : requests) {
+    handover_ps = std::max(handover_ps, r.issue_ps);
+    if (r.after >= 0) handover_ps = std::max(handover_ps, requests[static_cast<size_t>(r.after)].done_ps);
+    r.done_ps = access(r.address, r.bytes, r.is_write, handover_ps);
+  }
 }
 
 }  // namespace npusim::hw

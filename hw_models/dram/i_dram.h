@@ -1,8 +1,10 @@
 // The DRAM interface every NPU part talks to, and the one that a command-level model implements next to the
 // channel-level one. It is a timing target called in TLM-2.0 loosely-timed style: the caller hands over a request
-// with the time it is issued and gets back the time it completes; the model keeps its own resource state (data
-// buses now; banks in a command-level model), so overlapping requests queue behind each other. Requests are
-// booked in call order: a request handed over later queues behind everything booked before it.
+// (or a stream of them) with the time it is issued and gets back the time it completes; the model keeps its own
+// resource state (data buses; banks and controller queues in the command-level model), so overlapping requests
+// queue behind each other. Calls are booked in call order: a later call never overtakes what an earlier call
+// booked. Within one stream the command-level controller reorders (FR-FCFS) as a real one would, because the
+// stream tells it when each request arrives, including arrivals that wait for earlier completions.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +67,12 @@ struct DramConfig {
   std::string address_mapping;  // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
   std::string page_policy;      // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
   std::string refresh;          // "all_bank", "per_bank" or "none"
+  // Command-level controller (one per channel).
+  std::string scheduler;                 // "frfcfs" (row hits first, then oldest) or "fcfs" (oldest first)
+  int64_t read_queue_bursts = 0;         // read queue entries: the bursts the scheduler can choose among
+  int64_t write_queue_bursts = 0;        // write queue entries; a write is accepted (done) when it enters
+  double write_high_watermark = 0;       // fraction of the write queue that starts a write drain
+  double write_low_watermark = 0;        // fraction at or below which a drain ends (if reads are waiting)
   DramTimings timing;
   DramEnergy energy;
 
@@ -99,6 +107,7 @@ struct DramStats {
   // The same per channel (command model; empty for the channel model).
   std::vector<uint64_t> channel_row_hits, channel_row_misses, channel_row_conflicts, channel_refreshes;
   uint64_t activates = 0, precharges = 0, refreshes = 0;
+  uint64_t write_drains = 0;  // times a controller switched to draining its write queue
   uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
   std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)
   double energy_pj = 0;                           // commands and bits; background power is added over a run's time
@@ -106,14 +115,35 @@ struct DramStats {
   double read_latency_percentile_ns(double fraction) const;
 };
 
+// One request of a stream (IDram::access_stream).
+struct DramRequest {
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+  bool is_write = false;
+  uint64_t issue_ps = 0;  // in: the earliest time the requester hands it over
+  int64_t after = -1;     // in: index of an earlier request of the same stream that must complete before this
+                          //     one is handed over (a requester's bounded outstanding window), or -1
+  uint64_t done_ps = 0;   // out: last data delivered (read) or accepted by the controller (write)
+};
+
+// When the last request of a booked stream was handed over (no later request of its requester goes out before).
+uint64_t last_handover_ps(const std::vector<DramRequest>& stream);
+
 class IDram {
  public:
   virtual ~IDram() = default;
   // Issues a request of `bytes` at `address` at time `issue_ps`; returns the time its last data is delivered
   // (read) or accepted (write). Calls must come in non-decreasing issue order per caller.
   virtual uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) = 0;
-  // Issues the work that runs without requests (refresh) on every channel up to `until_ps`, so that statistics
-  // and energy cover idle channels and the time after the last request too.
+  // Books a stream from one requester that hands its requests over in order: request i at
+  // max(issue_ps, hand-over of request i - 1, done_ps of request `after`). Fills every done_ps. The default books
+  // them one by one with access() (right for in-order models).
+  virtual void access_stream(std::vector<DramRequest>& requests);
+  // Drains what the controller still holds (posted writes); returns when the last of it is on the bus (0 when
+  // nothing was held).
+  virtual uint64_t flush() { return 0; }
+  // Issues the work that runs without requests (refresh, writes drained while idle) on every channel up to
+  // `until_ps`, so that statistics and energy cover idle channels and the time after the last request too.
   virtual void settle(uint64_t until_ps) { (void)until_ps; }
   virtual const DramConfig& config() const = 0;
   virtual const DramStats& stats() const = 0;

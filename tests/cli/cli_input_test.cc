@@ -62,9 +62,13 @@ TEST_F(Cli, HuggingFaceConfigRunsUnderTheTracesModelName) {
 }
 
 TEST_F(Cli, RefreshIntervalTooShortForAReadIsRejected) {
-  // HBM3: tRFC 350 + tRCD 15 + tCL 15 + a 1.25 ns burst = 381.25 ns must fit in tREFI; 0 would never finish.
+  // HBM3 refreshes per bank: tRFCpb 160 + tRCD 15 + tCL 15 + a 1.25 ns burst = 191.25 ns must fit in tREFI; 0
+  // would never finish. All-bank: tRFC 350 + 15 + 15 + 1.25 = 381.25 ns.
   expect_rejected(run_file(base_run(), {"--set", "npu.dram.model=command", "--set", "npu.dram.timing.tREFI=0"}),
-                  {"tREFI", "381.25"});
+                  {"tREFI", "tRFCpb", "191.25"});
+  expect_rejected(run_file(base_run(), {"--set", "npu.dram.model=command", "--set", "npu.dram.refresh=all_bank",
+                                        "--set", "npu.dram.timing.tREFI=0"}),
+                  {"tREFI", "tRFC +", "381.25"});
 }
 
 TEST_F(Cli, BenchWithUnknownBenchmarkIsRejected) {

@@ -94,10 +94,119 @@ TEST(CommandDram, FourActivatesPerFawWindow) {
 
 TEST(CommandDram, ReadAfterWriteWaitsTwtr) {
   CommandDram dram(one_channel());
-  // Write: ACT 0, write command 15 ns, data 21-22.25 ns (tWL 6).
-  EXPECT_EQ(dram.access(0, 32, true, 0), 22250u);
+  // A write is posted: accepted (done) as it enters the empty write queue at 0.
+  EXPECT_EQ(dram.access(0, 32, true, 0), 0u);
+  // Drained at once (no read waits): ACT 0, write command 15 ns, data 21-22.25 ns (tWL 6).
+  EXPECT_EQ(dram.flush(), 22250u);
   // A read of the same bank group: 22.25 + tWTR_L 7.5 = 29.75 ns, data at + tCL = 44.75, done 46 ns.
   EXPECT_EQ(dram.access(128, 32, false, 0), 46000u);
+}
+
+// Two reads handed over together at 31.25 ns, after a read opened row 0 of bank 0 (ACT 0, read 15 ns, done
+// 31.25 ns; the bank may precharge from max(ACT + tRAS, read + tRTP) = 33 ns): A to row 1 of bank 0 (a conflict),
+// then B to row 0 (a hit).
+std::vector<DramRequest> conflict_then_hit(CommandDram& dram) {
+  EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
+  std::vector<DramRequest> stream(2);
+  stream[0].address = 16384;
+  stream[1].address = 128;
+  for (DramRequest& r : stream) {
+    r.bytes = 32;
+    r.issue_ps = 31250;
+  }
+  dram.access_stream(stream);
+  return stream;
+}
+
+TEST(CommandDram, FrFcfsServesTheRowHitBeforeTheOlderConflict) {
+  CommandDram dram(one_channel());
+  const std::vector<DramRequest> s = conflict_then_hit(dram);
+  // B first: read at 31.25 (tCCD long met), data 46.25, done 47.5 ns. The row stays open while B waits, so A's
+  // PRE goes at max(33, B's read + tRTP = 35) = 35, ACT 50, read 65, data 80, done 81.25 ns.
+  EXPECT_EQ(s[1].done_ps, 47500u);
+  EXPECT_EQ(s[0].done_ps, 81250u);
+  EXPECT_EQ(dram.stats().row_hits, 1u);
+  EXPECT_EQ(dram.stats().row_conflicts, 1u);
+}
+
+TEST(CommandDram, FcfsServesInArrivalOrder) {
+  DramConfig c = one_channel();
+  c.scheduler = "fcfs";
+  CommandDram dram(c);
+  const std::vector<DramRequest> s = conflict_then_hit(dram);
+  // A first: PRE 33, ACT 48 (tRP; tRC from the ACT at 0 also 48), read 63, data 78, done 79.25 ns. B's row 0 is
+  // closed by then: PRE at A's ACT + tRAS = 81, ACT 96, read 111, data 126, done 127.25 ns.
+  EXPECT_EQ(s[0].done_ps, 79250u);
+  EXPECT_EQ(s[1].done_ps, 127250u);
+  EXPECT_EQ(dram.stats().row_hits, 0u);
+  EXPECT_EQ(dram.stats().row_conflicts, 2u);
+}
+
+TEST(CommandDram, ReadsGoBeforePostedWritesBelowTheHighWatermark) {
+  CommandDram dram(one_channel());
+  // W (bank 0) then R (bank 1 of the same group), both at 0. W is accepted at 0; one write is below the high
+  // watermark (26 of 32 entries) and a read waits, so R goes first: ACT 0, read 15, data 30, done 31.25 ns.
+  std::vector<DramRequest> s(2);
+  s[0] = {0, 32, true, 0, -1, 0};
+  s[1] = {4096, 32, false, 0, -1, 0};
+  dram.access_stream(s);
+  EXPECT_EQ(s[0].done_ps, 0u);
+  EXPECT_EQ(s[1].done_ps, 31250u);
+  // W drains when the read queue empties, at R's read (15 ns): ACT 15, write 30, data 36 (after R's data and a
+  // turnaround, 32.5), done 37.25 ns.
+  EXPECT_EQ(dram.flush(), 37250u);
+  EXPECT_EQ(dram.stats().write_drains, 1u);
+}
+
+TEST(CommandDram, WriteDrainRunsFromTheHighToTheLowWatermark) {
+  DramConfig c = one_channel();
+  c.write_queue_bursts = 2;
+  c.write_high_watermark = 1.0;  // drain when both entries are taken
+  c.write_low_watermark = 0.5;   // ... down to one
+  CommandDram dram(c);
+  // W1, W2 (bank 0, row 0, columns 0 and 1) and R (bank 1 of the same group), all at 0.
+  std::vector<DramRequest> s(3);
+  s[0] = {0, 32, true, 0, -1, 0};
+  s[1] = {128, 32, true, 0, -1, 0};
+  s[2] = {4096, 32, false, 0, -1, 0};
+  dram.access_stream(s);
+  // The queue is full: W1 goes first (ACT 0, write 15, data 21-22.25); one write left is the low watermark, so
+  // R is next: ACT at 15 (the drain's decision; tRRD long met), read at 30 (tWTR_L: 22.25 + 7.5 = 29.75), data
+  // 45, done 46.25 ns.
+  EXPECT_EQ(s[2].done_ps, 46250u);
+  // W2 after R: write at max(tCCD_L after R, bus free at 46.25 + turnaround 1.25 - tWL) = 41.5, data 47.5, done
+  // 48.75 ns.
+  EXPECT_EQ(dram.flush(), 48750u);
+}
+
+TEST(CommandDram, AFullWriteQueueAcceptsAWriteWhenAnEntryFrees) {
+  DramConfig c = one_channel();
+  c.write_queue_bursts = 2;
+  CommandDram dram(c);
+  // Three one-burst writes at 0 to row 0 of bank 0: two entries take the first two at 0; the third enters when
+  // the first write's command frees its entry: ACT 0, write at tRCD = 15 ns.
+  std::vector<DramRequest> s(3);
+  for (uint64_t i = 0; i < 3; ++i) s[i] = {i * 128, 32, true, 0, -1, 0};
+  dram.access_stream(s);
+  EXPECT_EQ(s[0].done_ps, 0u);
+  EXPECT_EQ(s[1].done_ps, 0u);
+  EXPECT_EQ(s[2].done_ps, 15000u);
+  // Writes at 15, 17.5, 20 (tCCD_L): the last data 26-27.25 ns.
+  EXPECT_EQ(dram.flush(), 27250u);
+}
+
+TEST(CommandDram, StreamHandsARequestOverWhenTheOneItWaitsForCompletes) {
+  CommandDram dram(one_channel());
+  // Request 1 waits for request 0 (one outstanding): request 0 (bank 0) done at 31.25 ns; request 1 (bank 0 of
+  // group 1) is handed over then: ACT 31.25, read 46.25, data 61.25, done 62.5 ns.
+  std::vector<DramRequest> s(2);
+  s[0] = {0, 32, false, 0, -1, 0};
+  s[1] = {32, 32, false, 0, 0, 0};
+  dram.access_stream(s);
+  EXPECT_EQ(s[0].done_ps, 31250u);
+  EXPECT_EQ(s[1].done_ps, 62500u);
+  // Read latency counts from the hand-over: 31.25 ns each.
+  EXPECT_EQ(dram.stats().read_latency_sum_ps, 62500u);
 }
 
 TEST(CommandDram, AllBankRefreshBlocksForTrfcEveryTrefi) {
@@ -119,6 +228,18 @@ TEST(CommandDram, PerBankRefreshBlocksOnlyItsBank) {
   EXPECT_EQ(dram.stats().refreshes, 1u);
   // A read of bank 0 at 250 ns does: ACT at 403.75, read 418.75, data 433.75, done 435 ns.
   EXPECT_EQ(dram.access(0, 32, false, 250000), 435000u);
+}
+
+TEST(CommandDram, PerBankRefreshGoesToABankNoBurstWants) {
+  CommandDram dram(one_channel("per_bank"));
+  // A read of bank 0 arriving when the first REFpb falls due (243.75 ns): the refresh goes to an idle bank (bank
+  // 1, the next in order; no bank has been used yet), so the read does not wait: ACT 243.75, read 258.75, data
+  // 273.75, done 275 ns (not 435 as behind a refresh of bank 0).
+  EXPECT_EQ(dram.access(0, 32, false, 243750), 275000u);
+  EXPECT_EQ(dram.stats().refreshes, 1u);
+  // Bank 1 is the refreshed one: busy until 243.75 + 160 = 403.75 ns, so a read of it at 250 ns (address 4096)
+  // opens its row then: ACT 403.75, read 418.75, data 433.75, done 435 ns.
+  EXPECT_EQ(dram.access(4096, 32, false, 250000), 435000u);
 }
 
 TEST(CommandDram, SettleRefreshesIdleChannelsToo) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace npusim::hw {
 
@@ -31,13 +32,19 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   Channel proto;
   proto.banks.resize(static_cast<size_t>(config.ranks) * banks_per_rank_);
   proto.ranks.resize(static_cast<size_t>(config.ranks));
+  for (auto& h : proto.hits) h.assign(static_cast<size_t>(config.ranks) * banks_per_rank_, 0);
+  proto.queued.assign(static_cast<size_t>(config.ranks) * banks_per_rank_, 0);
+  bank_seen_.assign(static_cast<size_t>(config.ranks) * banks_per_rank_, 0);
   proto.last_cas_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), kNever);
   for (Rank& r : proto.ranks) {
     r.last_act_by_group.assign(static_cast<size_t>(config.bank_groups), kNever);
     r.write_end_by_group.assign(static_cast<size_t>(config.bank_groups), 0);
+    r.refreshed.assign(banks_per_rank_, 0);
     // Per-bank refresh spreads the rank's refreshes over tREFI: one bank every tREFI / banks.
     r.next_refresh = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
   }
+  proto.queue[0].reserve(static_cast<size_t>(config.read_queue_bursts));
+  proto.queue[1].reserve(static_cast<size_t>(config.write_queue_bursts));
   channels_.assign(static_cast<size_t>(config.channels), proto);
   // Controllers of different channels do not refresh in lockstep: channel c's schedule is offset by c / channels
   // of an interval, so a request spread over every channel never waits out every channel's refresh at once.
@@ -45,19 +52,48 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   for (size_t c = 0; c < channels_.size(); ++c) {
     for (Rank& r : channels_[c].ranks) r.next_refresh += interval * c / channels_.size();
   }
+  first_ready_ = config.scheduler != "fcfs";
+  queue_capacity_[0] = static_cast<size_t>(config.read_queue_bursts);
+  queue_capacity_[1] = static_cast<size_t>(config.write_queue_bursts);
+  // Watermarks in whole entries; a drain always starts when the queue is full and stops when it is empty.
+  write_high_ = std::clamp<size_t>(
+      static_cast<size_t>(std::ceil(config.write_high_watermark * static_cast<double>(queue_capacity_[1]))), 1,
+      queue_capacity_[1]);
+  write_low_ = std::min(
+      static_cast<size_t>(std::floor(config.write_low_watermark * static_cast<double>(queue_capacity_[1]))),
+      write_high_ - 1);
+  keys_.assign(channels_.size(), kNoDecision);
   for (auto* v : {&stats_.channel_bytes, &stats_.channel_row_hits, &stats_.channel_row_misses,
                   &stats_.channel_row_conflicts, &stats_.channel_refreshes}) {
     v->assign(static_cast<size_t>(config.channels), 0);
   }
 }
 
-void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
+bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
   Rank& r = ch.ranks[rank];
+  bool issued = false;
   Bank* banks = &ch.banks[static_cast<size_t>(rank) * banks_per_rank_];
   while (refresh_enabled_ && r.next_refresh <= until_ps) {
     if (per_bank_refresh_) {
-      // REFpb to one bank (round robin): precharge it if open, then the bank is busy for tRFCpb.
-      Bank& b = banks[r.next_refresh_bank];
+      // REFpb to one bank: each bank once per round of tREFI; among those left, one that no queued burst wants,
+      // the most recently used (a stream that just left a bank comes back to it last), so that a stream rarely
+      // waits for a refresh. Precharge it if open; then the bank is busy for tRFCpb.
+      uint32_t pick = banks_per_rank_;
+      for (uint32_t k = 0; k < banks_per_rank_; ++k) {
+        const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
+        if (r.refreshed[i] || ch.queued[static_cast<size_t>(rank) * banks_per_rank_ + i] != 0) continue;
+        if (pick == banks_per_rank_ || banks[i].last_cas > banks[pick].last_cas) pick = i;
+      }
+      for (uint32_t k = 0; k < banks_per_rank_ && pick == banks_per_rank_; ++k) {
+        const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
+        if (!r.refreshed[i]) pick = i;  // every bank left is wanted: the next in order
+      }
+      r.refreshed[pick] = 1;
+      if (++r.refreshed_count == banks_per_rank_) {
+        std::fill(r.refreshed.begin(), r.refreshed.end(), 0);
+        r.refreshed_count = 0;
+      }
+      Bank& b = banks[pick];
       uint64_t at = std::max(r.next_refresh, b.act_ok);
       if (b.open_row >= 0) {
         at = std::max(at, b.pre_ok + t_.rp);
@@ -65,7 +101,7 @@ void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
       }
       b.open_row = -1;
       b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
-      r.next_refresh_bank = (r.next_refresh_bank + 1) % banks_per_rank_;
+      r.next_refresh_bank = (pick + 1) % banks_per_rank_;
       r.next_refresh += t_.refi / banks_per_rank_;
       stats_.energy_pj += config_.energy.refresh_pj / banks_per_rank_;
     } else {
@@ -84,126 +120,437 @@ void CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
       stats_.energy_pj += config_.energy.refresh_pj;
     }
     ++stats_.refreshes;
+    issued = true;
     ++stats_.channel_refreshes[static_cast<size_t>(&ch - channels_.data())];
+  }
+  return issued;
+}
+
+void CommandDram::place_row(const Channel& ch, const Queued& e, Placement& p) const {
+  const Rank& rank = ch.ranks[e.a.rank];
+  const Bank& b = ch.banks[e.bank];
+  p.conflict = false;
+  p.pre = p.cas = p.data = 0;
+  const uint64_t ready = std::max(e.arrival_ps, ch.decided_ps);
+  uint64_t act_ready = std::max(ready, b.act_ok);
+  if (b.open_row >= 0) {
+    p.conflict = true;
+    p.pre = std::max(ready, b.pre_ok);
+    act_ready = std::max(act_ready, p.pre + t_.rp);
+  }
+  // ACTs of a rank go out in order, tRRD_S after any ACT and tRRD_L after one in the same bank group, at most four
+  // per tFAW.
+  act_ready = after(act_ready, rank.last_act, t_.rrd_s);
+  act_ready = after(act_ready, rank.last_act_by_group[e.a.bank_group], t_.rrd_l);
+  if (rank.act_count >= 4) act_ready = std::max(act_ready, rank.recent_acts[rank.act_count % 4] + t_.faw);
+  p.act = act_ready;
+}
+
+void CommandDram::place_column(const Channel& ch, const Queued& e, bool is_write, Placement& p) const {
+  const Rank& rank = ch.ranks[e.a.rank];
+  const size_t group_slot =
+      static_cast<size_t>(e.a.rank) * static_cast<size_t>(config_.bank_groups) + e.a.bank_group;
+  p.conflict = false;
+  p.pre = p.act = 0;
+  // Column commands of a channel go out in order, tCCD_S after any and tCCD_L after one in the same bank group of
+  // the same rank; tRCD after the bank's ACT.
+  uint64_t cas_ready = std::max({e.arrival_ps, ch.decided_ps, ch.banks[e.bank].cas_ok});
+  cas_ready = after(cas_ready, ch.last_cas, t_.ccd_s);
+  cas_ready = after(cas_ready, ch.last_cas_by_group[group_slot], t_.ccd_l);
+  if (!is_write) {
+    // A read waits tWTR after the end of write data in its rank (longer within the bank group).
+    cas_ready =
+        std::max({cas_ready, rank.last_write_end + t_.wtr_s, rank.write_end_by_group[e.a.bank_group] + t_.wtr_l});
+  }
+  p.cas = cas_ready;
+  p.data = p.cas + (is_write ? t_.wl : t_.cl);
+  // The data bus: in order, with a turnaround between reads and writes and between ranks.
+  const bool turnaround = ch.any_cas && (ch.bus_last_write != is_write || ch.bus_last_rank != e.a.rank);
+  const uint64_t bus_ready = ch.bus_free + (turnaround ? t_.rtrs : 0);
+  if (p.data < bus_ready) {
+    p.cas += bus_ready - p.data;
+    p.data = bus_ready;
   }
 }
 
-uint64_t CommandDram::burst(Channel& ch, const DramAddress& a, bool is_write, uint64_t ready_ps) {
-  Rank& rank = ch.ranks[a.rank];
-  const uint32_t bank_index = a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + a.bank;
-  Bank& b = ch.banks[static_cast<size_t>(a.rank) * banks_per_rank_ + bank_index];
-  const size_t group_slot = static_cast<size_t>(a.rank) * static_cast<size_t>(config_.bank_groups) + a.bank_group;
-  bool hit = false;
-  uint64_t pre = 0, act = 0, cas = 0, data = 0;
-  // Plan the commands; if a refresh falls due before the last of them, issue it first and plan again.
-  for (;;) {
-    hit = b.open_row == static_cast<int64_t>(a.row);
-    uint64_t cas_ready = std::max(ready_ps, b.cas_ok);
-    if (!hit) {
-      uint64_t act_ready = std::max(ready_ps, b.act_ok);
-      if (b.open_row >= 0) {
-        pre = std::max(ready_ps, b.pre_ok);
-        act_ready = std::max(act_ready, pre + t_.rp);
-      }
-      // ACTs of a rank go out in order, tRRD_S after any ACT and tRRD_L after one in the same bank group, at most
-      // four per tFAW.
-      act_ready = after(act_ready, rank.last_act, t_.rrd_s);
-      act_ready = after(act_ready, rank.last_act_by_group[a.bank_group], t_.rrd_l);
-      if (rank.act_count >= 4) act_ready = std::max(act_ready, rank.recent_acts[rank.act_count % 4] + t_.faw);
-      act = act_ready;
-      cas_ready = std::max(ready_ps, act + t_.rcd);
+size_t CommandDram::find_row_candidate(Channel& ch, int dir) {
+  const RingQueue<Queued>& q = ch.queue[dir];
+  if (first_ready_) {
+    // The oldest burst whose row is not open, in a bank without queued hits.
+    for (size_t i = 0; i < q.size(); ++i) {
+      const Queued& e = q[i];
+      if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.a.row) && ch.hits[dir][e.bank] == 0) return i;
     }
-    // Column commands of a channel go out in order, tCCD_S after any and tCCD_L after one in the same bank group
-    // of the same rank.
-    cas_ready = after(cas_ready, ch.last_cas, t_.ccd_s);
-    cas_ready = after(cas_ready, ch.last_cas_by_group[group_slot], t_.ccd_l);
-    if (!is_write) {
-      // A read waits tWTR after the end of write data in its rank (longer within the bank group).
-      cas_ready =
-          std::max({cas_ready, rank.last_write_end + t_.wtr_s, rank.write_end_by_group[a.bank_group] + t_.wtr_l});
-    }
-    cas = cas_ready;
-    data = cas + (is_write ? t_.wl : t_.cl);
-    // The data bus: in order, with a turnaround between reads and writes and between ranks.
-    const bool turnaround = ch.any_cas && (ch.bus_last_write != is_write || ch.bus_last_rank != a.rank);
-    const uint64_t bus_ready = ch.bus_free + (turnaround ? t_.rtrs : 0);
-    if (data < bus_ready) {
-      cas += bus_ready - data;
-      data = bus_ready;
-    }
-    if (!refresh_enabled_ || rank.next_refresh > cas) break;
-    refresh_until(ch, a.rank, cas);
+    return kNone;
   }
+  // FCFS: the oldest burst whose row is not open and that no older burst of its bank precedes.
+  ++search_stamp_;
+  for (size_t i = 0; i < q.size(); ++i) {
+    const Queued& e = q[i];
+    if (bank_seen_[e.bank] == search_stamp_) continue;
+    bank_seen_[e.bank] = search_stamp_;
+    if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.a.row)) return i;
+  }
+  return kNone;
+}
 
-  if (!hit) {
-    if (b.open_row >= 0) {
-      ++stats_.row_conflicts;
-      ++stats_.channel_row_conflicts[a.channel];
-      ++stats_.precharges;
-    } else {
-      ++stats_.row_misses;
-      ++stats_.channel_row_misses[a.channel];
+void CommandDram::recount_hits(Channel& ch) {
+  for (int dir = 0; dir < 2; ++dir) {
+    std::fill(ch.hits[dir].begin(), ch.hits[dir].end(), 0);
+    const RingQueue<Queued>& q = ch.queue[dir];
+    for (size_t i = 0; i < q.size(); ++i) {
+      if (ch.banks[q[i].bank].open_row == static_cast<int64_t>(q[i].a.row)) ++ch.hits[dir][q[i].bank];
     }
-    ++stats_.activates;
-    stats_.energy_pj += config_.energy.act_pj;
-    b.open_row = a.row;
-    b.pre_ok = act + t_.ras;
-    b.act_ok = act + t_.rc;
-    b.cas_ok = act + t_.rcd;
-    rank.recent_acts[rank.act_count % 4] = act;
-    ++rank.act_count;
-    rank.last_act = static_cast<int64_t>(act);
-    rank.last_act_by_group[a.bank_group] = static_cast<int64_t>(act);
-  } else {
-    ++stats_.row_hits;
-    ++stats_.channel_row_hits[a.channel];
+    ch.row_stale[dir] = true;
   }
-  const uint64_t data_end = data + t_.burst;
+}
+
+void CommandDram::replan(size_t channel) {
+  Channel& ch = channels_[channel];
+  ch.plan.valid = false;
+  const RingQueue<Queued>& reads = ch.queue[0];
+  const RingQueue<Queued>& writes = ch.queue[1];
+  if (ch.draining) {
+    if (writes.empty() || (writes.size() <= write_low_ && !reads.empty())) {
+      ch.draining = false;
+      ch.drain_counted = false;
+    }
+  } else if (!writes.empty() && (writes.size() >= write_high_ || reads.empty())) {
+    ch.draining = true;
+  }
+  if (reads.empty() && writes.empty()) {
+    keys_[channel] = kNoDecision;
+    return;
+  }
+  const int dir = ch.draining ? 1 : 0;
+  const bool is_write = dir == 1;
+  const RingQueue<Queued>& q = ch.queue[dir];
+  Plan& plan = ch.plan;  // filled in place: copying it whole costs more than the rest of the decision
+  for (;;) {
+    plan.valid = false;
+    plan.is_write = is_write;
+    plan.row_command = false;
+    // Column: the oldest burst to an open row (FCFS: only the oldest burst).
+    const size_t scan = first_ready_ ? q.size() : 1;
+    for (size_t i = 0; i < scan; ++i) {
+      if (ch.banks[q[i].bank].open_row != static_cast<int64_t>(q[i].a.row)) continue;
+      plan.valid = true;
+      plan.index = i;
+      place_column(ch, q[i], is_write, plan.p);
+      plan.start_ps = plan.p.cas;
+      break;
+    }
+    // Row: PRE/ACT for the row candidate, if it can go before the column command.
+    if (ch.row_stale[dir]) {
+      ch.row_candidate[dir] = find_row_candidate(ch, dir);
+      ch.row_stale[dir] = false;
+    }
+    if (ch.row_candidate[dir] != kNone) {
+      Placement row;
+      place_row(ch, q[ch.row_candidate[dir]], row);
+      const uint64_t row_start = row.conflict ? row.pre : row.act;
+      if (!plan.valid || row_start < plan.start_ps) {
+        plan.valid = true;
+        plan.row_command = true;
+        plan.index = ch.row_candidate[dir];
+        plan.start_ps = row_start;
+        plan.p = row;
+      }
+    }
+    if (!plan.valid) throw std::logic_error("CommandDram: a queue holds bursts but no command can serve them");
+    // A refresh that falls due before the command goes first; then plan again.
+    const uint32_t rank = q[plan.index].a.rank;
+    const uint64_t command_ps = plan.row_command ? plan.p.act : plan.p.cas;
+    if (refresh_enabled_ && ch.ranks[rank].next_refresh <= command_ps) {
+      if (refresh_until(ch, rank, command_ps)) recount_hits(ch);
+      continue;
+    }
+    keys_[channel] = plan.start_ps;
+    return;
+  }
+}
+
+void CommandDram::execute_row(Channel& ch, const Plan& plan) {
+  const int dir = plan.is_write ? 1 : 0;
+  Queued& e = ch.queue[dir][plan.index];
+  const Placement& p = plan.p;
+  Rank& rank = ch.ranks[e.a.rank];
+  Bank& b = ch.banks[e.bank];
+  if (p.conflict) {
+    ++stats_.row_conflicts;
+    ++stats_.channel_row_conflicts[e.a.channel];
+    ++stats_.precharges;
+  } else {
+    ++stats_.row_misses;
+    ++stats_.channel_row_misses[e.a.channel];
+  }
+  ++stats_.activates;
+  stats_.energy_pj += config_.energy.act_pj;
+  e.activated = true;
+  b.open_row = e.a.row;
+  b.pre_ok = p.act + t_.ras;
+  b.act_ok = p.act + t_.rc;
+  b.cas_ok = p.act + t_.rcd;
+  rank.recent_acts[rank.act_count % 4] = p.act;
+  ++rank.act_count;
+  rank.last_act = static_cast<int64_t>(p.act);
+  rank.last_act_by_group[e.a.bank_group] = static_cast<int64_t>(p.act);
+  // The bank's queued bursts to the new row are hits now (none to the old row were left, or FCFS closed it).
+  for (int d = 0; d < 2; ++d) {
+    uint32_t n = 0;
+    const RingQueue<Queued>& q = ch.queue[d];
+    for (size_t i = 0; i < q.size(); ++i) n += q[i].bank == e.bank && q[i].a.row == e.a.row;
+    ch.hits[d][e.bank] = n;
+    ch.row_stale[d] = true;
+  }
+}
+
+void CommandDram::execute_column(Channel& ch, const Plan& plan) {
+  const int dir = plan.is_write ? 1 : 0;
+  RingQueue<Queued>& q = ch.queue[dir];
+  // The fields it needs, then free the entry (copying the whole entry costs more).
+  const Queued& entry = q[plan.index];
+  const uint32_t channel = entry.a.channel, rank_index = entry.a.rank, group = entry.a.bank_group;
+  const uint32_t bank_index = entry.bank;
+  const bool activated = entry.activated;
+  const uint64_t request = entry.request;
+  q.erase(plan.index);
+  --ch.queued[bank_index];
+  size_t& candidate = ch.row_candidate[dir];
+  if (candidate != kNone && candidate > plan.index) --candidate;
+  const Placement& p = plan.p;
+  Rank& rank = ch.ranks[rank_index];
+  Bank& b = ch.banks[bank_index];
+  const size_t group_slot =
+      static_cast<size_t>(rank_index) * static_cast<size_t>(config_.bank_groups) + group;
+  if (!activated) {
+    ++stats_.row_hits;
+    ++stats_.channel_row_hits[channel];
+  }
+  // FR-FCFS: the last hit of a bank lets its next row be opened. FCFS: the oldest burst left, which may free one.
+  if (--ch.hits[dir][bank_index] == 0 || !first_ready_) ch.row_stale[dir] = true;
+  const uint64_t data_end = p.data + t_.burst;
   ch.any_cas = true;
-  ch.last_cas = static_cast<int64_t>(cas);
-  ch.last_cas_by_group[group_slot] = static_cast<int64_t>(cas);
+  ch.last_cas = static_cast<int64_t>(p.cas);
+  ch.last_cas_by_group[group_slot] = static_cast<int64_t>(p.cas);
+  b.last_cas = p.cas;
   ch.bus_free = data_end;
-  ch.bus_last_write = is_write;
-  ch.bus_last_rank = a.rank;
-  if (is_write) {
+  ch.bus_last_write = plan.is_write;
+  ch.bus_last_rank = rank_index;
+  if (plan.is_write) {
+    if (!ch.drain_counted) {
+      ++stats_.write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
+      ch.drain_counted = true;
+    }
     b.pre_ok = std::max(b.pre_ok, data_end + t_.wr);
-    rank.write_end_by_group[a.bank_group] = data_end;
+    rank.write_end_by_group[group] = data_end;
     rank.last_write_end = data_end;
+    last_write_data_end_ = std::max(last_write_data_end_, data_end);
     stats_.energy_pj += config_.energy.write_pj_per_bit * 8.0 * static_cast<double>(config_.burst_bytes());
   } else {
-    b.pre_ok = std::max(b.pre_ok, cas + t_.rtp);
+    b.pre_ok = std::max(b.pre_ok, p.cas + t_.rtp);
     stats_.energy_pj += config_.energy.read_pj_per_bit * 8.0 * static_cast<double>(config_.burst_bytes());
   }
   if (closed_page_) {
-    // Auto-precharge: the row closes as soon as the bank allows it.
+    // Auto-precharge: the row closes as soon as the bank allows it; queued bursts to it need a new ACT.
     b.open_row = -1;
     b.act_ok = std::max(b.act_ok, b.pre_ok + t_.rp);
     ++stats_.precharges;
+    for (int d = 0; d < 2; ++d) {
+      ch.hits[d][bank_index] = 0;
+      ch.row_stale[d] = true;
+    }
   }
   stats_.busy_ps += t_.burst;
-  stats_.channel_bytes[a.channel] += config_.burst_bytes();
-  return data_end;
+  stats_.channel_bytes[channel] += config_.burst_bytes();
+  // The column command frees the burst's queue entry.
+  fill(channel, dir, p.cas);
+  if (!plan.is_write) burst_done(request, data_end);
 }
 
-void CommandDram::settle(uint64_t until_ps) {
-  for (Channel& ch : channels_) {
-    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refresh_until(ch, r, until_ps);
+void CommandDram::execute(size_t channel) {
+  Channel& ch = channels_[channel];
+  const Plan& plan = ch.plan;
+  if (!plan.valid) throw std::logic_error("CommandDram: executing a channel without a plan");
+  ch.decided_ps = plan.start_ps;
+  if (plan.row_command) {
+    execute_row(ch, plan);
+  } else {
+    execute_column(ch, plan);
   }
+  replan(channel);
+}
+
+void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
+  Channel& ch = channels_[channel];
+  std::deque<Backlogged>& backlog = ch.backlog[dir];
+  RingQueue<Queued>& q = ch.queue[dir];
+  while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
+    Backlogged& from = backlog.front();
+    const uint64_t at = mapper_.next_in_channel(from.next_address, static_cast<uint32_t>(channel));
+    if (at >= from.end_address) {
+      backlog.pop_front();
+      continue;
+    }
+    from.next_address = at + config_.burst_bytes();
+    const bool has_candidate = ch.row_candidate[dir] != kNone;
+    const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
+    Queued& e = q.push_back_slot();
+    e.a = mapper_.map(at);
+    e.bank = e.a.rank * banks_per_rank_ + e.a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + e.a.bank;
+    e.activated = false;
+    e.request = from.request;
+    e.arrival_ps = std::max(from.arrival_ps, free_ps);
+    ++ch.queued[e.bank];
+    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.a.row)) {
+      ++ch.hits[dir][e.bank];
+      // FR-FCFS keeps a bank's row open while hits to it wait.
+      if (first_ready_ && has_candidate && candidate_bank == e.bank) ch.row_stale[dir] = true;
+    } else if (!has_candidate) {
+      ch.row_stale[dir] = true;  // it may be the row command's candidate
+    }
+    if (dir == 1) burst_done(e.request, e.arrival_ps);  // a write is accepted when it enters the queue
+  }
+}
+
+void CommandDram::burst_done(uint64_t request, uint64_t done_ps) {
+  if (request < first_id_) return;  // a posted write of a finished stream
+  Pending& p = pending_[request - first_id_];
+  p.done_ps = std::max(p.done_ps, done_ps);
+  if (--p.bursts_left == 0) {
+    ++completed_;
+    if (!p.is_write) stats_.record_read_latency(p.done_ps - p.handover_ps);
+  }
+}
+
+void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
+  Pending& pending = pending_[id - first_id_];
+  pending.handed_over = true;
+  pending.handover_ps = pending.done_ps = at_ps;
+  pending.is_write = r.is_write;
+  const int dir = r.is_write ? 1 : 0;
+  const uint64_t burst_bytes = config_.burst_bytes();
+  const uint64_t first = r.address / burst_bytes * burst_bytes;
+  const uint64_t end = r.address + r.bytes;
+  const uint64_t bursts = r.bytes == 0 ? 0 : (end - first + burst_bytes - 1) / burst_bytes;
+  const auto add = [&](size_t channel, uint64_t from, uint64_t to) {
+    std::deque<Backlogged>& backlog = channels_[channel].backlog[dir];
+    // Only a channel whose backlog was empty can take bursts into its queue now.
+    if (backlog.empty()) touched_.push_back(channel);
+    backlog.push_back({id, from, to, at_ps});
+  };
+  if (bursts <= channels_.size()) {
+    // A short request: one entry per burst, in the channels it touches.
+    for (uint64_t at = first; at < end; at += burst_bytes) add(mapper_.map(at).channel, at, at + 1);
+  } else {
+    // A long one: every channel finds its own bursts in the range as it takes them.
+    for (size_t c = 0; c < channels_.size(); ++c) add(c, first, end);
+  }
+  pending.bursts_left = bursts;
+  (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
+  ++(r.is_write ? stats_.writes : stats_.reads);
+  if (bursts == 0) {
+    ++completed_;
+    if (!r.is_write) stats_.record_read_latency(0);
+  }
+  for (const size_t c : touched_) {
+    fill(c, dir, at_ps);
+    replan(c);
+  }
+  touched_.clear();
+}
+
+size_t CommandDram::advance_all(uint64_t bound_ps) {
+  size_t executed = 0;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    while (keys_[c] < bound_ps) {
+      execute(c);
+      ++executed;
+    }
+  }
+  return executed;
+}
+
+void CommandDram::access_stream(std::vector<DramRequest>& requests) {
+  const size_t n = requests.size();
+  first_id_ = next_id_;
+  next_id_ += n;
+  pending_.assign(n, Pending{});
+  completed_ = 0;
+  // A call is booked after the earlier ones, but loosely timed: its commands may land before an earlier call's
+  // last decision where the constraints allow (as its first ACT may overlap the last data of the call before).
+  for (Channel& ch : channels_) ch.decided_ps = 0;
+  size_t next = 0;
+  uint64_t last_handover_ps = 0;
+  // Channels interact only through hand-overs, so each channel runs on alone up to the next hand-over (or a lower
+  // bound on it), many decisions at a time: the same decisions as a global time order, with the channel's state
+  // staying in cache.
+  while (completed_ < n) {
+    if (next == n) {
+      // Everything is handed over: each channel serves what is left of the stream.
+      for (size_t c = 0; c < channels_.size(); ++c) {
+        const Channel& ch = channels_[c];
+        while (!ch.queue[0].empty() || !ch.backlog[0].empty() || !ch.backlog[1].empty()) execute(c);
+      }
+      continue;
+    }
+    const DramRequest& r = requests[next];
+    uint64_t bound_ps = std::max(r.issue_ps, last_handover_ps);
+    bool ready = true;
+    if (r.after >= 0) {
+      if (static_cast<size_t>(r.after) >= next) {
+        throw std::logic_error("DramRequest::after must name an earlier request of the stream");
+      }
+      const Pending& gate = pending_[static_cast<size_t>(r.after)];
+      ready = gate.handed_over && gate.bursts_left == 0;
+      bound_ps = std::max(bound_ps, gate.done_ps);  // done so far: a lower bound until it is complete
+    }
+    const size_t executed = advance_all(bound_ps);
+    if (ready) {
+      hand_over(r, first_id_ + next, bound_ps);
+      last_handover_ps = bound_ps;
+      ++next;
+    } else if (executed == 0) {
+      // No decision lies before the bound: take the earliest one anywhere (it is before the hand-over).
+      const size_t c = static_cast<size_t>(std::min_element(keys_.begin(), keys_.end()) - keys_.begin());
+      if (keys_[c] == kNoDecision) throw std::logic_error("CommandDram: a stream cannot progress");
+      execute(c);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) requests[i].done_ps = pending_[i].done_ps;
+  // What the controllers still hold (posted writes) no longer belongs to a request in progress.
+  first_id_ = next_id_;
+  pending_.clear();
 }
 
 uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {
-  if (bytes == 0) return issue_ps;
-  const uint64_t burst_bytes = config_.burst_bytes();
-  uint64_t done = issue_ps;
-  uint64_t bursts = 0;
-  for (uint64_t at = address / burst_bytes * burst_bytes; at < address + bytes; at += burst_bytes, ++bursts) {
-    const DramAddress a = mapper_.map(at);
-    done = std::max(done, burst(channels_[a.channel], a, is_write, issue_ps));
+  std::vector<DramRequest> one(1);
+  one[0].address = address;
+  one[0].bytes = bytes;
+  one[0].is_write = is_write;
+  one[0].issue_ps = issue_ps;
+  access_stream(one);
+  return one[0].done_ps;
+}
+
+uint64_t CommandDram::flush() {
+  last_write_data_end_ = 0;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    while (keys_[c] != kNoDecision) execute(c);
   }
-  (is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
-  ++(is_write ? stats_.writes : stats_.reads);
-  if (!is_write) stats_.record_read_latency(done - issue_ps);
-  return done;
+  return last_write_data_end_;
+}
+
+void CommandDram::settle(uint64_t until_ps) {
+  // Writes the controllers drain while no read waits, then the refreshes of every rank.
+  advance_all(until_ps);
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    Channel& ch = channels_[c];
+    bool refreshed = false;
+    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until_ps);
+    if (refreshed) recount_hits(ch);
+    if (ch.plan.valid) replan(c);  // the refreshes may have closed the rows it planned for
+  }
 }
 
 }  // namespace npusim::hw

@@ -3,17 +3,31 @@
 // read/write and rank turnarounds on the data bus, and all-bank or per-bank refresh every tREFI. Open-page or
 // closed-page (auto-precharge) policy.
 //
-// Scheduling: each channel's controller serves requests in the order they are handed over (IDram books in call
-// order). Within a request, its bursts go out in address order, which for the bursts of one row is also the
-// row-hit-first order. Commands of a channel are placed at the earliest time every constraint allows, so one
-// request's ACTs overlap earlier requests' data transfers (bank-level parallelism), but a later request never
-// overtakes an earlier one: there is no reordering across requests yet.
+// Controller: one per channel, with a read queue and a write queue of bursts (entries beyond their capacity wait
+// in arrival order for a free entry). It serves the write queue while draining, else the read queue. A write is
+// accepted (its requester is done with it) when it enters the write queue; a drain starts when the write queue
+// reaches its high watermark or no read is waiting, and ends at the low watermark once reads wait.
+// Each decision is one command group, whichever can go first (column first on a tie):
+//   column: a read or write to an open row. FR-FCFS takes the oldest such burst; FCFS only the oldest burst.
+//   row:    PRE (if another row is open) and ACT for the oldest burst whose row is not open, provided its bank
+//           holds no queued hit (FR-FCFS: hits to an open row go first) or no older burst (FCFS: in order).
+// Row commands thus open the next rows while column commands stream from rows already open (bank-level
+// parallelism), as a controller with separate row and column command slots does.
+//
+// Time order: a request is handed over only after every decision that starts before its hand-over, so a decision
+// only sees bursts that had arrived, and a request waiting for an earlier one's completion (bounded outstanding)
+// enters when that completion happens. Channels interact only through hand-overs, so between two of them each
+// channel runs alone, many decisions at a time.
+// One call's stream is processed until all its requests are done; what a controller still holds afterwards
+// (posted writes) stays queued for the next call, flush() or settle().
 #pragma once
 
+#include <deque>
 #include <vector>
 
 #include "hw_models/dram/address_mapping.h"
 #include "hw_models/dram/i_dram.h"
+#include "hw_models/dram/impl/ring_queue.h"
 
 namespace npusim::hw {
 
@@ -22,6 +36,8 @@ class CommandDram final : public IDram {
   explicit CommandDram(const DramConfig& config);
 
   uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) override;
+  void access_stream(std::vector<DramRequest>& requests) override;
+  uint64_t flush() override;
   void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override { return stats_; }
@@ -40,6 +56,7 @@ class CommandDram final : public IDram {
     uint64_t act_ok = 0;  // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
     uint64_t cas_ok = 0;  // earliest column command (tRCD after ACT)
     uint64_t pre_ok = 0;  // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
+    uint64_t last_cas = 0;  // its last column command (per-bank refresh prefers the bank a stream just left)
   };
   struct Rank {
     uint64_t recent_acts[4] = {};  // ring of the last four ACT times (tFAW)
@@ -47,10 +64,43 @@ class CommandDram final : public IDram {
     int64_t last_act = kNever;               // any bank group (tRRD_S)
     std::vector<int64_t> last_act_by_group;  // per bank group (tRRD_L)
     uint64_t next_refresh = 0;               // when the next REF is due
-    uint32_t next_refresh_bank = 0;
+    uint32_t next_refresh_bank = 0;          // per-bank refresh: where the search for the next bank starts
+    std::vector<char> refreshed;             // per-bank refresh: banks refreshed in the current round
+    uint32_t refreshed_count = 0;
     std::vector<uint64_t> write_end_by_group;  // end of the last write data per bank group (tWTR_L)
     uint64_t last_write_end = 0;               // in any bank group (tWTR_S)
   };
+  // A burst in a controller queue.
+  struct Queued {
+    DramAddress a;
+    uint32_t bank = 0;        // within the channel: rank-major, then bank group, then bank
+    bool activated = false;   // its row was opened for it (a miss or conflict, not a hit)
+    uint64_t request = 0;     // id of the request it belongs to
+    uint64_t arrival_ps = 0;  // when it entered the queue (or, in a backlog, when it was handed over)
+  };
+  // The bursts of one request in one channel that wait for a queue entry: those in [next_address, end_address)
+  // that map to the channel.
+  struct Backlogged {
+    uint64_t request = 0;
+    uint64_t next_address = 0;
+    uint64_t end_address = 0;
+    uint64_t arrival_ps = 0;  // hand-over
+  };
+  // Command times of one decision, placed at their earliest legal times.
+  struct Placement {
+    uint64_t pre = 0, act = 0, cas = 0, data = 0;
+    bool conflict = false;  // row command: another row was open and is precharged first
+  };
+  // The channel's next decision: a row command (PRE if needed, then ACT) or a column command (read or write).
+  struct Plan {
+    Placement p;
+    uint64_t start_ps = 0;
+    size_t index = 0;  // in the queue
+    bool valid = false;
+    bool is_write = false;
+    bool row_command = false;
+  };
+  static constexpr size_t kNone = ~size_t{0};
   struct Channel {
     std::vector<Bank> banks;  // rank-major, then bank group, then bank
     std::vector<Rank> ranks;
@@ -60,12 +110,50 @@ class CommandDram final : public IDram {
     bool any_cas = false;
     int64_t last_cas = kNever;               // any rank and bank group (tCCD_S)
     std::vector<int64_t> last_cas_by_group;  // per rank and bank group (tCCD_L)
+    // Per direction ([0] reads, [1] writes):
+    RingQueue<Queued> queue[2];            // in arrival order
+    std::deque<Backlogged> backlog[2];     // handed over, waiting for a queue entry
+    std::vector<uint32_t> hits[2];         // per bank: queued bursts to its open row
+    std::vector<uint32_t> queued;          // per bank: queued bursts, both directions
+    size_t row_candidate[2] = {kNone, kNone};  // queue index of the burst the next row command is for
+    bool row_stale[2] = {true, true};          // row_candidate must be searched again
+    bool draining = false;                     // serving the write queue
+    bool drain_counted = false;                // this drain has written (and counts in write_drains)
+    uint64_t decided_ps = 0;  // start of the last decision of this call: no later one places a command before it
+    Plan plan;
+  };
+  // Bookkeeping of a request of the stream in progress.
+  struct Pending {
+    uint64_t bursts_left = 0;  // reads: bursts not yet on the bus; writes: bursts not yet in the write queue
+    uint64_t handover_ps = 0;
+    uint64_t done_ps = 0;
+    bool is_write = false;
+    bool handed_over = false;
   };
 
-  // Schedules one burst no earlier than `ready_ps`; returns when its data ends on the bus.
-  uint64_t burst(Channel& ch, const DramAddress& a, bool is_write, uint64_t ready_ps);
-  // Issues every refresh of `rank` due at or before `until_ps`.
-  void refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps);
+  // PRE (if another row is open) and ACT for `e`'s row, no earlier than its arrival. (Out-parameters: returning
+  // these small structs by value costs store-forwarding stalls on the hot path.)
+  void place_row(const Channel& ch, const Queued& e, Placement& p) const;
+  // The column command of `e`, whose row is open (or opens by the ACT already placed).
+  void place_column(const Channel& ch, const Queued& e, bool is_write, Placement& p) const;
+  // Finds the channel's row candidate for direction `dir` (see replan).
+  size_t find_row_candidate(Channel& ch, int dir);
+  // Recounts every bank's queued hits in both directions (after refresh closed rows).
+  void recount_hits(Channel& ch);
+  void execute_row(Channel& ch, const Plan& plan);
+  void execute_column(Channel& ch, const Plan& plan);
+  // Chooses the channel's next burst (issuing refreshes that fall due before it) and updates the min-tree.
+  void replan(size_t channel);
+  // Commits the channel's planned burst.
+  void execute(size_t channel);
+  // Moves bursts from a backlog into their queue while it has room; they arrive no earlier than `free_ps`.
+  void fill(size_t channel, int dir, uint64_t free_ps);
+  // Executes every channel's decisions that start before `bound_ps`; returns how many.
+  size_t advance_all(uint64_t bound_ps);
+  void hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps);
+  void burst_done(uint64_t request, uint64_t done_ps);
+  // Issues every refresh of `rank` due at or before `until_ps`; returns whether it issued any.
+  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps);
 
   DramConfig config_;
   AddressMapper mapper_;
@@ -73,8 +161,21 @@ class CommandDram final : public IDram {
   bool per_bank_refresh_ = false;
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
+  bool first_ready_ = true;  // FR-FCFS (else FCFS)
   uint32_t banks_per_rank_ = 0;
+  size_t queue_capacity_[2] = {};
+  size_t write_high_ = 0, write_low_ = 0;  // write-queue occupancies, in bursts
   std::vector<Channel> channels_;
+  static constexpr uint64_t kNoDecision = ~uint64_t{0};
+  std::vector<uint64_t> keys_;  // per channel: first command time of its plan (kNoDecision: nothing queued)
+  std::vector<Pending> pending_;
+  size_t completed_ = 0;  // requests of pending_ done
+  uint64_t first_id_ = 0;   // id of pending_[0]
+  uint64_t next_id_ = 1;    // ids below first_id_ belong to finished streams
+  uint64_t last_write_data_end_ = 0;
+  std::vector<size_t> touched_;     // channels a hand-over added bursts to
+  std::vector<uint64_t> bank_seen_;  // FCFS row search: per bank, the search that saw it (stamp)
+  uint64_t search_stamp_ = 0;
   DramStats stats_;
 };
 
