@@ -62,17 +62,4 @@ AddressMapper::AddressMapper(const DramConfig& c) {
   }
 }
 
-uint64_t AddressMapper::next_in_channel(uint64_t address, uint32_t channel) const {
-  const uint32_t shift = shift_[kChannel];
-  const uint64_t mask = mask_[kChannel];
-  address &= ~((uint64_t{1} << burst_shift_) - 1);
-  const uint64_t field = (address >> shift) & mask;
-  if (field == channel) return address;
-  // Keep the bits above the channel field, set the field, clear the bits below it; if the field has to go down,
-  // carry into the bits above.
-  const uint64_t above = address & ~((mask << shift) | ((uint64_t{1} << shift) - 1));
-  const uint64_t carry = field > channel ? (mask + 1) << shift : 0;
-  return above + carry + (uint64_t{channel} << shift);
-}
-
 }  // namespace npusim::hw

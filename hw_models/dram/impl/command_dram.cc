@@ -25,6 +25,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   t_ = {ps(n.tRCD),   ps(n.tRP),    ps(n.tRAS),   ps(n.tRC),  ps(n.tCL),    ps(n.tWL),        ps(n.tCCD_S),
         ps(n.tCCD_L), ps(n.tRRD_S), ps(n.tRRD_L), ps(n.tFAW), ps(n.tWTR_S), ps(n.tWTR_L),     ps(n.tRTP),
         ps(n.tWR),    ps(n.tRTRS),  ps(n.tREFI),  ps(n.tRFC), ps(n.tRFCpb), config.burst_ps()};
+  burst_bytes_ = config.burst_bytes();
   per_bank_refresh_ = config.refresh == "per_bank";
   refresh_enabled_ = config.refresh != "none";
   closed_page_ = config.page_policy == "closed";
@@ -103,7 +104,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
       b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
       r.next_refresh_bank = (pick + 1) % banks_per_rank_;
       r.next_refresh += t_.refi / banks_per_rank_;
-      stats_.energy_pj += config_.energy.refresh_pj / banks_per_rank_;
+      event_energy_pj_ += config_.energy.refresh_pj / banks_per_rank_;
     } else {
       // REFab: every bank precharged (tRP after its PRE), then the rank is busy for tRFC.
       uint64_t at = r.next_refresh;
@@ -117,7 +118,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
         banks[i].act_ok = at + t_.rfc;
       }
       r.next_refresh += t_.refi;
-      stats_.energy_pj += config_.energy.refresh_pj;
+      event_energy_pj_ += config_.energy.refresh_pj;
     }
     ++stats_.refreshes;
     issued = true;
@@ -285,7 +286,7 @@ void CommandDram::execute_row(Channel& ch, const Plan& plan) {
     ++stats_.channel_row_misses[e.a.channel];
   }
   ++stats_.activates;
-  stats_.energy_pj += config_.energy.act_pj;
+  event_energy_pj_ += config_.energy.act_pj;
   e.activated = true;
   b.open_row = e.a.row;
   b.pre_ok = p.act + t_.ras;
@@ -323,10 +324,7 @@ void CommandDram::execute_column(Channel& ch, const Plan& plan) {
   Bank& b = ch.banks[bank_index];
   const size_t group_slot =
       static_cast<size_t>(rank_index) * static_cast<size_t>(config_.bank_groups) + group;
-  if (!activated) {
-    ++stats_.row_hits;
-    ++stats_.channel_row_hits[channel];
-  }
+  ch.row_hits += activated ? 0 : 1;
   // FR-FCFS: the last hit of a bank lets its next row be opened. FCFS: the oldest burst left, which may free one.
   if (--ch.hits[dir][bank_index] == 0 || !first_ready_) ch.row_stale[dir] = true;
   const uint64_t data_end = p.data + t_.burst;
@@ -346,10 +344,10 @@ void CommandDram::execute_column(Channel& ch, const Plan& plan) {
     rank.write_end_by_group[group] = data_end;
     rank.last_write_end = data_end;
     last_write_data_end_ = std::max(last_write_data_end_, data_end);
-    stats_.energy_pj += config_.energy.write_pj_per_bit * 8.0 * static_cast<double>(config_.burst_bytes());
+    ++ch.write_bursts;
   } else {
     b.pre_ok = std::max(b.pre_ok, p.cas + t_.rtp);
-    stats_.energy_pj += config_.energy.read_pj_per_bit * 8.0 * static_cast<double>(config_.burst_bytes());
+    ++ch.read_bursts;
   }
   if (closed_page_) {
     // Auto-precharge: the row closes as soon as the bank allows it; queued bursts to it need a new ACT.
@@ -361,8 +359,6 @@ void CommandDram::execute_column(Channel& ch, const Plan& plan) {
       ch.row_stale[d] = true;
     }
   }
-  stats_.busy_ps += t_.burst;
-  stats_.channel_bytes[channel] += config_.burst_bytes();
   // The column command frees the burst's queue entry.
   fill(channel, dir, p.cas);
   if (!plan.is_write) burst_done(request, data_end);
@@ -387,27 +383,28 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
   RingQueue<Queued>& q = ch.queue[dir];
   while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
     Backlogged& from = backlog.front();
-    const uint64_t at = mapper_.next_in_channel(from.next_address, static_cast<uint32_t>(channel));
-    if (at >= from.end_address) {
-      backlog.pop_front();
-      continue;
-    }
-    from.next_address = at + config_.burst_bytes();
+    const uint64_t at = from.next_address;
+    const uint64_t request = from.request;
+    const uint64_t arrival_ps = std::max(from.arrival_ps, free_ps);
+    // Step to the range's next burst here; drop the range when it has none, so that a backlog's front always
+    // holds a burst.
+    from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
+    if (from.next_address >= from.end_address) backlog.pop_front();
     const bool has_candidate = ch.row_candidate[dir] != kNone;
     const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
     Queued& e = q.push_back_slot();
     e.a = mapper_.map(at);
     e.bank = e.a.rank * banks_per_rank_ + e.a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + e.a.bank;
     e.activated = false;
-    e.request = from.request;
-    e.arrival_ps = std::max(from.arrival_ps, free_ps);
+    e.request = request;
+    e.arrival_ps = arrival_ps;
     ++ch.queued[e.bank];
     if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.a.row)) {
       ++ch.hits[dir][e.bank];
       // FR-FCFS keeps a bank's row open while hits to it wait.
       if (first_ready_ && has_candidate && candidate_bank == e.bank) ch.row_stale[dir] = true;
-    } else if (!has_candidate) {
-      ch.row_stale[dir] = true;  // it may be the row command's candidate
+    } else if (!has_candidate && (!first_ready_ || ch.hits[dir][e.bank] == 0)) {
+      ch.row_stale[dir] = true;  // it may be the row command's candidate (not while FR-FCFS serves its bank's hits)
     }
     if (dir == 1) burst_done(e.request, e.arrival_ps);  // a write is accepted when it enters the queue
   }
@@ -429,7 +426,7 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
   pending.handover_ps = pending.done_ps = at_ps;
   pending.is_write = r.is_write;
   const int dir = r.is_write ? 1 : 0;
-  const uint64_t burst_bytes = config_.burst_bytes();
+  const uint64_t burst_bytes = burst_bytes_;
   const uint64_t first = r.address / burst_bytes * burst_bytes;
   const uint64_t end = r.address + r.bytes;
   const uint64_t bursts = r.bytes == 0 ? 0 : (end - first + burst_bytes - 1) / burst_bytes;
@@ -443,8 +440,11 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
     // A short request: one entry per burst, in the channels it touches.
     for (uint64_t at = first; at < end; at += burst_bytes) add(mapper_.map(at).channel, at, at + 1);
   } else {
-    // A long one: every channel finds its own bursts in the range as it takes them.
-    for (size_t c = 0; c < channels_.size(); ++c) add(c, first, end);
+    // A long one: every channel with bursts in it finds its own as it takes them.
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      const uint64_t start = mapper_.next_in_channel(first, static_cast<uint32_t>(c));
+      if (start < end) add(c, start, end);
+    }
   }
   pending.bursts_left = bursts;
   (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
@@ -458,6 +458,14 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
     replan(c);
   }
   touched_.clear();
+}
+
+bool CommandDram::holds_up_to(const Channel& ch, uint64_t id) const {
+  for (const std::deque<Backlogged>& backlog : ch.backlog) {
+    if (!backlog.empty() && backlog.front().request <= id) return true;
+  }
+  // Queue entries keep their arrival order and requests arrive in id order: the front holds the oldest.
+  return !ch.queue[0].empty() && ch.queue[0][0].request <= id;
 }
 
 size_t CommandDram::advance_all(uint64_t bound_ps) {
@@ -505,22 +513,49 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       ready = gate.handed_over && gate.bursts_left == 0;
       bound_ps = std::max(bound_ps, gate.done_ps);  // done so far: a lower bound until it is complete
     }
-    const size_t executed = advance_all(bound_ps);
     if (ready) {
+      advance_all(bound_ps);
       hand_over(r, first_id_ + next, bound_ps);
       last_handover_ps = bound_ps;
       ++next;
-    } else if (executed == 0) {
-      // No decision lies before the bound: take the earliest one anywhere (it is before the hand-over).
-      const size_t c = static_cast<size_t>(std::min_element(keys_.begin(), keys_.end()) - keys_.begin());
-      if (keys_[c] == kNoDecision) throw std::logic_error("CommandDram: a stream cannot progress");
-      execute(c);
+      continue;
+    }
+    // The hand-over waits for request `after`. A channel's decisions start no earlier than the ones before them,
+    // so every decision up to its last burst of that request precedes the request's completion, hence the
+    // hand-over: each channel runs on until its part is done.
+    const uint64_t gate_id = first_id_ + static_cast<uint64_t>(r.after);
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      while (keys_[c] != kNoDecision && (keys_[c] < bound_ps || holds_up_to(channels_[c], gate_id))) execute(c);
+    }
+    const Pending& gate = pending_[static_cast<size_t>(r.after)];
+    if (!(gate.handed_over && gate.bursts_left == 0)) {
+      throw std::logic_error("CommandDram: a request's bursts are left with no decision to serve them");
     }
   }
   for (size_t i = 0; i < n; ++i) requests[i].done_ps = pending_[i].done_ps;
   // What the controllers still hold (posted writes) no longer belongs to a request in progress.
   first_id_ = next_id_;
   pending_.clear();
+}
+
+const DramStats& CommandDram::stats() const {
+  // The per-burst counters live in the channels (the hot path touches nothing else); the totals, bytes, bus time
+  // and energy follow from them.
+  stats_.row_hits = 0;
+  uint64_t bursts[2] = {};
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    const Channel& ch = channels_[c];
+    stats_.channel_row_hits[c] = ch.row_hits;
+    stats_.row_hits += ch.row_hits;
+    stats_.channel_bytes[c] = (ch.read_bursts + ch.write_bursts) * config_.burst_bytes();
+    bursts[0] += ch.read_bursts;
+    bursts[1] += ch.write_bursts;
+  }
+  stats_.busy_ps = (bursts[0] + bursts[1]) * t_.burst;
+  const double burst_bits = 8.0 * static_cast<double>(config_.burst_bytes());
+  stats_.energy_pj = event_energy_pj_ + config_.energy.read_pj_per_bit * burst_bits * static_cast<double>(bursts[0]) +
+                     config_.energy.write_pj_per_bit * burst_bits * static_cast<double>(bursts[1]);
+  return stats_;
 }
 
 uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {

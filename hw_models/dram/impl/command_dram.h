@@ -40,7 +40,7 @@ class CommandDram final : public IDram {
   uint64_t flush() override;
   void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
-  const DramStats& stats() const override { return stats_; }
+  const DramStats& stats() const override;
 
  private:
   // "Long ago": the time of a command that never happened, so that every spacing from it is already met.
@@ -82,7 +82,7 @@ class CommandDram final : public IDram {
   // that map to the channel.
   struct Backlogged {
     uint64_t request = 0;
-    uint64_t next_address = 0;
+    uint64_t next_address = 0;  // the channel's next burst of the range (always one: an empty range is dropped)
     uint64_t end_address = 0;
     uint64_t arrival_ps = 0;  // hand-over
   };
@@ -119,6 +119,7 @@ class CommandDram final : public IDram {
     bool row_stale[2] = {true, true};          // row_candidate must be searched again
     bool draining = false;                     // serving the write queue
     bool drain_counted = false;                // this drain has written (and counts in write_drains)
+    uint64_t row_hits = 0, read_bursts = 0, write_bursts = 0;  // column commands (DramStats from them)
     uint64_t decided_ps = 0;  // start of the last decision of this call: no later one places a command before it
     Plan plan;
   };
@@ -148,6 +149,9 @@ class CommandDram final : public IDram {
   void execute(size_t channel);
   // Moves bursts from a backlog into their queue while it has room; they arrive no earlier than `free_ps`.
   void fill(size_t channel, int dir, uint64_t free_ps);
+  // Whether the channel still holds bursts of request `id` or an older one (queued reads, or anything not yet in a
+  // queue).
+  bool holds_up_to(const Channel& ch, uint64_t id) const;
   // Executes every channel's decisions that start before `bound_ps`; returns how many.
   size_t advance_all(uint64_t bound_ps);
   void hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps);
@@ -158,6 +162,7 @@ class CommandDram final : public IDram {
   DramConfig config_;
   AddressMapper mapper_;
   Timings t_{};
+  uint64_t burst_bytes_ = 0;
   bool per_bank_refresh_ = false;
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
@@ -176,7 +181,8 @@ class CommandDram final : public IDram {
   std::vector<size_t> touched_;     // channels a hand-over added bursts to
   std::vector<uint64_t> bank_seen_;  // FCFS row search: per bank, the search that saw it (stamp)
   uint64_t search_stamp_ = 0;
-  DramStats stats_;
+  double event_energy_pj_ = 0;  // ACTs and refreshes; the bits' energy follows from the burst counts
+  mutable DramStats stats_;     // counters kept here; per-burst ones assembled by stats()
 };
 
 }  // namespace npusim::hw
