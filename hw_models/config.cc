@@ -89,6 +89,10 @@ DramConfig read_dram(ConfigSection& s) {
   c.write_low_watermark = s.real(
       "write_low_watermark", "fraction",
       "command model: occupancy at which a drain ends while reads wait (below the high watermark)", p.write_low_watermark, 0, 1);
+  c.refresh_postpone = s.integer("refresh_postpone", "refreshes",
+                                 "command model: refreshes a busy controller may owe before it must refresh "
+                                 "(it catches up when idle; 0: refresh exactly when due)",
+                                 p.refresh_postpone, 0, 8);
   if (!s.documenting() && c.write_low_watermark >= c.write_high_watermark) {
     s.fail(s.node_of("write_low_watermark"), "write_low_watermark",
            "must be below write_high_watermark (" + std::to_string(c.write_high_watermark) + ")");

@@ -67,6 +67,7 @@ struct DramConfig {
   std::string address_mapping;  // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
   std::string page_policy;      // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
   std::string refresh;          // "all_bank", "per_bank" or "none"
+  int64_t refresh_postpone = 0;  // refreshes a busy controller may owe before it must refresh (JEDEC allows 8)
   // Command-level controller (one per channel).
   std::string scheduler;                 // "frfcfs" (row hits first, then oldest) or "fcfs" (oldest first)
   int64_t read_queue_bursts = 0;         // read queue entries: the bursts the scheduler can choose among

@@ -98,6 +98,9 @@ DramConfig dram_preset(const std::string& name) {
     c.write_queue_bursts = 32;
     c.write_high_watermark = 0.8;
     c.write_low_watermark = 0.2;
+    // Refresh falls due every tREFI (per bank: tREFI / banks); a controller busy with reads may postpone up to
+    // eight, as JEDEC allows, and catches up when idle.
+    c.refresh_postpone = 8;
     // The channel model's figures follow from the timings: a read that opens a row, a write's data absorbed.
     c.read_latency_ns = p.t.tRCD + p.t.tCL;
     c.write_latency_ns = p.t.tWL;

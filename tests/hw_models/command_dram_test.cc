@@ -20,6 +20,7 @@ DramConfig one_channel(const std::string& refresh = "none", const std::string& p
   c.model = "command";
   c.channels = 1;
   c.refresh = refresh;
+  c.refresh_postpone = 0;  // refresh exactly when due, unless a test says otherwise
   c.page_policy = policy;
   return c;
 }
@@ -240,6 +241,23 @@ TEST(CommandDram, PerBankRefreshGoesToABankNoBurstWants) {
   // Bank 1 is the refreshed one: busy until 243.75 + 160 = 403.75 ns, so a read of it at 250 ns (address 4096)
   // opens its row then: ACT 403.75, read 418.75, data 433.75, done 435 ns.
   EXPECT_EQ(dram.access(4096, 32, false, 250000), 435000u);
+}
+
+TEST(CommandDram, ABusyChannelPostponesRefreshUntilIdle) {
+  // One 64 KiB read (2048 bursts of 1.25 ns: busy past 2560 ns) handed over at 3000 ns, so the first all-bank REF
+  // (due at 3900 ns) falls in the middle of it. Owing up to eight, the controller postpones it: the read ends
+  // exactly as with refresh switched off, and the REF goes when the channel is idle again (settle).
+  DramConfig postponing = one_channel("all_bank");
+  postponing.refresh_postpone = 8;
+  CommandDram postponed(postponing), no_refresh(one_channel("none")), when_due(one_channel("all_bank"));
+  const uint64_t end = no_refresh.access(0, 65536, false, 3000000);
+  EXPECT_EQ(postponed.access(0, 65536, false, 3000000), end);
+  EXPECT_EQ(postponed.stats().refreshes, 0u);
+  postponed.settle(end);
+  EXPECT_EQ(postponed.stats().refreshes, 1u);
+  // Refreshing when due stalls the read for at least tRFC less the bursts already in flight: > 300 ns later.
+  EXPECT_GT(when_due.access(0, 65536, false, 3000000), end + 300000);
+  EXPECT_EQ(when_due.stats().refreshes, 1u);
 }
 
 TEST(CommandDram, SettleRefreshesIdleChannelsToo) {

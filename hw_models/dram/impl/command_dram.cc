@@ -50,6 +50,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   // Controllers of different channels do not refresh in lockstep: channel c's schedule is offset by c / channels
   // of an interval, so a request spread over every channel never waits out every channel's refresh at once.
   const uint64_t interval = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
+  refresh_postpone_ps_ = static_cast<uint64_t>(config.refresh_postpone) * interval;
   for (size_t c = 0; c < channels_.size(); ++c) {
     for (Rank& r : channels_[c].ranks) r.next_refresh += interval * c / channels_.size();
   }
@@ -259,11 +260,14 @@ void CommandDram::replan(size_t channel) {
       }
     }
     if (!plan.valid) throw std::logic_error("CommandDram: a queue holds bursts but no command can serve them");
-    // A refresh that falls due before the command goes first; then plan again.
+    // Refreshes go first (then plan again) if they fell due while the channel was idle, or if postponing them
+    // past the command would owe more than the postponement limit.
     const uint32_t rank = q[plan.index].a.rank;
     const uint64_t command_ps = plan.row_command ? plan.p.act : plan.p.cas;
-    if (refresh_enabled_ && ch.ranks[rank].next_refresh <= command_ps) {
-      if (refresh_until(ch, rank, command_ps)) recount_hits(ch);
+    const uint64_t forced_ps = command_ps >= refresh_postpone_ps_ ? command_ps - refresh_postpone_ps_ : 0;
+    const uint64_t refresh_by_ps = std::max(ch.busy_since, forced_ps);
+    if (refresh_enabled_ && ch.ranks[rank].next_refresh <= refresh_by_ps) {
+      if (refresh_until(ch, rank, refresh_by_ps)) recount_hits(ch);
       continue;
     }
     keys_[channel] = plan.start_ps;
@@ -390,6 +394,7 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
     // holds a burst.
     from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
     if (from.next_address >= from.end_address) backlog.pop_front();
+    if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival_ps;
     const bool has_candidate = ch.row_candidate[dir] != kNone;
     const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
     Queued& e = q.push_back_slot();

@@ -120,6 +120,7 @@ class CommandDram final : public IDram {
     bool draining = false;                     // serving the write queue
     bool drain_counted = false;                // this drain has written (and counts in write_drains)
     uint64_t row_hits = 0, read_bursts = 0, write_bursts = 0;  // column commands (DramStats from them)
+    uint64_t busy_since = 0;  // arrival of the burst that ended the channel's last idle spell
     uint64_t decided_ps = 0;  // start of the last decision of this call: no later one places a command before it
     Plan plan;
   };
@@ -163,6 +164,7 @@ class CommandDram final : public IDram {
   AddressMapper mapper_;
   Timings t_{};
   uint64_t burst_bytes_ = 0;
+  uint64_t refresh_postpone_ps_ = 0;  // refresh_postpone x the interval between a rank's refreshes
   bool per_bank_refresh_ = false;
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
