@@ -74,21 +74,24 @@ DramConfig read_dram(ConfigSection& s) {
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
-  c.scheduler = s.choice("scheduler",
-                         "command model: frfcfs (oldest row hit first, then oldest) or fcfs (oldest first)",
-                         p.scheduler, {"frfcfs", "fcfs"});
+  c.scheduler =
+      s.choice("scheduler", "command model: frfcfs (oldest row hit first, then oldest) or fcfs (oldest first)",
+               p.scheduler, {"frfcfs", "fcfs"});
   c.read_queue_bursts = s.integer("read_queue_bursts", "bursts",
-                                  "command model: read queue entries per channel (the scheduler's window)", p.read_queue_bursts, 1,
-                                  4096);
-  c.write_queue_bursts = s.integer(
-      "write_queue_bursts", "bursts",
-      "command model: write queue entries per channel; a write is accepted when it enters", p.write_queue_bursts, 1, 4096);
+                                  "command model: read queue entries per channel (the scheduler's window)",
+                                  p.read_queue_bursts, 1, 4096);
+  c.write_queue_bursts =
+      s.integer("write_queue_bursts", "bursts",
+                "command model: write queue entries per channel; a write is accepted when it enters",
+                p.write_queue_bursts, 1, 4096);
   c.write_high_watermark =
       s.real("write_high_watermark", "fraction",
-             "command model: write-queue occupancy that starts draining writes ahead of reads", p.write_high_watermark, 0, 1);
-  c.write_low_watermark = s.real(
-      "write_low_watermark", "fraction",
-      "command model: occupancy at which a drain ends while reads wait (below the high watermark)", p.write_low_watermark, 0, 1);
+             "command model: write-queue occupancy that starts draining writes ahead of reads",
+             p.write_high_watermark, 0, 1);
+  c.write_low_watermark =
+      s.real("write_low_watermark", "fraction",
+             "command model: occupancy at which a drain ends while reads wait (below the high watermark)",
+             p.write_low_watermark, 0, 1);
   c.refresh_postpone = s.integer("refresh_postpone", "refreshes",
                                  "command model: refreshes a busy controller may owe before it must refresh "
                                  "(it catches up when idle; 0: refresh exactly when due)",

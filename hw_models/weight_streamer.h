@@ -40,7 +40,7 @@ class WeightStreamer : public sc_core::sc_module {
   sc_core::sc_semaphore buffers_;
   std::deque<const std::vector<workloads::Op>*> phases_;
   sc_core::sc_event phase_queued_;
-  std::vector<DramRequest> stream_;          // the tile being fetched (kept to reuse its storage)
+  std::vector<DramRequest> stream_;         // the tile being fetched (kept to reuse its storage)
   std::vector<uint64_t> inflight_done_ps_;  // ring: completion of request i - max_outstanding
   uint64_t request_count_ = 0;
   uint64_t last_issue_ps_ = 0;

@@ -62,18 +62,18 @@ struct DramConfig {
   int64_t ranks = 0;        // per channel
   int64_t bank_groups = 0;  // per rank (1: no bank groups)
   int64_t banks_per_group = 0;
-  int64_t rows = 0;             // per bank
-  int64_t row_bytes = 0;        // page size: bytes one ACT opens in one channel
-  std::string address_mapping;  // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
-  std::string page_policy;      // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
-  std::string refresh;          // "all_bank", "per_bank" or "none"
+  int64_t rows = 0;              // per bank
+  int64_t row_bytes = 0;         // page size: bytes one ACT opens in one channel
+  std::string address_mapping;   // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
+  std::string page_policy;       // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
+  std::string refresh;           // "all_bank", "per_bank" or "none"
   int64_t refresh_postpone = 0;  // refreshes a busy controller may owe before it must refresh (JEDEC allows 8)
   // Command-level controller (one per channel).
-  std::string scheduler;                 // "frfcfs" (row hits first, then oldest) or "fcfs" (oldest first)
-  int64_t read_queue_bursts = 0;         // read queue entries: the bursts the scheduler can choose among
-  int64_t write_queue_bursts = 0;        // write queue entries; a write is accepted (done) when it enters
-  double write_high_watermark = 0;       // fraction of the write queue that starts a write drain
-  double write_low_watermark = 0;        // fraction at or below which a drain ends (if reads are waiting)
+  std::string scheduler;            // "frfcfs" (row hits first, then oldest) or "fcfs" (oldest first)
+  int64_t read_queue_bursts = 0;    // read queue entries: the bursts the scheduler can choose among
+  int64_t write_queue_bursts = 0;   // write queue entries; a write is accepted (done) when it enters
+  double write_high_watermark = 0;  // fraction of the write queue that starts a write drain
+  double write_low_watermark = 0;   // fraction at or below which a drain ends (if reads are waiting)
   DramTimings timing;
   DramEnergy energy;
 
@@ -108,7 +108,7 @@ struct DramStats {
   // The same per channel (command model; empty for the channel model).
   std::vector<uint64_t> channel_row_hits, channel_row_misses, channel_row_conflicts, channel_refreshes;
   uint64_t activates = 0, precharges = 0, refreshes = 0;
-  uint64_t write_drains = 0;  // times a controller switched to draining its write queue
+  uint64_t write_drains = 0;                        // times a controller switched to draining its write queue
   uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
   std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)
   double energy_pj = 0;                           // commands and bits; background power is added over a run's time

@@ -50,7 +50,8 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
   const uint64_t random_slots = kRandomSpanBytes / spec.request_bytes;
   const uint64_t requests = (spec.bytes + spec.request_bytes - 1) / spec.request_bytes;
   // The requests go out as streams of up to kChunk (bounding memory); request i waits for request
-  // i - outstanding (bounded outstanding), in the same stream or, across a chunk boundary, by its known completion.
+  // i - outstanding (bounded outstanding), in the same stream or, across a chunk boundary, by its known
+  // completion.
   constexpr uint64_t kChunk = uint64_t{1} << 16;
   const size_t window = static_cast<size_t>(std::min(spec.outstanding, requests));
   std::vector<uint64_t> inflight_done_ps(window, 0);  // completion of request i, in slot i % window

@@ -144,7 +144,7 @@ TEST(Roofline, CommandLevelDramIsNeverFasterThanTheChannelModelOrTheBound) {
   EXPECT_GE(t_command[1], t_channel[1]);
   EXPECT_GE(static_cast<double>(t_command[1]), b.decode_bytes_ps);
   EXPECT_LE(static_cast<double>(t_command[1]), 1.5 * b.decode_bytes_ps);  // a sanity ceiling, not a target
-  EXPECT_GE(t_command[0], t_channel[0]);  // prefill too
+  EXPECT_GE(t_command[0], t_channel[0]);                                  // prefill too
 }
 
 TEST(Monotonicity, FewerBitsNeverRunSlower) {

@@ -53,9 +53,9 @@ class CommandDram final : public IDram {
   };
   struct Bank {
     int64_t open_row = -1;
-    uint64_t act_ok = 0;  // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
-    uint64_t cas_ok = 0;  // earliest column command (tRCD after ACT)
-    uint64_t pre_ok = 0;  // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
+    uint64_t act_ok = 0;    // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
+    uint64_t cas_ok = 0;    // earliest column command (tRCD after ACT)
+    uint64_t pre_ok = 0;    // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
     uint64_t last_cas = 0;  // its last column command (per-bank refresh prefers the bank a stream just left)
   };
   struct Rank {
@@ -111,10 +111,10 @@ class CommandDram final : public IDram {
     int64_t last_cas = kNever;               // any rank and bank group (tCCD_S)
     std::vector<int64_t> last_cas_by_group;  // per rank and bank group (tCCD_L)
     // Per direction ([0] reads, [1] writes):
-    RingQueue<Queued> queue[2];            // in arrival order
-    std::deque<Backlogged> backlog[2];     // handed over, waiting for a queue entry
-    std::vector<uint32_t> hits[2];         // per bank: queued bursts to its open row
-    std::vector<uint32_t> queued;          // per bank: queued bursts, both directions
+    RingQueue<Queued> queue[2];                // in arrival order
+    std::deque<Backlogged> backlog[2];         // handed over, waiting for a queue entry
+    std::vector<uint32_t> hits[2];             // per bank: queued bursts to its open row
+    std::vector<uint32_t> queued;              // per bank: queued bursts, both directions
     size_t row_candidate[2] = {kNone, kNone};  // queue index of the burst the next row command is for
     bool row_stale[2] = {true, true};          // row_candidate must be searched again
     bool draining = false;                     // serving the write queue
@@ -176,11 +176,11 @@ class CommandDram final : public IDram {
   static constexpr uint64_t kNoDecision = ~uint64_t{0};
   std::vector<uint64_t> keys_;  // per channel: first command time of its plan (kNoDecision: nothing queued)
   std::vector<Pending> pending_;
-  size_t completed_ = 0;  // requests of pending_ done
-  uint64_t first_id_ = 0;   // id of pending_[0]
-  uint64_t next_id_ = 1;    // ids below first_id_ belong to finished streams
+  size_t completed_ = 0;   // requests of pending_ done
+  uint64_t first_id_ = 0;  // id of pending_[0]
+  uint64_t next_id_ = 1;   // ids below first_id_ belong to finished streams
   uint64_t last_write_data_end_ = 0;
-  std::vector<size_t> touched_;     // channels a hand-over added bursts to
+  std::vector<size_t> touched_;      // channels a hand-over added bursts to
   std::vector<uint64_t> bank_seen_;  // FCFS row search: per bank, the search that saw it (stamp)
   uint64_t search_stamp_ = 0;
   double event_energy_pj_ = 0;  // ACTs and refreshes; the bits' energy follows from the burst counts

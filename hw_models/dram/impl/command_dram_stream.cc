@@ -1,0 +1,226 @@
+// CommandDram's front end: requests handed over and split into each channel's bursts, the controllers' queues
+// filled from their backlogs, streams run in time order, and the statistics. The decisions themselves (which
+// command goes next, and when) are in command_dram.cc.
+#include <algorithm>
+#include <stdexcept>
+
+#include "hw_models/dram/impl/command_dram.h"
+
+namespace npusim::hw {
+
+void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
+  Channel& ch = channels_[channel];
+  std::deque<Backlogged>& backlog = ch.backlog[dir];
+  RingQueue<Queued>& q = ch.queue[dir];
+  while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
+    Backlogged& from = backlog.front();
+    const uint64_t at = from.next_address;
+    const uint64_t request = from.request;
+    const uint64_t arrival_ps = std::max(from.arrival_ps, free_ps);
+    // Step to the range's next burst here; drop the range when it has none, so that a backlog's front always
+    // holds a burst.
+    from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
+    if (from.next_address >= from.end_address) backlog.pop_front();
+    if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival_ps;
+    const bool has_candidate = ch.row_candidate[dir] != kNone;
+    const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
+    Queued& e = q.push_back_slot();
+    e.a = mapper_.map(at);
+    e.bank =
+        e.a.rank * banks_per_rank_ + e.a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + e.a.bank;
+    e.activated = false;
+    e.request = request;
+    e.arrival_ps = arrival_ps;
+    ++ch.queued[e.bank];
+    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.a.row)) {
+      ++ch.hits[dir][e.bank];
+      // FR-FCFS keeps a bank's row open while hits to it wait.
+      if (first_ready_ && has_candidate && candidate_bank == e.bank) ch.row_stale[dir] = true;
+    } else if (!has_candidate && (!first_ready_ || ch.hits[dir][e.bank] == 0)) {
+      ch.row_stale[dir] =
+          true;  // it may be the row command's candidate (not while FR-FCFS serves its bank's hits)
+    }
+    if (dir == 1) burst_done(e.request, e.arrival_ps);  // a write is accepted when it enters the queue
+  }
+}
+
+void CommandDram::burst_done(uint64_t request, uint64_t done_ps) {
+  if (request < first_id_) return;  // a posted write of a finished stream
+  Pending& p = pending_[request - first_id_];
+  p.done_ps = std::max(p.done_ps, done_ps);
+  if (--p.bursts_left == 0) {
+    ++completed_;
+    if (!p.is_write) stats_.record_read_latency(p.done_ps - p.handover_ps);
+  }
+}
+
+void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
+  Pending& pending = pending_[id - first_id_];
+  pending.handed_over = true;
+  pending.handover_ps = pending.done_ps = at_ps;
+  pending.is_write = r.is_write;
+  const int dir = r.is_write ? 1 : 0;
+  const uint64_t burst_bytes = burst_bytes_;
+  const uint64_t first = r.address / burst_bytes * burst_bytes;
+  const uint64_t end = r.address + r.bytes;
+  const uint64_t bursts = r.bytes == 0 ? 0 : (end - first + burst_bytes - 1) / burst_bytes;
+  const auto add = [&](size_t channel, uint64_t from, uint64_t to) {
+    std::deque<Backlogged>& backlog = channels_[channel].backlog[dir];
+    // Only a channel whose backlog was empty can take bursts into its queue now.
+    if (backlog.empty()) touched_.push_back(channel);
+    backlog.push_back({id, from, to, at_ps});
+  };
+  if (bursts <= channels_.size()) {
+    // A short request: one entry per burst, in the channels it touches.
+    for (uint64_t at = first; at < end; at += burst_bytes) add(mapper_.map(at).channel, at, at + 1);
+  } else {
+    // A long one: every channel with bursts in it finds its own as it takes them.
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      const uint64_t start = mapper_.next_in_channel(first, static_cast<uint32_t>(c));
+      if (start < end) add(c, start, end);
+    }
+  }
+  pending.bursts_left = bursts;
+  (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
+  ++(r.is_write ? stats_.writes : stats_.reads);
+  if (bursts == 0) {
+    ++completed_;
+    if (!r.is_write) stats_.record_read_latency(0);
+  }
+  for (const size_t c : touched_) {
+    fill(c, dir, at_ps);
+    replan(c);
+  }
+  touched_.clear();
+}
+
+bool CommandDram::holds_up_to(const Channel& ch, uint64_t id) const {
+  for (const std::deque<Backlogged>& backlog : ch.backlog) {
+    if (!backlog.empty() && backlog.front().request <= id) return true;
+  }
+  // Queue entries keep their arrival order and requests arrive in id order: the front holds the oldest.
+  return !ch.queue[0].empty() && ch.queue[0][0].request <= id;
+}
+
+size_t CommandDram::advance_all(uint64_t bound_ps) {
+  size_t executed = 0;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    while (keys_[c] < bound_ps) {
+      execute(c);
+      ++executed;
+    }
+  }
+  return executed;
+}
+
+void CommandDram::access_stream(std::vector<DramRequest>& requests) {
+  const size_t n = requests.size();
+  first_id_ = next_id_;
+  next_id_ += n;
+  pending_.assign(n, Pending{});
+  completed_ = 0;
+  // A call is booked after the earlier ones, but loosely timed: its commands may land before an earlier call's
+  // last decision where the constraints allow (as its first ACT may overlap the last data of the call before).
+  for (Channel& ch : channels_) ch.decided_ps = 0;
+  size_t next = 0;
+  uint64_t last_handover_ps = 0;
+  // Channels interact only through hand-overs, so each channel runs on alone up to the next hand-over (or a lower
+  // bound on it), many decisions at a time: the same decisions as a global time order, with the channel's state
+  // staying in cache.
+  while (completed_ < n) {
+    if (next == n) {
+      // Everything is handed over: each channel serves what is left of the stream.
+      for (size_t c = 0; c < channels_.size(); ++c) {
+        const Channel& ch = channels_[c];
+        while (!ch.queue[0].empty() || !ch.backlog[0].empty() || !ch.backlog[1].empty()) execute(c);
+      }
+      continue;
+    }
+    const DramRequest& r = requests[next];
+    uint64_t bound_ps = std::max(r.issue_ps, last_handover_ps);
+    bool ready = true;
+    if (r.after >= 0) {
+      if (static_cast<size_t>(r.after) >= next) {
+        throw std::logic_error("DramRequest::after must name an earlier request of the stream");
+      }
+      const Pending& gate = pending_[static_cast<size_t>(r.after)];
+      ready = gate.handed_over && gate.bursts_left == 0;
+      bound_ps = std::max(bound_ps, gate.done_ps);  // done so far: a lower bound until it is complete
+    }
+    if (ready) {
+      advance_all(bound_ps);
+      hand_over(r, first_id_ + next, bound_ps);
+      last_handover_ps = bound_ps;
+      ++next;
+      continue;
+    }
+    // The hand-over waits for request `after`. A channel's decisions start no earlier than the ones before them,
+    // so every decision up to its last burst of that request precedes the request's completion, hence the
+    // hand-over: each channel runs on until its part is done.
+    const uint64_t gate_id = first_id_ + static_cast<uint64_t>(r.after);
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      while (keys_[c] != kNoDecision && (keys_[c] < bound_ps || holds_up_to(channels_[c], gate_id))) execute(c);
+    }
+    const Pending& gate = pending_[static_cast<size_t>(r.after)];
+    if (!(gate.handed_over && gate.bursts_left == 0)) {
+      throw std::logic_error("CommandDram: a request's bursts are left with no decision to serve them");
+    }
+  }
+  for (size_t i = 0; i < n; ++i) requests[i].done_ps = pending_[i].done_ps;
+  // What the controllers still hold (posted writes) no longer belongs to a request in progress.
+  first_id_ = next_id_;
+  pending_.clear();
+}
+
+const DramStats& CommandDram::stats() const {
+  // The per-burst counters live in the channels (the hot path touches nothing else); the totals, bytes, bus time
+  // and energy follow from them.
+  stats_.row_hits = 0;
+  uint64_t bursts[2] = {};
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    const Channel& ch = channels_[c];
+    stats_.channel_row_hits[c] = ch.row_hits;
+    stats_.row_hits += ch.row_hits;
+    stats_.channel_bytes[c] = (ch.read_bursts + ch.write_bursts) * config_.burst_bytes();
+    bursts[0] += ch.read_bursts;
+    bursts[1] += ch.write_bursts;
+  }
+  stats_.busy_ps = (bursts[0] + bursts[1]) * t_.burst;
+  const double burst_bits = 8.0 * static_cast<double>(config_.burst_bytes());
+  stats_.energy_pj = event_energy_pj_ +
+                     config_.energy.read_pj_per_bit * burst_bits * static_cast<double>(bursts[0]) +
+                     config_.energy.write_pj_per_bit * burst_bits * static_cast<double>(bursts[1]);
+  return stats_;
+}
+
+uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) {
+  std::vector<DramRequest> one(1);
+  one[0].address = address;
+  one[0].bytes = bytes;
+  one[0].is_write = is_write;
+  one[0].issue_ps = issue_ps;
+  access_stream(one);
+  return one[0].done_ps;
+}
+
+uint64_t CommandDram::flush() {
+  last_write_data_end_ = 0;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    while (keys_[c] != kNoDecision) execute(c);
+  }
+  return last_write_data_end_;
+}
+
+void CommandDram::settle(uint64_t until_ps) {
+  // Writes the controllers drain while no read waits, then the refreshes of every rank.
+  advance_all(until_ps);
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    Channel& ch = channels_[c];
+    bool refreshed = false;
+    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until_ps);
+    if (refreshed) recount_hits(ch);
+    if (ch.plan.valid) replan(c);  // the refreshes may have closed the rows it planned for
+  }
+}
+
+}  // namespace npusim::hw
