@@ -30,6 +30,8 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   refresh_enabled_ = config.refresh != "none";
   closed_page_ = config.page_policy == "closed";
   banks_per_rank_ = static_cast<uint32_t>(config.banks());
+  banks_per_group_ = static_cast<uint32_t>(config.banks_per_group);
+  bank_groups_ = static_cast<uint32_t>(config.bank_groups);
   Channel proto;
   proto.banks.resize(static_cast<size_t>(config.ranks) * banks_per_rank_);
   proto.ranks.resize(static_cast<size_t>(config.ranks));
@@ -129,7 +131,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps) {
 }
 
 void CommandDram::place_row(const Channel& ch, const Queued& e, Placement& p) const {
-  const Rank& rank = ch.ranks[e.a.rank];
+  const Rank& rank = ch.ranks[e.rank];
   const Bank& b = ch.banks[e.bank];
   p.conflict = false;
   p.pre = p.cas = p.data = 0;
@@ -143,15 +145,14 @@ void CommandDram::place_row(const Channel& ch, const Queued& e, Placement& p) co
   // ACTs of a rank go out in order, tRRD_S after any ACT and tRRD_L after one in the same bank group, at most four
   // per tFAW.
   act_ready = after(act_ready, rank.last_act, t_.rrd_s);
-  act_ready = after(act_ready, rank.last_act_by_group[e.a.bank_group], t_.rrd_l);
+  act_ready = after(act_ready, rank.last_act_by_group[e.bank_group], t_.rrd_l);
   if (rank.act_count >= 4) act_ready = std::max(act_ready, rank.recent_acts[rank.act_count % 4] + t_.faw);
   p.act = act_ready;
 }
 
 void CommandDram::place_column(const Channel& ch, const Queued& e, bool is_write, Placement& p) const {
-  const Rank& rank = ch.ranks[e.a.rank];
-  const size_t group_slot =
-      static_cast<size_t>(e.a.rank) * static_cast<size_t>(config_.bank_groups) + e.a.bank_group;
+  const Rank& rank = ch.ranks[e.rank];
+  const size_t group_slot = e.group_slot;
   p.conflict = false;
   p.pre = p.act = 0;
   // Column commands of a channel go out in order, tCCD_S after any and tCCD_L after one in the same bank group of
@@ -162,12 +163,12 @@ void CommandDram::place_column(const Channel& ch, const Queued& e, bool is_write
   if (!is_write) {
     // A read waits tWTR after the end of write data in its rank (longer within the bank group).
     cas_ready =
-        std::max({cas_ready, rank.last_write_end + t_.wtr_s, rank.write_end_by_group[e.a.bank_group] + t_.wtr_l});
+        std::max({cas_ready, rank.last_write_end + t_.wtr_s, rank.write_end_by_group[e.bank_group] + t_.wtr_l});
   }
   p.cas = cas_ready;
   p.data = p.cas + (is_write ? t_.wl : t_.cl);
   // The data bus: in order, with a turnaround between reads and writes and between ranks.
-  const bool turnaround = ch.any_cas && (ch.bus_last_write != is_write || ch.bus_last_rank != e.a.rank);
+  const bool turnaround = ch.any_cas && (ch.bus_last_write != is_write || ch.bus_last_rank != e.rank);
   const uint64_t bus_ready = ch.bus_free + (turnaround ? t_.rtrs : 0);
   if (p.data < bus_ready) {
     p.cas += bus_ready - p.data;
@@ -181,7 +182,7 @@ size_t CommandDram::find_row_candidate(Channel& ch, int dir) {
     // The oldest burst whose row is not open, in a bank without queued hits.
     for (size_t i = 0; i < q.size(); ++i) {
       const Queued& e = q[i];
-      if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.a.row) && ch.hits[dir][e.bank] == 0) return i;
+      if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.row) && ch.hits[dir][e.bank] == 0) return i;
     }
     return kNone;
   }
@@ -191,7 +192,7 @@ size_t CommandDram::find_row_candidate(Channel& ch, int dir) {
     const Queued& e = q[i];
     if (bank_seen_[e.bank] == search_stamp_) continue;
     bank_seen_[e.bank] = search_stamp_;
-    if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.a.row)) return i;
+    if (ch.banks[e.bank].open_row != static_cast<int64_t>(e.row)) return i;
   }
   return kNone;
 }
@@ -201,7 +202,7 @@ void CommandDram::recount_hits(Channel& ch) {
     std::fill(ch.hits[dir].begin(), ch.hits[dir].end(), 0);
     const RingQueue<Queued>& q = ch.queue[dir];
     for (size_t i = 0; i < q.size(); ++i) {
-      if (ch.banks[q[i].bank].open_row == static_cast<int64_t>(q[i].a.row)) ++ch.hits[dir][q[i].bank];
+      if (ch.banks[q[i].bank].open_row == static_cast<int64_t>(q[i].row)) ++ch.hits[dir][q[i].bank];
     }
     ch.row_stale[dir] = true;
   }
@@ -235,7 +236,7 @@ void CommandDram::replan(size_t channel) {
     // Column: the oldest burst to an open row (FCFS: only the oldest burst).
     const size_t scan = first_ready_ ? q.size() : 1;
     for (size_t i = 0; i < scan; ++i) {
-      if (ch.banks[q[i].bank].open_row != static_cast<int64_t>(q[i].a.row)) continue;
+      if (ch.banks[q[i].bank].open_row != static_cast<int64_t>(q[i].row)) continue;
       plan.valid = true;
       plan.index = i;
       place_column(ch, q[i], is_write, plan.p);
@@ -262,7 +263,7 @@ void CommandDram::replan(size_t channel) {
     if (!plan.valid) throw std::logic_error("CommandDram: a queue holds bursts but no command can serve them");
     // Refreshes go first (then plan again) if they fell due while the channel was idle, or if postponing them
     // past the command would owe more than the postponement limit.
-    const uint32_t rank = q[plan.index].a.rank;
+    const uint32_t rank = q[plan.index].rank;
     const uint64_t command_ps = plan.row_command ? plan.p.act : plan.p.cas;
     const uint64_t forced_ps = command_ps >= refresh_postpone_ps_ ? command_ps - refresh_postpone_ps_ : 0;
     const uint64_t refresh_by_ps = std::max(ch.busy_since, forced_ps);
@@ -275,47 +276,49 @@ void CommandDram::replan(size_t channel) {
   }
 }
 
-void CommandDram::execute_row(Channel& ch, const Plan& plan) {
+void CommandDram::execute_row(size_t channel, const Plan& plan) {
+  Channel& ch = channels_[channel];
   const int dir = plan.is_write ? 1 : 0;
   Queued& e = ch.queue[dir][plan.index];
   const Placement& p = plan.p;
-  Rank& rank = ch.ranks[e.a.rank];
+  Rank& rank = ch.ranks[e.rank];
   Bank& b = ch.banks[e.bank];
   if (p.conflict) {
     ++stats_.row_conflicts;
-    ++stats_.channel_row_conflicts[e.a.channel];
+    ++stats_.channel_row_conflicts[channel];
     ++stats_.precharges;
   } else {
     ++stats_.row_misses;
-    ++stats_.channel_row_misses[e.a.channel];
+    ++stats_.channel_row_misses[channel];
   }
   ++stats_.activates;
   event_energy_pj_ += config_.energy.act_pj;
   e.activated = true;
-  b.open_row = e.a.row;
+  b.open_row = e.row;
   b.pre_ok = p.act + t_.ras;
   b.act_ok = p.act + t_.rc;
   b.cas_ok = p.act + t_.rcd;
   rank.recent_acts[rank.act_count % 4] = p.act;
   ++rank.act_count;
   rank.last_act = static_cast<int64_t>(p.act);
-  rank.last_act_by_group[e.a.bank_group] = static_cast<int64_t>(p.act);
+  rank.last_act_by_group[e.bank_group] = static_cast<int64_t>(p.act);
   // The bank's queued bursts to the new row are hits now (none to the old row were left, or FCFS closed it).
   for (int d = 0; d < 2; ++d) {
     uint32_t n = 0;
     const RingQueue<Queued>& q = ch.queue[d];
-    for (size_t i = 0; i < q.size(); ++i) n += q[i].bank == e.bank && q[i].a.row == e.a.row;
+    for (size_t i = 0; i < q.size(); ++i) n += q[i].bank == e.bank && q[i].row == e.row;
     ch.hits[d][e.bank] = n;
     ch.row_stale[d] = true;
   }
 }
 
-void CommandDram::execute_column(Channel& ch, const Plan& plan) {
+void CommandDram::execute_column(size_t channel, const Plan& plan) {
+  Channel& ch = channels_[channel];
   const int dir = plan.is_write ? 1 : 0;
   RingQueue<Queued>& q = ch.queue[dir];
   // The fields it needs, then free the entry (copying the whole entry costs more).
   const Queued& entry = q[plan.index];
-  const uint32_t channel = entry.a.channel, rank_index = entry.a.rank, group = entry.a.bank_group;
+  const uint32_t rank_index = entry.rank, group = entry.bank_group, group_slot = entry.group_slot;
   const uint32_t bank_index = entry.bank;
   const bool activated = entry.activated;
   const uint64_t request = entry.request;
@@ -326,7 +329,6 @@ void CommandDram::execute_column(Channel& ch, const Plan& plan) {
   const Placement& p = plan.p;
   Rank& rank = ch.ranks[rank_index];
   Bank& b = ch.banks[bank_index];
-  const size_t group_slot = static_cast<size_t>(rank_index) * static_cast<size_t>(config_.bank_groups) + group;
   ch.row_hits += activated ? 0 : 1;
   // FR-FCFS: the last hit of a bank lets its next row be opened. FCFS: the oldest burst left, which may free one.
   if (--ch.hits[dir][bank_index] == 0 || !first_ready_) ch.row_stale[dir] = true;
@@ -368,15 +370,64 @@ void CommandDram::execute_column(Channel& ch, const Plan& plan) {
   if (!plan.is_write) burst_done(request, data_end);
 }
 
+void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
+  Channel& ch = channels_[channel];
+  std::deque<Backlogged>& backlog = ch.backlog[dir];
+  RingQueue<Queued>& q = ch.queue[dir];
+  while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
+    Backlogged& from = backlog.front();
+    const uint64_t at = from.next_address;
+    const uint64_t request = from.request;
+    const uint64_t arrival_ps = std::max(from.arrival_ps, free_ps);
+    // Step to the range's next burst here; drop the range when it has none, so that a backlog's front always
+    // holds a burst.
+    from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
+    if (from.next_address >= from.end_address) backlog.pop_front();
+    if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival_ps;
+    const bool has_candidate = ch.row_candidate[dir] != kNone;
+    const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
+    Queued& e = q.push_back_slot();
+    const DramAddress a = mapper_.map(at);
+    e.row = a.row;
+    e.rank = static_cast<uint8_t>(a.rank);
+    e.bank_group = static_cast<uint8_t>(a.bank_group);
+    e.bank = a.rank * banks_per_rank_ + a.bank_group * banks_per_group_ + a.bank;
+    e.group_slot = static_cast<uint16_t>(a.rank * bank_groups_ + a.bank_group);
+    e.activated = false;
+    e.request = request;
+    e.arrival_ps = arrival_ps;
+    ++ch.queued[e.bank];
+    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.row)) {
+      ++ch.hits[dir][e.bank];
+      // FR-FCFS keeps a bank's row open while hits to it wait.
+      if (first_ready_ && has_candidate && candidate_bank == e.bank) ch.row_stale[dir] = true;
+    } else if (!has_candidate && (!first_ready_ || ch.hits[dir][e.bank] == 0)) {
+      ch.row_stale[dir] =
+          true;  // it may be the row command's candidate (not while FR-FCFS serves its bank's hits)
+    }
+    if (dir == 1) burst_done(e.request, e.arrival_ps);  // a write is accepted when it enters the queue
+  }
+}
+
+void CommandDram::burst_done(uint64_t request, uint64_t done_ps) {
+  if (request < first_id_) return;  // a posted write of a finished stream
+  Pending& p = pending_[request - first_id_];
+  p.done_ps = std::max(p.done_ps, done_ps);
+  if (--p.bursts_left == 0) {
+    ++completed_;
+    if (!p.is_write) stats_.record_read_latency(p.done_ps - p.handover_ps);
+  }
+}
+
 void CommandDram::execute(size_t channel) {
   Channel& ch = channels_[channel];
   const Plan& plan = ch.plan;
   if (!plan.valid) throw std::logic_error("CommandDram: executing a channel without a plan");
   ch.decided_ps = plan.start_ps;
   if (plan.row_command) {
-    execute_row(ch, plan);
+    execute_row(channel, plan);
   } else {
-    execute_column(ch, plan);
+    execute_column(channel, plan);
   }
   replan(channel);
 }

@@ -70,13 +70,15 @@ class CommandDram final : public IDram {
     std::vector<uint64_t> write_end_by_group;  // end of the last write data per bank group (tWTR_L)
     uint64_t last_write_end = 0;               // in any bank group (tWTR_S)
   };
-  // A burst in a controller queue.
+  // A burst in a controller queue (compact: the scheduler scans these).
   struct Queued {
-    DramAddress a;
+    uint32_t row = 0;
     uint32_t bank = 0;        // within the channel: rank-major, then bank group, then bank
+    uint16_t group_slot = 0;  // rank x bank groups + bank group (tCCD_L)
+    uint8_t rank = 0, bank_group = 0;
     bool activated = false;   // its row was opened for it (a miss or conflict, not a hit)
     uint64_t request = 0;     // id of the request it belongs to
-    uint64_t arrival_ps = 0;  // when it entered the queue (or, in a backlog, when it was handed over)
+    uint64_t arrival_ps = 0;  // when it entered the queue
   };
   // The bursts of one request in one channel that wait for a queue entry: those in [next_address, end_address)
   // that map to the channel.
@@ -142,8 +144,8 @@ class CommandDram final : public IDram {
   size_t find_row_candidate(Channel& ch, int dir);
   // Recounts every bank's queued hits in both directions (after refresh closed rows).
   void recount_hits(Channel& ch);
-  void execute_row(Channel& ch, const Plan& plan);
-  void execute_column(Channel& ch, const Plan& plan);
+  void execute_row(size_t channel, const Plan& plan);
+  void execute_column(size_t channel, const Plan& plan);
   // Chooses the channel's next burst (issuing refreshes that fall due before it) and updates the min-tree.
   void replan(size_t channel);
   // Commits the channel's planned burst.
@@ -169,7 +171,7 @@ class CommandDram final : public IDram {
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)
-  uint32_t banks_per_rank_ = 0;
+  uint32_t banks_per_rank_ = 0, banks_per_group_ = 0, bank_groups_ = 0;
   size_t queue_capacity_[2] = {};
   size_t write_high_ = 0, write_low_ = 0;  // write-queue occupancies, in bursts
   std::vector<Channel> channels_;

@@ -1,58 +1,12 @@
-// CommandDram's front end: requests handed over and split into each channel's bursts, the controllers' queues
-// filled from their backlogs, streams run in time order, and the statistics. The decisions themselves (which
-// command goes next, and when) are in command_dram.cc.
+// CommandDram's front end: requests handed over and split into each channel's bursts, streams run in time order,
+// and the statistics. The controllers (queues filled from backlogs, which command goes next, and when) are in
+// command_dram.cc.
 #include <algorithm>
 #include <stdexcept>
 
 #include "hw_models/dram/impl/command_dram.h"
 
 namespace npusim::hw {
-
-void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
-  Channel& ch = channels_[channel];
-  std::deque<Backlogged>& backlog = ch.backlog[dir];
-  RingQueue<Queued>& q = ch.queue[dir];
-  while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
-    Backlogged& from = backlog.front();
-    const uint64_t at = from.next_address;
-    const uint64_t request = from.request;
-    const uint64_t arrival_ps = std::max(from.arrival_ps, free_ps);
-    // Step to the range's next burst here; drop the range when it has none, so that a backlog's front always
-    // holds a burst.
-    from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
-    if (from.next_address >= from.end_address) backlog.pop_front();
-    if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival_ps;
-    const bool has_candidate = ch.row_candidate[dir] != kNone;
-    const uint32_t candidate_bank = has_candidate ? q[ch.row_candidate[dir]].bank : 0;
-    Queued& e = q.push_back_slot();
-    e.a = mapper_.map(at);
-    e.bank =
-        e.a.rank * banks_per_rank_ + e.a.bank_group * static_cast<uint32_t>(config_.banks_per_group) + e.a.bank;
-    e.activated = false;
-    e.request = request;
-    e.arrival_ps = arrival_ps;
-    ++ch.queued[e.bank];
-    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.a.row)) {
-      ++ch.hits[dir][e.bank];
-      // FR-FCFS keeps a bank's row open while hits to it wait.
-      if (first_ready_ && has_candidate && candidate_bank == e.bank) ch.row_stale[dir] = true;
-    } else if (!has_candidate && (!first_ready_ || ch.hits[dir][e.bank] == 0)) {
-      ch.row_stale[dir] =
-          true;  // it may be the row command's candidate (not while FR-FCFS serves its bank's hits)
-    }
-    if (dir == 1) burst_done(e.request, e.arrival_ps);  // a write is accepted when it enters the queue
-  }
-}
-
-void CommandDram::burst_done(uint64_t request, uint64_t done_ps) {
-  if (request < first_id_) return;  // a posted write of a finished stream
-  Pending& p = pending_[request - first_id_];
-  p.done_ps = std::max(p.done_ps, done_ps);
-  if (--p.bursts_left == 0) {
-    ++completed_;
-    if (!p.is_write) stats_.record_read_latency(p.done_ps - p.handover_ps);
-  }
-}
 
 void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
   Pending& pending = pending_[id - first_id_];
