@@ -188,8 +188,8 @@ int dram_bench_command(const std::vector<std::string>& args) {
   } else {
     std::cout << fmt::format("{:<16}n/a ({} model keeps no rows)\n", "row hit rate", config.model);
   }
-  std::cout << fmt::format("{:<16}{} activates, {} precharges, {} refreshes\n", "commands", s.activates,
-                           s.precharges, s.refreshes);
+  std::cout << fmt::format("{:<16}{} activates, {} precharges, {} refreshes, {} write drains\n", "commands",
+                           s.activates, s.precharges, s.refreshes, s.write_drains);
   if (latency_samples > 0) {
     std::cout << fmt::format("{:<16}average {:.1f} ns, p99 {}{:.0f} ns{}\n", "read latency", avg_latency_ns,
                              p99_beyond ? ">= " : "", p99_latency_ns,
