@@ -44,9 +44,8 @@ NpuConfig read_npu_config(ConfigSection& section);
 // (codes, table and bias) does not fit one tile buffer.
 void check_tiles_fit(const NpuConfig& config, const std::vector<workloads::Op>& ops, const std::string& npu_file);
 
-// What one phase (a prefill or a decode step) cost, measured by the simulation.
-struct PhaseStats {
-  uint64_t start_ps = 0, end_ps = 0;
+// What the NPU counts while it runs, summed over a stretch of time.
+struct PhaseCounters {
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // bytes on the DRAM data bus (whole bursts)
   uint64_t dram_busy_ps = 0;                           // summed over channels
   uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;  // command model, per burst
@@ -57,8 +56,35 @@ struct PhaseStats {
   uint64_t tiles = 0, table_loads = 0;
   uint64_t compute_wait_ps = 0;  // the MAC array / vector unit idle, waiting for a tile (memory stall)
   uint64_t buffer_stall_ps = 0;  // the DRAM idle because the streamer had no free SRAM buffer (compute stall)
+};
+
+// after - before, field by field.
+PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters& after);
+// to += d x times, each integer counter rounded to the nearest whole (extrapolation by a measured period).
+void add_scaled(PhaseCounters* to, const PhaseCounters& d, double times);
+
+// Where a phase stood when the core finished a decoder layer's last operator: time and counters since the start
+// of the phase. The fast path measures the period of steady-state layers from these.
+struct LayerMark {
+  int layer = 0;
+  uint64_t elapsed_ps = 0;
+  PhaseCounters counters;
+};
+
+// What one phase (a prefill or a decode step) cost, measured by the simulation.
+struct PhaseStats : PhaseCounters {
+  uint64_t start_ps = 0, end_ps = 0;
+  std::vector<LayerMark> layer_ends;  // in layer order
   uint64_t time_ps() const { return end_ps - start_ps; }
 };
+
+// The bytes the NPU moves on the DRAM bus for a phase's operators, computed without simulating: the streamer's
+// tiles and requests, every request's whole bursts, and the posted KV-cache writes. Equal to what the simulation
+// counts (tensors are 4 KiB-aligned, so it does not depend on where they land).
+struct PhaseBusBytes {
+  uint64_t read_bytes = 0, write_bytes = 0;
+};
+PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloads::Op>& ops);
 
 // Hands phases to the NPU one at a time and receives their statistics.
 class IWorkSource {

@@ -22,36 +22,8 @@ NpuTop::NpuTop(sc_core::sc_module_name name, const NpuConfig& config, IWorkSourc
   SC_THREAD(core);
 }
 
-namespace {
-
-// The counters accumulated between two snapshots (times are filled in by the caller).
-PhaseStats counters_since(const PhaseStats& before, const PhaseStats& after) {
-  PhaseStats d;
-  d.dram_read_bytes = after.dram_read_bytes - before.dram_read_bytes;
-  d.dram_write_bytes = after.dram_write_bytes - before.dram_write_bytes;
-  d.dram_busy_ps = after.dram_busy_ps - before.dram_busy_ps;
-  d.dram_row_hits = after.dram_row_hits - before.dram_row_hits;
-  d.dram_row_misses = after.dram_row_misses - before.dram_row_misses;
-  d.dram_row_conflicts = after.dram_row_conflicts - before.dram_row_conflicts;
-  d.dram_activates = after.dram_activates - before.dram_activates;
-  d.dram_precharges = after.dram_precharges - before.dram_precharges;
-  d.dram_refreshes = after.dram_refreshes - before.dram_refreshes;
-  d.dram_energy_pj = after.dram_energy_pj - before.dram_energy_pj;
-  d.macs = after.macs - before.macs;
-  d.mac_busy_cycles = after.mac_busy_cycles - before.mac_busy_cycles;
-  d.dequant_busy_cycles = after.dequant_busy_cycles - before.dequant_busy_cycles;
-  d.vector_busy_cycles = after.vector_busy_cycles - before.vector_busy_cycles;
-  d.tiles = after.tiles - before.tiles;
-  d.table_loads = after.table_loads - before.table_loads;
-  d.compute_wait_ps = after.compute_wait_ps - before.compute_wait_ps;
-  d.buffer_stall_ps = after.buffer_stall_ps - before.buffer_stall_ps;
-  return d;
-}
-
-}  // namespace
-
-PhaseStats NpuTop::snapshot() const {
-  PhaseStats s;
+PhaseCounters NpuTop::snapshot() const {
+  PhaseCounters s;
   const DramStats& d = dram_->stats();
   s.dram_read_bytes = d.read_bytes;
   s.dram_write_bytes = d.write_bytes;
@@ -83,16 +55,10 @@ void NpuTop::execute(const Op& op) {
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
   }
   vector_unit_.execute(op.vector_elements);
-  if (op.kind == OpKind::kKvWrite && op.kv_write_bytes > 0 && op.tokens > 0) {
-    // Posted writes of the new K and V rows (cache positions [n - tokens, n)): the core does not wait for them,
-    // but the phase ends only when they land.
-    const uint64_t tensor_bytes = op.kv_write_bytes / 2;
-    const uint64_t offset = (op.n - op.tokens) * (tensor_bytes / op.tokens);
-    const uint64_t now = TimedTileQueue::now_ps();
-    for (bool value : {false, true}) {
-      const uint64_t done = dram_->access(AddressMap::kv_base(op.layer, value) + offset, tensor_bytes, true, now);
-      writes_done_ps_ = std::max(writes_done_ps_, done);
-    }
+  // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they land.
+  for (const ByteRange& r : kv_write_ranges(op)) {
+    if (r.bytes == 0) continue;
+    writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));
   }
 }
 
@@ -100,17 +66,26 @@ void NpuTop::core() {
   for (;;) {
     const std::vector<Op>* ops = source_.next_phase();
     if (ops == nullptr) break;
-    const PhaseStats before = snapshot();
+    const PhaseCounters before = snapshot();
     const uint64_t start = TimedTileQueue::now_ps();
+    std::vector<LayerMark> layer_ends;
     streamer_.start_phase(ops);
-    for (const Op& op : *ops) execute(op);
+    for (size_t i = 0; i < ops->size(); ++i) {
+      const Op& op = (*ops)[i];
+      execute(op);
+      if (op.layer >= 0 && (i + 1 == ops->size() || (*ops)[i + 1].layer != op.layer)) {
+        layer_ends.push_back({op.layer, TimedTileQueue::now_ps() - start, counters_between(before, snapshot())});
+      }
+    }
     // Posted writes still in the controllers' queues drain now: the phase ends when they are in DRAM.
     writes_done_ps_ = std::max(writes_done_ps_, dram_->flush());
     if (writes_done_ps_ > TimedTileQueue::now_ps()) {
       wait(sc_core::sc_time::from_value(writes_done_ps_ - TimedTileQueue::now_ps()));
     }
     dram_->settle(TimedTileQueue::now_ps());  // refreshes of idle channels belong to this phase too
-    PhaseStats stats = counters_since(before, snapshot());
+    PhaseStats stats;
+    static_cast<PhaseCounters&>(stats) = counters_between(before, snapshot());
+    stats.layer_ends = std::move(layer_ends);
     stats.start_ps = start;
     stats.end_ps = TimedTileQueue::now_ps();
     source_.phase_done(stats);

@@ -21,7 +21,7 @@ class NpuTop : public sc_core::sc_module {
  private:
   void core();  // SC_THREAD
   void execute(const workloads::Op& op);
-  PhaseStats snapshot() const;  // cumulative counters, for per-phase deltas
+  PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
 
   const NpuConfig config_;
   IWorkSource& source_;

@@ -57,6 +57,15 @@ uint64_t AddressMap::kv_base(int layer, bool value) {
   return kKvBase + static_cast<uint64_t>(std::max(layer, 0)) * kKvLayerStride + (value ? kKvLayerStride / 2 : 0);
 }
 
+std::array<ByteRange, 2> kv_write_ranges(const Op& op) {
+  std::array<ByteRange, 2> ranges{};
+  if (op.kind != OpKind::kKvWrite || op.kv_write_bytes == 0 || op.tokens == 0) return ranges;
+  const uint64_t tensor_bytes = op.kv_write_bytes / 2;
+  const uint64_t offset = (op.n - op.tokens) * (tensor_bytes / op.tokens);
+  for (const bool value : {false, true}) ranges[value ? 1 : 0] = {AddressMap::kv_base(op.layer, value) + offset, tensor_bytes};
+  return ranges;
+}
+
 const OpPlacement& AddressMap::place(const Op& op) {
   const std::string key = storage_key(op);
   auto it = placed_.find(key);

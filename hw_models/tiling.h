@@ -2,6 +2,7 @@
 // live in DRAM. Pure functions: no SystemC, no time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -48,6 +49,10 @@ class AddressMap {
   std::map<std::string, OpPlacement> placed_;
 };
 
+// The posted writes of a KV-write op: the new K rows and V rows (cache positions [n - tokens, n)); empty ranges
+// when it writes nothing.
+std::array<ByteRange, 2> kv_write_ranges(const workloads::Op& op);
+
 // How an op splits into tiles that fit one SRAM weight buffer.
 struct TilePlan {
   uint64_t tiles = 0;           // 0: the op has no DRAM data and no MACs (vector-only or a KV write)
@@ -59,6 +64,17 @@ struct TilePlan {
 // rounded down to a multiple of the dequantizer's row block when a tile holds more than one block. Other ops:
 // their DRAM bytes cut into buffer-sized pieces, MACs shared out in proportion; a MAC-only op is one tile.
 TilePlan plan_tiles(const workloads::Op& op, uint64_t buffer_bytes, uint64_t table_rows);
+
+// The DMA's requests for one range: never across a `request_bytes` boundary (as a DMA engine splits descriptors),
+// so a long range is a run of aligned, equal requests after at most one shorter head. Calls fn(address, bytes).
+template <class F>
+void for_each_dma_request(const ByteRange& range, uint64_t request_bytes, F&& fn) {
+  for (uint64_t address = range.address, end = range.address + range.bytes; address < end;) {
+    const uint64_t bytes = std::min(request_bytes - address % request_bytes, end - address);
+    fn(address, bytes);
+    address += bytes;
+  }
+}
 Tile make_tile(const workloads::Op& op, const TilePlan& plan, const OpPlacement& where, uint64_t index);
 
 }  // namespace npusim::hw

@@ -26,13 +26,11 @@ uint64_t WeightStreamer::fetch(const Tile& tile, uint64_t now_ps) {
   const auto request_bytes = static_cast<uint64_t>(config_.dma_request_bytes);
   const size_t window = inflight_done_ps_.size();
   stream_.clear();
-  // Requests never cross a request_bytes boundary (as a DMA engine splits descriptors), so a long stream is a run
-  // of aligned, equal requests after at most one shorter head.
   for (const ByteRange& range : tile.ranges) {
-    for (uint64_t address = range.address, end = range.address + range.bytes; address < end;) {
+    for_each_dma_request(range, request_bytes, [&](uint64_t address, uint64_t bytes) {
       DramRequest r;
       r.address = address;
-      r.bytes = std::min(request_bytes - address % request_bytes, end - address);
+      r.bytes = bytes;
       r.issue_ps = std::max(now_ps, last_issue_ps_);
       // Request i waits for request i - window to complete (bounded outstanding): one of this tile's, or one of
       // an earlier tile's whose completion is known.
@@ -42,8 +40,7 @@ uint64_t WeightStreamer::fetch(const Tile& tile, uint64_t now_ps) {
         r.issue_ps = std::max(r.issue_ps, inflight_done_ps_[(request_count_ + stream_.size()) % window]);
       }
       stream_.push_back(r);
-      address += r.bytes;
-    }
+    });
   }
   dram_.access_stream(stream_);
   uint64_t done = now_ps;

@@ -1,5 +1,7 @@
 #include "sim/engine.h"
 
+#include "sim/fast_path.h"
+
 #include <algorithm>
 
 namespace npusim::sim {
@@ -13,7 +15,10 @@ namespace {
 // phase only when the NPU asks for it.
 class RunWorkSource : public hw::IWorkSource {
  public:
-  RunWorkSource(const RunConfig& run, RunResults* results) : run_(run), results_(results) { open_group(); }
+  RunWorkSource(const RunConfig& run, RunResults* results)
+      : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
+    open_group();
+  }
 
   const std::vector<Op>* next_phase() override {
     while (trace_ < run_.traces.size()) {
@@ -23,17 +28,23 @@ class RunWorkSource : public hw::IWorkSource {
         const Configuration& config = run_.configurations[config_];
         if (step_ == 0) {
           bits_ = req.prefill_bits;
-          ops_ = workloads::lower_prefill(run_.model, phase_format(config, trace.header, bits_),
-                                          static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
-          return &ops_;
+          full_ops_ = workloads::lower_prefill(run_.model, phase_format(config, trace.header, bits_),
+                                               static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
+          return to_simulate();
         }
         if (step_ <= req.decode_steps()) {
           bits_ = traced_bits(req, step_);
           const PrecisionFormat format = phase_format(config, trace.header, bits_);
           bits_ = format.bits;
-          ops_ = workloads::lower_decode_step(run_.model, format, static_cast<uint64_t>(req.prompt_tokens + step_),
-                                              run_.lowering);
-          return &ops_;
+          context_ = static_cast<uint64_t>(req.prompt_tokens + step_);
+          full_ops_ = workloads::lower_decode_step(run_.model, format, context_, run_.lowering);
+          step_key_ = std::to_string(config_) + "/" + format.name();
+          hw::PhaseStats predicted;
+          if (fast_ && steps_.predict(run_.npu, step_key_, context_, full_ops_, &predicted)) {
+            account(predicted);  // a step like one simulated nearby: no simulation
+            continue;
+          }
+          return to_simulate();
         }
         ++request_;
         step_ = 0;
@@ -49,7 +60,29 @@ class RunWorkSource : public hw::IWorkSource {
     return nullptr;
   }
 
-  void phase_done(const hw::PhaseStats& s) override {
+  void phase_done(const hw::PhaseStats& simulated) override {
+    if (!fast_) {
+      account(simulated);
+      return;
+    }
+    const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, simulated);
+    if (step_ > 0) steps_.record(step_key_, context_, full);
+    account(full);
+  }
+
+  uint64_t simulated_phases() const { return simulated_phases_; }
+
+ private:
+  // The operators the NPU simulates for the current phase: all of them, or (fast) a layer sample.
+  const std::vector<Op>* to_simulate() {
+    ++simulated_phases_;
+    if (!fast_) return &full_ops_;
+    sampled_ops_ = sample_layers(full_ops_, run_.sample_layers);
+    return &sampled_ops_;
+  }
+
+  // Adds a phase's statistics to the current request and configuration, then moves to the next phase.
+  void account(const hw::PhaseStats& s) {
     ConfigResult& r = results_->results.back();
     const traces::Request& req = run_.traces[trace_].requests[request_];
     if (step_ == 0) {
@@ -90,7 +123,6 @@ class RunWorkSource : public hw::IWorkSource {
     ++step_;
   }
 
- private:
   // The bits of decode step `step` (1-based) in the request's run-length schedule.
   static int traced_bits(const traces::Request& req, int64_t step) {
     for (const traces::Segment& seg : req.decode) {
@@ -116,7 +148,12 @@ class RunWorkSource : public hw::IWorkSource {
   size_t trace_ = 0, config_ = 0, request_ = 0;
   int64_t step_ = 0;
   int bits_ = 0;
-  std::vector<Op> ops_;
+  bool fast_ = false;
+  uint64_t context_ = 0;
+  std::string step_key_;
+  std::vector<Op> full_ops_, sampled_ops_;
+  StepPredictor steps_;
+  uint64_t simulated_phases_ = 0;
 };
 
 double ratio(double a, double b) {
@@ -136,8 +173,11 @@ RunResults run_simulation(const RunConfig& run) {
   results.core_clock_mhz = run.npu.core_clock_mhz;
   RunWorkSource source(run, &results);
   const hw::SimulationEnd end = hw::simulate(run.npu, source);
-  results.simulated_ps = end.end_ps;
   results.dram = end.dram;
+  results.fidelity = run.fidelity;
+  results.simulated_phases = source.simulated_phases();
+  // The modelled time: every phase back to back (in full fidelity also the SystemC end time).
+  for (const ConfigResult& r : results.results) results.simulated_ps += r.total_ps;
   derive_metrics(run, &results);
   return results;
 }

@@ -40,7 +40,9 @@ int run_command(const std::vector<std::string>& args) {
   flags.add_options()("run", po::value<std::string>(), "run file (configs/runs/*.yaml)")(
       "out", po::value<std::string>(), "results folder (default: results/<run name>)")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "override a field: key.path=value (npu.* and model.* edit those documents)")("quiet", "no table on stdout");
+      "override a field: key.path=value (npu.* and model.* edit those documents)")(
+      "fidelity", po::value<std::string>(), "full or fast (default: the run file's fidelity, fast)")(
+      "quiet", "no table on stdout");
   po::positional_options_description pos;
   pos.add("run", 1);
   const po::variables_map vm = parse_flags("run", args, flags, pos);
@@ -51,7 +53,14 @@ int run_command(const std::vector<std::string>& args) {
   }
   const std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  const RunConfig run = load_run_config(vm["run"].as<std::string>(), sets);
+  RunConfig run = load_run_config(vm["run"].as<std::string>(), sets);
+  if (vm.count("fidelity")) {
+    const std::string fidelity = vm["fidelity"].as<std::string>();
+    if (fidelity != "full" && fidelity != "fast") {
+      throw InputError("--fidelity " + fidelity + ": expected full or fast");
+    }
+    run.fidelity = fidelity;
+  }
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "results/" + run.name;
 
   const auto start = std::chrono::steady_clock::now();

@@ -74,6 +74,22 @@ void read_run(ConfigSection& s, RunConfig* run) {
   }
   run->max_requests =
       s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0, int64_t{1} << 40);
+  run->fidelity = s.choice("fidelity",
+                           "full: every DRAM command and every tile of every phase simulated; fast: a phase's "
+                           "first layers simulated and the steady-state layer period extended to the rest, and "
+                           "a decode step simulated only every step_stride context tokens per format (the others "
+                           "scaled by their exact DRAM bytes); byte counts stay exact (--fidelity)",
+                           "fast", {"full", "fast"});
+  ConfigSection fast = s.section("fast_path", "how --fidelity fast samples the simulation");
+  run->sample_layers = static_cast<int>(fast.integer(
+      "sample_layers", "layers",
+      "decoder layers simulated per phase: the first warms the pipeline, the others measure the period", 4, 2,
+      1024));
+  run->step_stride = fast.integer("step_stride", "tokens",
+                                  "a decode step is simulated when no simulated step of the same configuration "
+                                  "and format lies within this many context tokens",
+                                  16, 1, int64_t{1} << 30);
+  fast.finish();
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");
   run->lowering.quantize_lm_head =
       lowering.flag("quantize_lm_head", "lm_head in the configuration's format (PMPD keeps it fp16)", false);

@@ -35,6 +35,9 @@ struct RunConfig {
   workloads::LoweringOptions lowering;
   std::vector<Configuration> configurations;
   std::string fp16_baseline, uniform_baseline;  // configuration names the speedups divide by
+  std::string fidelity;                          // "fast" (sampled layers and decode steps) or "full"
+  int sample_layers = 0;                         // fast: decoder layers simulated per phase
+  int64_t step_stride = 0;                       // fast: context tokens between simulated decode steps
 };
 
 // Loads a run file, applying --set overrides: "npu.X=V" edits the NPU document, "model.X=V" the model document

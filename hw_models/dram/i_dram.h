@@ -89,6 +89,11 @@ struct DramConfig {
     return (burst_bytes() * 1000000ULL + per_us - 1) / per_us;
   }
   int64_t banks() const { return bank_groups * banks_per_group; }
+  // Bytes a request moves on the bus: every burst it touches, whole.
+  uint64_t bus_bytes(uint64_t address, uint64_t bytes) const {
+    const uint64_t b = burst_bytes();
+    return bytes == 0 ? 0 : ((address + bytes + b - 1) / b - address / b) * b;
+  }
 };
 
 // The named presets (organisation of one device, JEDEC-typical speed); throws InputError for unknown names.

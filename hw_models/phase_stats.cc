@@ -1,0 +1,81 @@
+// Arithmetic on the NPU's counters, and the exact DRAM bus bytes of a phase without simulating it.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "hw_models/npu.h"
+#include "hw_models/tiling.h"
+
+namespace npusim::hw {
+
+namespace {
+
+// Applies f(field of a, field of b) to every counter of the struct, in declaration order.
+template <class A, class B, class F>
+void each_counter(A& a, B& b, F&& f) {
+  f(a.dram_read_bytes, b.dram_read_bytes);
+  f(a.dram_write_bytes, b.dram_write_bytes);
+  f(a.dram_busy_ps, b.dram_busy_ps);
+  f(a.dram_row_hits, b.dram_row_hits);
+  f(a.dram_row_misses, b.dram_row_misses);
+  f(a.dram_row_conflicts, b.dram_row_conflicts);
+  f(a.dram_activates, b.dram_activates);
+  f(a.dram_precharges, b.dram_precharges);
+  f(a.dram_refreshes, b.dram_refreshes);
+  f(a.dram_energy_pj, b.dram_energy_pj);
+  f(a.macs, b.macs);
+  f(a.mac_busy_cycles, b.mac_busy_cycles);
+  f(a.dequant_busy_cycles, b.dequant_busy_cycles);
+  f(a.vector_busy_cycles, b.vector_busy_cycles);
+  f(a.tiles, b.tiles);
+  f(a.table_loads, b.table_loads);
+  f(a.compute_wait_ps, b.compute_wait_ps);
+  f(a.buffer_stall_ps, b.buffer_stall_ps);
+}
+
+}  // namespace
+
+PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters& after) {
+  PhaseCounters d = after;
+  each_counter(d, before, [](auto& x, const auto& b) { x -= b; });
+  return d;
+}
+
+void add_scaled(PhaseCounters* to, const PhaseCounters& d, double times) {
+  each_counter(*to, d, [times](auto& x, const auto& v) {
+    using T = std::decay_t<decltype(x)>;
+    if constexpr (std::is_floating_point_v<T>) {
+      x += v * times;
+    } else {
+      // Periods measured as differences can be negative for a counter that a steady state leaves unchanged
+      // on average; the sum never goes below zero.
+      const double add = std::llround(static_cast<double>(static_cast<int64_t>(v)) * times);
+      x = static_cast<T>(std::max(0.0, static_cast<double>(x) + add));
+    }
+  });
+}
+
+PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloads::Op>& ops) {
+  PhaseBusBytes b;
+  AddressMap addresses;  // its own: every tensor is 4 KiB-aligned, so bursts touched do not depend on placement
+  const auto request_bytes = static_cast<uint64_t>(config.dma_request_bytes);
+  for (const workloads::Op& op : ops) {
+    const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
+                                     static_cast<uint64_t>(config.dequant_table_rows));
+    if (plan.tiles > 0) {
+      const OpPlacement& where = addresses.place(op);
+      for (uint64_t i = 0; i < plan.tiles; ++i) {
+        const Tile tile = make_tile(op, plan, where, i);
+        for (const ByteRange& range : tile.ranges) {
+          for_each_dma_request(range, request_bytes, [&](uint64_t address, uint64_t bytes) {
+            b.read_bytes += config.dram.bus_bytes(address, bytes);
+          });
+        }
+      }
+    }
+    for (const ByteRange& r : kv_write_ranges(op)) b.write_bytes += config.dram.bus_bytes(r.address, r.bytes);
+  }
+  return b;
+}
+
+}  // namespace npusim::hw

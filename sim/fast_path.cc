@@ -1,0 +1,115 @@
+#include "sim/fast_path.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "hw_models/tiling.h"
+
+namespace npusim::sim {
+
+using workloads::Op;
+
+namespace {
+
+int stack_layers(const std::vector<Op>& ops) {
+  int layers = 0;
+  for (const Op& op : ops) layers = std::max(layers, op.layer + 1);
+  return layers;
+}
+
+// What is known without simulating: bus bytes, bus time, MACs and tiles.
+void copy_exact(const hw::PhaseStats& from, hw::PhaseStats* to) {
+  to->dram_read_bytes = from.dram_read_bytes;
+  to->dram_write_bytes = from.dram_write_bytes;
+  to->dram_busy_ps = from.dram_busy_ps;
+  to->macs = from.macs;
+  to->tiles = from.tiles;
+  to->layer_ends.clear();
+}
+
+// Overwrites what is known without simulating with the whole phase's values.
+void set_exact(const hw::NpuConfig& npu, const std::vector<Op>& full, hw::PhaseStats* s) {
+  const hw::PhaseBusBytes bytes = hw::phase_bus_bytes(npu, full);
+  s->dram_read_bytes = bytes.read_bytes;
+  s->dram_write_bytes = bytes.write_bytes;
+  s->dram_busy_ps = (bytes.read_bytes + bytes.write_bytes) / npu.dram.burst_bytes() * npu.dram.burst_ps();
+  s->macs = 0;
+  s->tiles = 0;
+  for (const Op& op : full) {
+    s->macs += op.macs;
+    s->tiles += hw::plan_tiles(op, static_cast<uint64_t>(npu.weight_buffer_bytes),
+                               static_cast<uint64_t>(npu.dequant_table_rows))
+                    .tiles;
+  }
+  s->layer_ends.clear();
+}
+
+uint64_t bus_bytes(const hw::PhaseStats& s) {
+  return s.dram_read_bytes + s.dram_write_bytes;
+}
+
+}  // namespace
+
+std::vector<Op> sample_layers(const std::vector<Op>& full, int sample_layers) {
+  if (stack_layers(full) <= sample_layers) return full;
+  std::vector<Op> sampled;
+  for (const Op& op : full) {
+    if (op.layer < sample_layers) sampled.push_back(op);
+  }
+  return sampled;
+}
+
+hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,
+                                    const hw::PhaseStats& sampled) {
+  const int layers = stack_layers(full);
+  const std::vector<hw::LayerMark>& marks = sampled.layer_ends;
+  const auto simulated = static_cast<int>(marks.size());
+  hw::PhaseStats s = sampled;
+  if (simulated < layers) {
+    if (simulated < 2) throw std::logic_error("fast path: a sampled phase needs at least two layers");
+    // The period: the mean over the simulated layers after the first (which fills the pipeline).
+    const double periods = static_cast<double>(simulated - 1);
+    const double missing = static_cast<double>(layers - simulated);
+    const double period_ps = static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
+    hw::add_scaled(&s, hw::counters_between(marks.front().counters, marks.back().counters), missing / periods);
+    s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(missing * period_ps));
+  }
+  set_exact(npu, full, &s);
+  return s;
+}
+
+bool StepPredictor::predict(const hw::NpuConfig& npu, const std::string& key, uint64_t context_tokens,
+                            const std::vector<Op>& full, hw::PhaseStats* out) const {
+  const auto found = simulated_.find(key);
+  if (found == simulated_.end()) return false;
+  // The simulated step nearest in context length.
+  const std::map<uint64_t, hw::PhaseStats>& steps = found->second;
+  auto nearest = steps.lower_bound(context_tokens);
+  if (nearest == steps.end() ||
+      (nearest != steps.begin() && context_tokens - std::prev(nearest)->first < nearest->first - context_tokens)) {
+    nearest = std::prev(nearest);
+  }
+  const uint64_t distance = nearest->first > context_tokens ? nearest->first - context_tokens
+                                                            : context_tokens - nearest->first;
+  if (distance >= static_cast<uint64_t>(stride_tokens_)) return false;
+  const hw::PhaseStats& anchor = nearest->second;
+  hw::PhaseStats exact;
+  set_exact(npu, full, &exact);
+  // Time and the measured counters scale with the bytes (a bandwidth-bound step); the exact ones are exact.
+  const double ratio = static_cast<double>(bus_bytes(exact)) / static_cast<double>(std::max<uint64_t>(bus_bytes(anchor), 1));
+  hw::PhaseStats s = anchor;
+  hw::add_scaled(&s, anchor, ratio - 1.0);
+  copy_exact(exact, &s);
+  s.start_ps = 0;
+  s.end_ps = static_cast<uint64_t>(std::llround(static_cast<double>(anchor.time_ps()) * ratio));
+  *out = s;
+  return true;
+}
+
+void StepPredictor::record(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& stats) {
+  simulated_[key][context_tokens] = stats;
+}
+
+}  // namespace npusim::sim
