@@ -177,7 +177,21 @@ RunResults run_simulation(const RunConfig& run) {
   results.fidelity = run.fidelity;
   results.simulated_phases = source.simulated_phases();
   // The modelled time: every phase back to back (in full fidelity also the SystemC end time).
-  for (const ConfigResult& r : results.results) results.simulated_ps += r.total_ps;
+  hw::PhaseCounters totals;
+  for (const ConfigResult& r : results.results) {
+    results.simulated_ps += r.total_ps;
+    totals.dram_read_bytes += r.dram_read_bytes;
+    totals.dram_write_bytes += r.dram_write_bytes;
+    totals.dram_busy_ps += r.dram_busy_ps;
+    totals.dram_row_hits += r.dram_row_hits;
+    totals.dram_row_misses += r.dram_row_misses;
+    totals.dram_row_conflicts += r.dram_row_conflicts;
+    totals.dram_activates += r.dram_activates;
+    totals.dram_precharges += r.dram_precharges;
+    totals.dram_refreshes += r.dram_refreshes;
+    totals.dram_energy_pj += r.dram_command_energy_pj;
+  }
+  if (run.fidelity == "fast") results.dram = extend_dram_stats(end.dram, totals);
   derive_metrics(run, &results);
   return results;
 }

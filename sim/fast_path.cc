@@ -80,6 +80,40 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   return s;
 }
 
+hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals) {
+  const auto ratio = [](uint64_t total, uint64_t part) {
+    return part > 0 ? static_cast<double>(total) / static_cast<double>(part) : 0.0;
+  };
+  const auto scale = [](uint64_t v, double by) { return static_cast<uint64_t>(std::llround(static_cast<double>(v) * by)); };
+  const auto scale_all = [&](std::vector<uint64_t>* v, double by) {
+    for (uint64_t& x : *v) x = scale(x, by);
+  };
+  hw::DramStats d = sampled;
+  const double read_ratio = ratio(totals.dram_read_bytes, sampled.read_bytes);
+  const double write_ratio = ratio(totals.dram_write_bytes, sampled.write_bytes);
+  d.reads = scale(sampled.reads, read_ratio);
+  d.writes = scale(sampled.writes, write_ratio);
+  d.write_drains = scale(sampled.write_drains, write_ratio);
+  d.read_latency_sum_ps = scale(sampled.read_latency_sum_ps, read_ratio);
+  scale_all(&d.read_latency_ns_histogram, read_ratio);
+  d.read_bytes = totals.dram_read_bytes;
+  d.write_bytes = totals.dram_write_bytes;
+  d.busy_ps = totals.dram_busy_ps;
+  scale_all(&d.channel_bytes, ratio(d.read_bytes + d.write_bytes, sampled.read_bytes + sampled.write_bytes));
+  d.row_hits = totals.dram_row_hits;
+  d.row_misses = totals.dram_row_misses;
+  d.row_conflicts = totals.dram_row_conflicts;
+  scale_all(&d.channel_row_hits, ratio(d.row_hits, sampled.row_hits));
+  scale_all(&d.channel_row_misses, ratio(d.row_misses, sampled.row_misses));
+  scale_all(&d.channel_row_conflicts, ratio(d.row_conflicts, sampled.row_conflicts));
+  d.activates = totals.dram_activates;
+  d.precharges = totals.dram_precharges;
+  d.refreshes = totals.dram_refreshes;
+  scale_all(&d.channel_refreshes, ratio(d.refreshes, sampled.refreshes));
+  d.energy_pj = totals.dram_energy_pj;
+  return d;
+}
+
 bool StepPredictor::predict(const hw::NpuConfig& npu, const std::string& key, uint64_t context_tokens,
                             const std::vector<Op>& full, hw::PhaseStats* out) const {
   const auto found = simulated_.find(key);
