@@ -40,7 +40,7 @@ class RunWorkSource : public hw::IWorkSource {
           full_ops_ = workloads::lower_decode_step(run_.model, format, context_, run_.lowering);
           step_key_ = std::to_string(config_) + "/" + format.name();
           hw::PhaseStats predicted;
-          if (fast_ && steps_.predict(run_.npu, step_key_, context_, full_ops_, &predicted)) {
+          if (sampling() && steps_.predict(run_.npu, step_key_, context_, full_ops_, &predicted)) {
             account(predicted);  // a step like one simulated nearby: no simulation
             continue;
           }
@@ -61,7 +61,7 @@ class RunWorkSource : public hw::IWorkSource {
   }
 
   void phase_done(const hw::PhaseStats& simulated) override {
-    if (!fast_) {
+    if (!sampled_) {
       account(simulated);
       return;
     }
@@ -76,9 +76,17 @@ class RunWorkSource : public hw::IWorkSource {
   // The operators the NPU simulates for the current phase: all of them, or (fast) a layer sample.
   const std::vector<Op>* to_simulate() {
     ++simulated_phases_;
-    if (!fast_) return &full_ops_;
+    sampled_ = sampling();
+    if (!sampled_) return &full_ops_;
     sampled_ops_ = sample_layers(full_ops_, run_.sample_layers);
     return &sampled_ops_;
+  }
+
+  // Whether the current phase is sampled (fast fidelity, and enough bytes that sampling pays and is stable).
+  bool sampling() const {
+    if (!fast_) return false;
+    const hw::PhaseBusBytes b = hw::phase_bus_bytes(run_.npu, full_ops_);
+    return b.read_bytes + b.write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
   }
 
   // Adds a phase's statistics to the current request and configuration, then moves to the next phase.
@@ -149,6 +157,7 @@ class RunWorkSource : public hw::IWorkSource {
   int64_t step_ = 0;
   int bits_ = 0;
   bool fast_ = false;
+  bool sampled_ = false;  // the phase the NPU is simulating is a sample
   uint64_t context_ = 0;
   std::string step_key_;
   std::vector<Op> full_ops_, sampled_ops_;

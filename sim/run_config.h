@@ -38,6 +38,7 @@ struct RunConfig {
   std::string fidelity;                          // "fast" (sampled layers and decode steps) or "full"
   int sample_layers = 0;                         // fast: decoder layers simulated per phase
   int64_t step_stride = 0;                       // fast: context tokens between simulated decode steps
+  int64_t min_sampled_bytes = 0;                 // fast: phases moving fewer DRAM bytes are simulated whole
 };
 
 // Loads a run file, applying --set overrides: "npu.X=V" edits the NPU document, "model.X=V" the model document

@@ -8,50 +8,10 @@
 #include "common/config.h"
 #include "common/fork_run.h"
 #include "sim/run_config.h"
+#include "tests/support/sim_runs.h"
 
 namespace npusim::sim {
 namespace {
-
-const std::string kSource = NPUSIM_SOURCE_DIR;
-
-hw::NpuConfig npu_from(const std::string& name, const std::vector<std::string>& sets = {}) {
-  const std::string path = kSource + "/configs/npu/" + name + ".yaml";
-  YAML::Node doc = load_yaml_file(path);
-  for (const std::string& s : sets) apply_override(doc, s);
-  ConfigSection section(doc, path);
-  return hw::read_npu_config(section);
-}
-
-traces::Trace one_request_trace(const std::string& model, int64_t prompt, std::vector<traces::Segment> decode,
-                                std::vector<int> pair) {
-  traces::Trace t;
-  t.header.model = model;
-  t.header.task = "test";
-  t.header.scheduler = "static";
-  t.header.precisions = pair;
-  t.header.weight_format = "anyprec";
-  traces::Request r;
-  r.id = "test/0";
-  r.prompt_tokens = prompt;
-  r.prefill_bits = pair.front();
-  r.decode = std::move(decode);
-  t.requests.push_back(r);
-  return t;
-}
-
-RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, const traces::Trace& trace,
-                   std::vector<Configuration> configs) {
-  RunConfig run;
-  run.name = "test";
-  run.npu = npu;
-  run.model = workloads::load_model_yaml(kSource + "/configs/models/" + model + ".yaml");
-  run.traces = {trace};
-  run.trace_files = {"test.jsonl"};
-  run.configurations = std::move(configs);
-  run.fp16_baseline = run.configurations.front().name;
-  run.uniform_baseline = run.configurations.front().name;
-  return run;
-}
 
 // Per configuration: prefill_ps, decode_ps.
 std::vector<uint64_t> simulate_times(const RunConfig& run) {

@@ -1,0 +1,57 @@
+// Building runs for engine-level tests: an NPU config from configs/npu with overrides, a one-request trace, and a
+// run over a model from configs/models.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "hw_models/npu.h"
+#include "sim/run_config.h"
+#include "traces/trace.h"
+#include "workloads/workloads.h"
+
+namespace npusim::sim {
+
+inline const std::string kSource = NPUSIM_SOURCE_DIR;
+
+inline hw::NpuConfig npu_from(const std::string& name, const std::vector<std::string>& sets = {}) {
+  const std::string path = kSource + "/configs/npu/" + name + ".yaml";
+  YAML::Node doc = load_yaml_file(path);
+  for (const std::string& s : sets) apply_override(doc, s);
+  ConfigSection section(doc, path);
+  return hw::read_npu_config(section);
+}
+
+inline traces::Trace one_request_trace(const std::string& model, int64_t prompt, std::vector<traces::Segment> decode,
+                                std::vector<int> pair) {
+  traces::Trace t;
+  t.header.model = model;
+  t.header.task = "test";
+  t.header.scheduler = "static";
+  t.header.precisions = pair;
+  t.header.weight_format = "anyprec";
+  traces::Request r;
+  r.id = "test/0";
+  r.prompt_tokens = prompt;
+  r.prefill_bits = pair.front();
+  r.decode = std::move(decode);
+  t.requests.push_back(r);
+  return t;
+}
+
+inline RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, const traces::Trace& trace,
+                   std::vector<Configuration> configs) {
+  RunConfig run;
+  run.name = "test";
+  run.npu = npu;
+  run.model = workloads::load_model_yaml(kSource + "/configs/models/" + model + ".yaml");
+  run.traces = {trace};
+  run.trace_files = {"test.jsonl"};
+  run.configurations = std::move(configs);
+  run.fp16_baseline = run.configurations.front().name;
+  run.uniform_baseline = run.configurations.front().name;
+  return run;
+}
+
+}  // namespace npusim::sim
