@@ -12,7 +12,8 @@
 namespace npusim {
 
 namespace {
-// Tag given to values that came from --set; the rest of the tag is the assignment as typed.
+// Tag given to values that came from an override; the rest of the tag is where it came from, as an error names it
+// ("--set key=value", or the run file's line).
 const std::string kSetTag = "npusim-set:";
 }  // namespace
 
@@ -70,7 +71,7 @@ YAML::Node ConfigSection::node_of(const std::string& key) const {
 
 void ConfigSection::fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
   const std::string flag = set_by(at);
-  if (!flag.empty()) throw InputError("--set " + flag + ": " + key_path(key) + ": " + what);
+  if (!flag.empty()) throw InputError(flag + ": " + key_path(key) + ": " + what);
   int line = line_of(at);
   if (line == 0) line = line_of(node_);
   throw InputError(location_prefix(file_, line) + key_path(key) + ": " + what);
@@ -243,7 +244,7 @@ void ConfigSection::finish() const {
     for (const auto& k : known_) options += (options.empty() ? "" : ", ") + k;
     const std::string flag = set_by(it->second);
     const std::string where =
-        flag.empty() ? location_prefix(file_, line_of(it->first)) : "--set " + flag + ": " + file_ + ": ";
+        flag.empty() ? location_prefix(file_, line_of(it->first)) : flag + ": " + file_ + ": ";
     throw InputError(where + key_path(key) + ": unknown key (expected one of: " + options + ")");
   }
 }
@@ -283,38 +284,38 @@ YAML::Node load_yaml_file(const std::string& path) {
 }
 
 void apply_override(YAML::Node root, const std::string& assignment, const std::string& as_typed) {
-  const std::string typed = as_typed.empty() ? assignment : as_typed;
+  const std::string typed = as_typed.empty() ? "--set " + assignment : as_typed;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw InputError("--set " + typed + ": expected key.path=value");
+    throw InputError(typed + ": expected key.path=value");
   }
   const std::string path = assignment.substr(0, eq);
   const std::string value_text = assignment.substr(eq + 1);
   std::vector<std::string> keys;
   std::stringstream ss(path);
   for (std::string part; std::getline(ss, part, '.');) {
-    if (part.empty()) throw InputError("--set " + typed + ": empty key in path '" + path + "'");
+    if (part.empty()) throw InputError(typed + ": empty key in path '" + path + "'");
     keys.push_back(part);
   }
   YAML::Node value;
   try {
     value = YAML::Load(value_text);
   } catch (const YAML::ParserException& e) {
-    throw InputError("--set " + typed + ": value is not valid YAML: " + e.msg);
+    throw InputError(typed + ": value is not valid YAML: " + e.msg);
   }
   // Walk with fresh node handles: yaml-cpp nodes are references, so assigning through them edits `root`.
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node parent = chain.back();
     if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
-      throw InputError("--set " + typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") +
+      throw InputError(typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") +
                        " is not a mapping");
     }
     chain.push_back(parent[keys[i]]);
   }
   YAML::Node parent = chain.back();
   if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
-    throw InputError("--set " + typed + ": the parent of '" + keys.back() + "' is not a mapping");
+    throw InputError(typed + ": the parent of '" + keys.back() + "' is not a mapping");
   }
   value.SetTag(kSetTag + typed);
   parent[keys.back()] = value;

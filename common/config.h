@@ -95,7 +95,7 @@ YAML::Node load_yaml_file(const std::string& path);
 
 // Applies "a.b.c=value" to a loaded document: the value is parsed as YAML (so numbers stay numbers). Creates
 // missing mappings along the path; unknown keys are then caught by the section that reads them. The value is
-// marked so that any fault found in it later names the flag as typed (`as_typed`, default `assignment`).
+// marked so that any fault found in it later names where it came from (`as_typed`, default "--set assignment").
 void apply_override(YAML::Node root, const std::string& assignment, const std::string& as_typed = "");
 
 // Formats a number the way reports and docs show it: shortest text that reads back to the same double.

@@ -1,6 +1,7 @@
 // `npusim bench`: times the shipped benchmarks as whole simulations, each in its own forked process (SystemC
-// elaborates once per process), and reports wall time, simulated core cycles per wall second and simulated DRAM
-// bytes per wall second. With --baseline it prints each figure's ratio to a saved run; --save writes one.
+// elaborates once per process), in fast and full fidelity, and reports wall time, simulated core cycles per wall
+// second, simulated DRAM bytes per wall second and the speed-up of fast over full. With --baseline it prints each
+// wall time's ratio to a saved run; --save writes one.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,14 +26,17 @@ struct BenchCase {
   const char* name;
   const char* run_file;  // relative to the project folder
   const char* what;
+  bool full_is_slow;  // full fidelity only with --slow (minutes)
 };
 
-// The benchmarks the project ships. The Vicuna-7B request is the speed target: a 1024-token prompt and
-// 128 decode steps in uniform:3 (g128) on the HBM3 NPU.
+// The benchmarks the project ships. The Vicuna-7B requests are the speed targets: a 1024-token prompt and 128
+// decode steps on the HBM3 NPU, uniform:3 with the channel DRAM, and PMPD 3 -> 2 with the command-level DRAM.
 constexpr BenchCase kCases[] = {
-    {"default_run", "configs/runs/default.yaml", "README's default run: Vicuna-7B CNN/DM, fp16/uniform/PMPD"},
+    {"default_run", "configs/runs/default.yaml", "README's default run: Vicuna-7B CNN/DM, fp16/uniform/PMPD", false},
     {"vicuna7b_request", "configs/runs/bench_vicuna7b_request.yaml",
-     "one Vicuna-7B request, 1024-token prompt + 128 decode steps, uniform:3, HBM3 NPU"},
+     "one Vicuna-7B request, 1024-token prompt + 128 decode steps, uniform:3, HBM3 NPU, channel DRAM", false},
+    {"vicuna7b_pmpd_command", "configs/runs/bench_vicuna7b_pmpd_command.yaml",
+     "one Vicuna-7B request, 1024-token prompt + 128 decode steps, PMPD 3->2, HBM3 NPU, command-level DRAM", true},
 };
 
 struct Measurement {
@@ -42,10 +46,11 @@ struct Measurement {
   double dram_bytes = 0;
 };
 
-Measurement measure_once(const std::string& run_file) {
+Measurement measure_once(const std::string& run_file, const std::string& fidelity) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<uint64_t> r = run_forked([&] {
-    const RunConfig run = load_run_config(run_file, {});
+    RunConfig run = load_run_config(run_file, {});
+    run.fidelity = fidelity;
     const RunResults res = run_simulation(run);
     uint64_t bytes = 0;
     for (const ConfigResult& c : res.results) bytes += c.dram_read_bytes + c.dram_write_bytes;
@@ -66,7 +71,8 @@ int bench_command(const std::vector<std::string>& args) {
   flags.add_options()("repeat", po::value<int>()->default_value(3), "runs per benchmark; the median is reported")(
       "save", po::value<std::string>(), "write the results as a baseline JSON file")(
       "baseline", po::value<std::string>(), "compare with a baseline written by --save")(
-      "only", po::value<std::string>(), "run only the benchmark of this name");
+      "only", po::value<std::string>(), "run only the benchmark of this name")(
+      "slow", "also time full fidelity where it takes minutes (the command-level Vicuna-7B request)");
   const po::variables_map vm = parse_flags("bench", args, flags, po::positional_options_description());
   const int repeat = vm["repeat"].as<int>();
   if (repeat < 1) throw InputError("bench: --repeat must be >= 1");
@@ -90,34 +96,44 @@ int bench_command(const std::vector<std::string>& args) {
       throw InputError("bench: --only " + vm["only"].as<std::string>() + ": no such benchmark (" + names + ")");
   }
   nlohmann::ordered_json saved;
-  std::cout << fmt::format("{:<18} {:>9} {:>12} {:>16} {:>16} {:>10}\n", "benchmark", "wall s", "simulated s",
-                           "sim cycles/s", "sim DRAM GB/s", "vs base");
+  std::cout << fmt::format("{:<22} {:<5} {:>9} {:>12} {:>12} {:>14} {:>10} {:>8}\n", "benchmark", "mode", "wall s",
+                           "simulated s", "cycles/s", "DRAM GB/s", "fast/full", "vs base");
   for (const BenchCase& c : kCases) {
     if (vm.count("only") && vm["only"].as<std::string>() != c.name) continue;
-    std::vector<Measurement> runs;
-    for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(project_dir() + "/" + c.run_file));
-    std::sort(runs.begin(), runs.end(),
-              [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
-    const Measurement& m = runs[runs.size() / 2];
-    std::string versus = "-";
-    if (baseline.contains(c.name)) {
-      const auto& base = baseline[c.name];
-      if (!base.is_object() || !base.contains("wall_s") || !base["wall_s"].is_number()) {
-        throw InputError(vm["baseline"].as<std::string>() + ": " + c.name + ".wall_s: expected a number");
+    double full_wall_s = 0;
+    for (const std::string fidelity : {"full", "fast"}) {
+      if (fidelity == "full" && c.full_is_slow && !vm.count("slow")) continue;
+      std::vector<Measurement> runs;
+      for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(project_dir() + "/" + c.run_file, fidelity));
+      std::sort(runs.begin(), runs.end(),
+                [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
+      const Measurement& m = runs[runs.size() / 2];
+      const std::string key = std::string(c.name) + "/" + fidelity;
+      std::string versus = "-";
+      if (baseline.contains(key)) {
+        const auto& base = baseline[key];
+        if (!base.is_object() || !base.contains("wall_s") || !base["wall_s"].is_number()) {
+          throw InputError(vm["baseline"].as<std::string>() + ": " + key + ".wall_s: expected a number");
+        }
+        versus = fmt::format("{:.2f}x", base["wall_s"].get<double>() / m.wall_s);
       }
-      versus = fmt::format("{:.2f}x", base["wall_s"].get<double>() / m.wall_s);
+      if (fidelity == "full") full_wall_s = m.wall_s;
+      const std::string speedup =
+          fidelity == "fast" && full_wall_s > 0 ? fmt::format("{:.1f}x", full_wall_s / m.wall_s) : "-";
+      std::cout << fmt::format("{:<22} {:<5} {:>9.3f} {:>12.4f} {:>12.3e} {:>14.3f} {:>10} {:>8}\n", c.name,
+                               fidelity, m.wall_s, m.simulated_s, m.core_cycles / m.wall_s,
+                               m.dram_bytes / m.wall_s / 1e9, speedup, versus);
+      saved[key] = {{"what", c.what},
+                    {"wall_s", m.wall_s},
+                    {"simulated_s", m.simulated_s},
+                    {"core_cycles_per_s", m.core_cycles / m.wall_s},
+                    {"dram_bytes_per_s", m.dram_bytes / m.wall_s},
+                    {"repeat", repeat}};
     }
-    std::cout << fmt::format("{:<18} {:>9.3f} {:>12.4f} {:>16.3e} {:>16.3f} {:>10}\n", c.name, m.wall_s,
-                             m.simulated_s, m.core_cycles / m.wall_s, m.dram_bytes / m.wall_s / 1e9, versus);
-    saved[c.name] = {{"what", c.what},
-                     {"wall_s", m.wall_s},
-                     {"simulated_s", m.simulated_s},
-                     {"core_cycles_per_s", m.core_cycles / m.wall_s},
-                     {"dram_bytes_per_s", m.dram_bytes / m.wall_s},
-                     {"repeat", repeat}};
   }
   std::cout << "(median of " << repeat
-            << " runs; 'vs base' = baseline wall time / this wall time, > 1 is faster)\n";
+            << " runs; fast/full = full wall time / fast wall time; 'vs base' = baseline wall time / this wall "
+               "time, > 1 is faster)\n";
   if (vm.count("save")) write_file_atomic(vm["save"].as<std::string>(), saved.dump(2) + "\n");
   return 0;
 }

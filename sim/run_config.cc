@@ -57,6 +57,15 @@ Configuration read_configuration(ConfigSection& s) {
 void read_run(ConfigSection& s, RunConfig* run) {
   run->name = s.text("name", "run name: results go to results/<name> unless --out says otherwise", std::nullopt);
   run->npu_file = s.text("npu", "NPU config (configs/npu/*.yaml), relative to this file", std::nullopt);
+  const YAML::Node npu_set =
+      s.list("npu_set", "NPU fields this run overrides, as key.path=value (before any --set npu.*)", false);
+  if (!s.documenting()) {
+    for (const auto& entry : npu_set) {
+      if (!entry.IsScalar()) s.fail(entry, "npu_set", "expected key.path=value");
+      run->npu_sets.emplace_back(entry.Scalar(), s.file() + ":" + std::to_string(entry.Mark().line + 1) +
+                                                     ": npu_set: " + entry.Scalar());
+    }
+  }
   run->model_file =
       s.text("model", "model shape: configs/models/*.yaml or a Hugging Face config.json, relative to this file",
              std::nullopt);
@@ -152,7 +161,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   run.npu_file = resolve(path, run.npu_file);
   require_file(s, "npu", run.npu_file);
   YAML::Node npu_doc = load_yaml_file(run.npu_file);
-  for (const std::string& o : npu_sets) apply_override(npu_doc, o.substr(4), o);
+  for (const auto& [assignment, origin] : run.npu_sets) apply_override(npu_doc, assignment, origin);
+  for (const std::string& o : npu_sets) apply_override(npu_doc, o.substr(4), "--set " + o);
   ConfigSection npu(npu_doc, run.npu_file);
   run.npu = hw::read_npu_config(npu);
 
@@ -163,7 +173,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       throw InputError("--set " + model_sets.front() + ": only YAML models can be overridden");
     }
     YAML::Node model_doc = load_yaml_file(run.model_file);
-    for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), o);
+    for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), "--set " + o);
     ConfigSection m(model_doc, run.model_file);
     run.model = workloads::read_model_config(m);
   } else {

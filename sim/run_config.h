@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -26,6 +27,7 @@ struct RunConfig {
   std::string file;  // where it was read from
   hw::NpuConfig npu;
   std::string npu_file;
+  std::vector<std::pair<std::string, std::string>> npu_sets;  // the run file's npu_set: (assignment, where)
   workloads::ModelShape model;
   std::string model_file;
   std::string model_name;  // overrides model.name when set
