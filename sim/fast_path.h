@@ -10,7 +10,9 @@
 // Decode steps: steps in one format differ only in the KV cache they read (context length). A step is simulated
 // (layer-sampled) when no simulated step of the same configuration and format lies within `step_stride` context
 // tokens; otherwise it is the nearest simulated step scaled by the ratio of the two steps' exact DRAM bytes (a
-// decode step is bandwidth-bound; over 16 tokens of a 7B model's context the bytes change by well under 1%).
+// decode step is bandwidth-bound, and the KV cache that grows with the context is a small share of its bytes:
+// over 64 tokens of a 7B model's context they change by well under 1%). Phases that move fewer than
+// `min_sampled_bytes` are simulated whole: latency and DRAM state, not a period, decide their time.
 //
 // Exact in either case: DRAM bytes read and written (computed from the tiles and requests, hw::phase_bus_bytes),
 // DRAM bus time, MACs and tiles. Time and the other counters (row hits, commands, energy, stalls) are measured

@@ -43,8 +43,8 @@ RunConfig small_run(const std::string& model, const std::string& npu, const std:
   const traces::Trace trace = one_request_trace(model, prompt, {{3, steps / 2}, {2, steps - steps / 2}}, {3, 2});
   RunConfig run = make_run(npu_from(npu, {"dram.model=" + dram_model}), model, trace, kAllFormats);
   run.sample_layers = sample_layers;
-  run.step_stride = 16;
-  run.min_sampled_bytes = int64_t{64} << 20;
+  run.step_stride = 64;                       // the run file's default
+  run.min_sampled_bytes = int64_t{64} << 20;  // the run file's default
   return run;
 }
 
