@@ -71,6 +71,18 @@ TEST_F(Cli, RefreshIntervalTooShortForAReadIsRejected) {
                   {"tREFI", "tRFC +", "381.25"});
 }
 
+TEST_F(Cli, UnknownFidelityIsRejected) {
+  expect_rejected(run_file(base_run(), {"--fidelity", "medium"}), {"--fidelity medium", "full or fast"});
+  const std::string run = base_run() + "fidelity: medium\n";
+  expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "fidelity: medium")), "fidelity"});
+}
+
+TEST_F(Cli, BadNpuSetInTheRunFileNamesItsLine) {
+  const std::string run = base_run() + "npu_set:\n  - dram.model=nosuch\n";
+  expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "dram.model=nosuch")), "npu_set",
+                                  "'nosuch' is not one of"});
+}
+
 TEST_F(Cli, BenchWithUnknownBenchmarkIsRejected) {
   expect_rejected(npusim({"bench", "--only", "nosuch"}), {"--only nosuch", "no such benchmark"});
 }
