@@ -308,8 +308,7 @@ void apply_override(YAML::Node root, const std::string& assignment, const std::s
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node parent = chain.back();
     if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
-      throw InputError(typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") +
-                       " is not a mapping");
+      throw InputError(typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") + " is not a mapping");
     }
     chain.push_back(parent[keys[i]]);
   }

@@ -55,7 +55,8 @@ void NpuTop::execute(const Op& op) {
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
   }
   vector_unit_.execute(op.vector_elements);
-  // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they land.
+  // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they
+  // land.
   for (const ByteRange& r : kv_write_ranges(op)) {
     if (r.bytes == 0) continue;
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));

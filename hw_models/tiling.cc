@@ -62,7 +62,8 @@ std::array<ByteRange, 2> kv_write_ranges(const Op& op) {
   if (op.kind != OpKind::kKvWrite || op.kv_write_bytes == 0 || op.tokens == 0) return ranges;
   const uint64_t tensor_bytes = op.kv_write_bytes / 2;
   const uint64_t offset = (op.n - op.tokens) * (tensor_bytes / op.tokens);
-  for (const bool value : {false, true}) ranges[value ? 1 : 0] = {AddressMap::kv_base(op.layer, value) + offset, tensor_bytes};
+  for (const bool value : {false, true})
+    ranges[value ? 1 : 0] = {AddressMap::kv_base(op.layer, value) + offset, tensor_bytes};
   return ranges;
 }
 

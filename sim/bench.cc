@@ -32,7 +32,8 @@ struct BenchCase {
 // The benchmarks the project ships. The Vicuna-7B requests are the speed targets: a 1024-token prompt and 128
 // decode steps on the HBM3 NPU, uniform:3 with the channel DRAM, and PMPD 3 -> 2 with the command-level DRAM.
 constexpr BenchCase kCases[] = {
-    {"default_run", "configs/runs/default.yaml", "README's default run: Vicuna-7B CNN/DM, fp16/uniform/PMPD", false},
+    {"default_run", "configs/runs/default.yaml", "README's default run: Vicuna-7B CNN/DM, fp16/uniform/PMPD",
+     false},
     {"vicuna7b_request", "configs/runs/bench_vicuna7b_request.yaml",
      "one Vicuna-7B request, 1024-token prompt + 128 decode steps, uniform:3, HBM3 NPU, channel DRAM", false},
     {"vicuna7b_pmpd_command", "configs/runs/bench_vicuna7b_pmpd_command.yaml",

@@ -1,8 +1,8 @@
 #include "sim/engine.h"
 
-#include "sim/fast_path.h"
-
 #include <algorithm>
+
+#include "sim/fast_path.h"
 
 namespace npusim::sim {
 
@@ -21,6 +21,15 @@ class RunWorkSource : public hw::IWorkSource {
   }
 
   const std::vector<Op>* next_phase() override {
+    if (resimulate_) {
+      // The last sample was not steady: the same phase again, whole.
+      resimulate_ = false;
+      resimulated_ = true;
+      sampled_ = false;
+      ++simulated_phases_;
+      ++resimulated_phases_;
+      return &full_ops_;
+    }
     while (trace_ < run_.traces.size()) {
       const traces::Trace& trace = run_.traces[trace_];
       if (request_ < trace.requests.size()) {
@@ -62,7 +71,13 @@ class RunWorkSource : public hw::IWorkSource {
 
   void phase_done(const hw::PhaseStats& simulated) override {
     if (!sampled_) {
+      if (resimulated_ && step_ > 0) steps_.record(step_key_, context_, simulated);  // a whole step: an anchor
+      resimulated_ = false;
       account(simulated);
+      return;
+    }
+    if (!steady(simulated, run_.steady_tolerance)) {
+      resimulate_ = true;
       return;
     }
     const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, simulated);
@@ -71,6 +86,7 @@ class RunWorkSource : public hw::IWorkSource {
   }
 
   uint64_t simulated_phases() const { return simulated_phases_; }
+  uint64_t resimulated_phases() const { return resimulated_phases_; }
 
  private:
   // The operators the NPU simulates for the current phase: all of them, or (fast) a layer sample.
@@ -162,7 +178,9 @@ class RunWorkSource : public hw::IWorkSource {
   std::string step_key_;
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
-  uint64_t simulated_phases_ = 0;
+  uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
+  bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, whole
+  bool resimulated_ = false;  // the phase the NPU is simulating is such a phase
 };
 
 double ratio(double a, double b) {
@@ -185,6 +203,7 @@ RunResults run_simulation(const RunConfig& run) {
   results.dram = end.dram;
   results.fidelity = run.fidelity;
   results.simulated_phases = source.simulated_phases();
+  results.resimulated_phases = source.resimulated_phases();
   // The modelled time: every phase back to back (in full fidelity also the SystemC end time).
   hw::PhaseCounters totals;
   for (const ConfigResult& r : results.results) {

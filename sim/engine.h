@@ -50,9 +50,10 @@ struct RunResults {
   std::string run_name, npu_name, model_name, dram_preset;
   double peak_dram_bytes_per_s = 0, peak_macs_per_s = 0, core_clock_mhz = 0;
   std::vector<ConfigResult> results;  // trace-major, configurations in run order
-  uint64_t simulated_ps = 0;  // the modelled time of every phase of every configuration
-  std::string fidelity;       // "full" or "fast"
-  uint64_t simulated_phases = 0;  // phases the NPU simulated (fast: the others were predicted)
+  uint64_t simulated_ps = 0;          // the modelled time of every phase of every configuration
+  std::string fidelity;               // "full" or "fast"
+  uint64_t simulated_phases = 0;      // phases the NPU simulated (fast: the others were predicted)
+  uint64_t resimulated_phases = 0;    // fast: samples whose layers were not steady, simulated again whole
   hw::DramStats dram;  // the whole run's DRAM statistics, over what was simulated (fast: the samples only)
 };
 

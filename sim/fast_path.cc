@@ -61,6 +61,18 @@ std::vector<Op> sample_layers(const std::vector<Op>& full, int sample_layers) {
   return sampled;
 }
 
+bool steady(const hw::PhaseStats& sampled, double tolerance) {
+  const std::vector<hw::LayerMark>& marks = sampled.layer_ends;
+  if (marks.size() < 3) return true;  // one period or none: nothing to compare
+  const double mean = static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) /
+                      static_cast<double>(marks.size() - 1);
+  for (size_t i = 1; i < marks.size(); ++i) {
+    const double period = static_cast<double>(marks[i].elapsed_ps - marks[i - 1].elapsed_ps);
+    if (std::fabs(period - mean) > tolerance * mean) return false;
+  }
+  return true;
+}
+
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,
                                     const hw::PhaseStats& sampled) {
   const int layers = stack_layers(full);
@@ -84,7 +96,9 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
   const auto ratio = [](uint64_t total, uint64_t part) {
     return part > 0 ? static_cast<double>(total) / static_cast<double>(part) : 0.0;
   };
-  const auto scale = [](uint64_t v, double by) { return static_cast<uint64_t>(std::llround(static_cast<double>(v) * by)); };
+  const auto scale = [](uint64_t v, double by) {
+    return static_cast<uint64_t>(std::llround(static_cast<double>(v) * by));
+  };
   const auto scale_all = [&](std::vector<uint64_t>* v, double by) {
     for (uint64_t& x : *v) x = scale(x, by);
   };
@@ -125,14 +139,15 @@ bool StepPredictor::predict(const hw::NpuConfig& npu, const std::string& key, ui
       (nearest != steps.begin() && context_tokens - std::prev(nearest)->first < nearest->first - context_tokens)) {
     nearest = std::prev(nearest);
   }
-  const uint64_t distance = nearest->first > context_tokens ? nearest->first - context_tokens
-                                                            : context_tokens - nearest->first;
+  const uint64_t distance =
+      nearest->first > context_tokens ? nearest->first - context_tokens : context_tokens - nearest->first;
   if (distance >= static_cast<uint64_t>(stride_tokens_)) return false;
   const hw::PhaseStats& anchor = nearest->second;
   hw::PhaseStats exact;
   set_exact(npu, full, &exact);
   // Time and the measured counters scale with the bytes (a bandwidth-bound step); the exact ones are exact.
-  const double ratio = static_cast<double>(bus_bytes(exact)) / static_cast<double>(std::max<uint64_t>(bus_bytes(anchor), 1));
+  const double ratio =
+      static_cast<double>(bus_bytes(exact)) / static_cast<double>(std::max<uint64_t>(bus_bytes(anchor), 1));
   hw::PhaseStats s = anchor;
   hw::add_scaled(&s, anchor, ratio - 1.0);
   copy_exact(exact, &s);

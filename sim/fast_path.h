@@ -32,6 +32,10 @@ namespace npusim::sim {
 // `sample_layers`. Returns `full` unchanged when the stack has no more layers than that.
 std::vector<workloads::Op> sample_layers(const std::vector<workloads::Op>& full, int sample_layers);
 
+// Whether a layer-sampled simulation reached a steady state: every simulated layer after the first took within
+// `tolerance` (a fraction) of their mean time.
+bool steady(const hw::PhaseStats& sampled, double tolerance);
+
 // The whole phase's statistics from a layer-sampled simulation (`sampled`, with its layer marks) of `full`.
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
                                     const hw::PhaseStats& sampled);

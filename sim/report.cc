@@ -127,6 +127,9 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
                 {"core_clock_mhz", results.core_clock_mhz}};
   doc["model"] = {{"name", results.model_name}, {"file", run.model_file}};
   doc["simulated_ps"] = results.simulated_ps;
+  doc["fidelity"] = {{"mode", results.fidelity},
+                     {"simulated_phases", results.simulated_phases},
+                     {"resimulated_phases", results.resimulated_phases}};
   const hw::DramStats& d = results.dram;
   const uint64_t bursts = d.row_hits + d.row_misses + d.row_conflicts;
   doc["dram"] = {

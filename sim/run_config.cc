@@ -62,8 +62,8 @@ void read_run(ConfigSection& s, RunConfig* run) {
   if (!s.documenting()) {
     for (const auto& entry : npu_set) {
       if (!entry.IsScalar()) s.fail(entry, "npu_set", "expected key.path=value");
-      run->npu_sets.emplace_back(entry.Scalar(), s.file() + ":" + std::to_string(entry.Mark().line + 1) +
-                                                     ": npu_set: " + entry.Scalar());
+      run->npu_sets.emplace_back(
+          entry.Scalar(), s.file() + ":" + std::to_string(entry.Mark().line + 1) + ": npu_set: " + entry.Scalar());
     }
   }
   run->model_file =
@@ -94,8 +94,7 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "sample_layers", "layers",
       "decoder layers simulated per phase: the first warms the pipeline, the others measure the period (layers "
       "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.3%)",
-      6, 2,
-      1024));
+      6, 2, 1024));
   run->step_stride = fast.integer("step_stride", "tokens",
                                   "a decode step is simulated when no simulated step of the same configuration "
                                   "and format lies within this many context tokens (the others scale with their "
@@ -106,6 +105,12 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "phases that move fewer DRAM bytes are simulated whole, never sampled or predicted: their time is latency "
       "and DRAM state more than bandwidth, and simulating them costs little",
       int64_t{64} << 20, 0, int64_t{1} << 50);
+  run->steady_tolerance =
+      fast.real("steady_tolerance", "fraction",
+                "a sample is steady when every simulated layer after the first took within this fraction of their "
+                "mean time; a phase whose sample is not is simulated again whole (Vicuna-7B's layers spread by "
+                "under 4%)",
+                0.1, 0, 10);
   fast.finish();
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");
   run->lowering.quantize_lm_head =

@@ -129,6 +129,32 @@ TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
   EXPECT_EQ(s.dram_read_bytes, 0u);  // exact: these ops move nothing
 }
 
+// Periods of 100, 100, 130 ns after the first layer: mean 110, the last 18% above it. Steady within 20%, not
+// within 10%.
+TEST(FastPath, SteadyWhenEveryPeriodIsNearTheMean) {
+  hw::PhaseStats s;
+  for (const uint64_t at : {50000, 150000, 250000, 380000}) s.layer_ends.push_back({0, at, {}});
+  EXPECT_TRUE(steady(s, 0.2));
+  EXPECT_FALSE(steady(s, 0.1));
+}
+
+// A sample that is not steady is simulated again whole: with no tolerance at all, every sampled phase whose layers
+// did not take exactly equal times is. (With the command-level DRAM, refresh and row switches make them differ.)
+TEST(FastPath, UnsteadySamplesAreSimulatedAgainWhole) {
+  RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 4, 6);
+  run.configurations = {kAllFormats[2]};  // pmpd: 2 steps at 3 bits, 2 at 2 bits
+  run.steady_tolerance = 0;
+  run.fidelity = "fast";
+  const std::vector<uint64_t> r = run_forked([&] {
+    const RunResults res = run_simulation(run);
+    return std::vector<uint64_t>{res.simulated_phases, res.resimulated_phases};
+  });
+  // Sampled: the prefill and the first step at each format (the second one of each is predicted): 3, each
+  // simulated again whole.
+  EXPECT_EQ(r.at(1), 3u);
+  EXPECT_EQ(r.at(0), 6u);
+}
+
 // The bytes the fast path takes as exact: phase_bus_bytes of every phase's operators, summed, equals what the full
 // simulation counted on the DRAM bus, for every format and both DRAM models.
 TEST(FastPath, PhaseBusBytesEqualTheSimulatedBytes) {

@@ -23,8 +23,8 @@ inline hw::NpuConfig npu_from(const std::string& name, const std::vector<std::st
   return hw::read_npu_config(section);
 }
 
-inline traces::Trace one_request_trace(const std::string& model, int64_t prompt, std::vector<traces::Segment> decode,
-                                std::vector<int> pair) {
+inline traces::Trace one_request_trace(const std::string& model, int64_t prompt,
+                                       std::vector<traces::Segment> decode, std::vector<int> pair) {
   traces::Trace t;
   t.header.model = model;
   t.header.task = "test";
@@ -41,7 +41,7 @@ inline traces::Trace one_request_trace(const std::string& model, int64_t prompt,
 }
 
 inline RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, const traces::Trace& trace,
-                   std::vector<Configuration> configs) {
+                          std::vector<Configuration> configs) {
   RunConfig run;
   run.name = "test";
   run.npu = npu;
