@@ -63,18 +63,26 @@ PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters&
 // to += d x times, each integer counter rounded to the nearest whole (extrapolation by a measured period).
 void add_scaled(PhaseCounters* to, const PhaseCounters& d, double times);
 
-// Where a phase stood when the core finished a decoder layer's last operator: time and counters since the start
-// of the phase. The fast path measures the period of steady-state layers from these.
-struct LayerMark {
-  int layer = 0;
+// Where a phase stood when the core finished a unit of work (a decoder layer's last operator, or one tile of a
+// large operator outside the stack): time and counters since the start of the phase. The fast path measures the
+// period of steady-state units from these.
+struct Mark {
+  uint64_t unit = 0;  // layer or tile index
   uint64_t elapsed_ps = 0;
   PhaseCounters counters;
+};
+
+// The tiles of one operator outside the decoder stack (embedding, lm_head) that took more than one tile.
+struct OpTileMarks {
+  std::string op;
+  std::vector<Mark> tiles;
 };
 
 // What one phase (a prefill or a decode step) cost, measured by the simulation.
 struct PhaseStats : PhaseCounters {
   uint64_t start_ps = 0, end_ps = 0;
-  std::vector<LayerMark> layer_ends;  // in layer order
+  std::vector<Mark> layer_ends;       // in layer order
+  std::vector<OpTileMarks> op_tiles;  // in operator order
   uint64_t time_ps() const { return end_ps - start_ps; }
 };
 

@@ -49,10 +49,17 @@ PhaseCounters NpuTop::snapshot() const {
 void NpuTop::execute(const Op& op) {
   const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
                                    static_cast<uint64_t>(config_.dequant_table_rows));
+  // A large operator outside the stack is marked tile by tile (the fast path samples its tiles).
+  const bool mark_tiles = op.layer < 0 && plan.tiles > 1;
+  if (mark_tiles) op_tiles_.push_back({op.name, {}});
   for (uint64_t i = 0; i < plan.tiles; ++i) {
     const Tile tile = dequantized_.pop(&compute_wait_ps_);
     mac_array_.execute(tile.macs);
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
+    if (mark_tiles) {
+      op_tiles_.back().tiles.push_back(
+          {i, TimedTileQueue::now_ps() - phase_start_ps_, counters_between(phase_before_, snapshot())});
+    }
   }
   vector_unit_.execute(op.vector_elements);
   // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they
@@ -67,15 +74,17 @@ void NpuTop::core() {
   for (;;) {
     const std::vector<Op>* ops = source_.next_phase();
     if (ops == nullptr) break;
-    const PhaseCounters before = snapshot();
-    const uint64_t start = TimedTileQueue::now_ps();
-    std::vector<LayerMark> layer_ends;
+    const PhaseCounters before = phase_before_ = snapshot();
+    const uint64_t start = phase_start_ps_ = TimedTileQueue::now_ps();
+    std::vector<Mark> layer_ends;
+    op_tiles_.clear();
     streamer_.start_phase(ops);
     for (size_t i = 0; i < ops->size(); ++i) {
       const Op& op = (*ops)[i];
       execute(op);
       if (op.layer >= 0 && (i + 1 == ops->size() || (*ops)[i + 1].layer != op.layer)) {
-        layer_ends.push_back({op.layer, TimedTileQueue::now_ps() - start, counters_between(before, snapshot())});
+        layer_ends.push_back({static_cast<uint64_t>(op.layer), TimedTileQueue::now_ps() - start,
+                              counters_between(before, snapshot())});
       }
     }
     // Posted writes still in the controllers' queues drain now: the phase ends when they are in DRAM.
@@ -87,6 +96,7 @@ void NpuTop::core() {
     PhaseStats stats;
     static_cast<PhaseCounters&>(stats) = counters_between(before, snapshot());
     stats.layer_ends = std::move(layer_ends);
+    stats.op_tiles = std::move(op_tiles_);
     stats.start_ps = start;
     stats.end_ps = TimedTileQueue::now_ps();
     source_.phase_done(stats);

@@ -35,6 +35,10 @@ class NpuTop : public sc_core::sc_module {
   VectorUnit vector_unit_;
   uint64_t compute_wait_ps_ = 0;
   uint64_t writes_done_ps_ = 0;  // latest completion of a posted KV-cache write
+  // The phase in progress: where it started, for the marks.
+  uint64_t phase_start_ps_ = 0;
+  PhaseCounters phase_before_;
+  std::vector<OpTileMarks> op_tiles_;
 };
 
 }  // namespace npusim::hw

@@ -94,7 +94,7 @@ class RunWorkSource : public hw::IWorkSource {
     ++simulated_phases_;
     sampled_ = sampling();
     if (!sampled_) return &full_ops_;
-    sampled_ops_ = sample_layers(full_ops_, run_.sample_layers);
+    sampled_ops_ = sample_ops(run_.npu, full_ops_, run_.sample_layers, run_.sample_tiles);
     return &sampled_ops_;
   }
 

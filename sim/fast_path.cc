@@ -13,6 +13,11 @@ using workloads::Op;
 
 namespace {
 
+hw::TilePlan plan_of(const hw::NpuConfig& npu, const Op& op) {
+  return hw::plan_tiles(op, static_cast<uint64_t>(npu.weight_buffer_bytes),
+                        static_cast<uint64_t>(npu.dequant_table_rows));
+}
+
 int stack_layers(const std::vector<Op>& ops) {
   int layers = 0;
   for (const Op& op : ops) layers = std::max(layers, op.layer + 1);
@@ -27,6 +32,7 @@ void copy_exact(const hw::PhaseStats& from, hw::PhaseStats* to) {
   to->macs = from.macs;
   to->tiles = from.tiles;
   to->layer_ends.clear();
+  to->op_tiles.clear();
 }
 
 // Overwrites what is known without simulating with the whole phase's values.
@@ -39,11 +45,10 @@ void set_exact(const hw::NpuConfig& npu, const std::vector<Op>& full, hw::PhaseS
   s->tiles = 0;
   for (const Op& op : full) {
     s->macs += op.macs;
-    s->tiles += hw::plan_tiles(op, static_cast<uint64_t>(npu.weight_buffer_bytes),
-                               static_cast<uint64_t>(npu.dequant_table_rows))
-                    .tiles;
+    s->tiles += plan_of(npu, op).tiles;
   }
   s->layer_ends.clear();
+  s->op_tiles.clear();
 }
 
 uint64_t bus_bytes(const hw::PhaseStats& s) {
@@ -52,42 +57,70 @@ uint64_t bus_bytes(const hw::PhaseStats& s) {
 
 }  // namespace
 
-std::vector<Op> sample_layers(const std::vector<Op>& full, int sample_layers) {
-  if (stack_layers(full) <= sample_layers) return full;
+std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full, int sample_layers,
+                           int sample_tiles) {
+  const bool all_layers = stack_layers(full) <= sample_layers;
   std::vector<Op> sampled;
   for (const Op& op : full) {
-    if (op.layer < sample_layers) sampled.push_back(op);
+    if (op.layer >= 0) {
+      if (all_layers || op.layer < sample_layers) sampled.push_back(op);
+      continue;
+    }
+    const hw::TilePlan plan = plan_of(npu, op);
+    if (op.kind == workloads::OpKind::kLinear && plan.tiles > static_cast<uint64_t>(sample_tiles)) {
+      sampled.push_back(workloads::with_rows(op, plan.rows_per_tile * static_cast<uint64_t>(sample_tiles)));
+    } else {
+      sampled.push_back(op);
+    }
   }
   return sampled;
 }
 
-bool steady(const hw::PhaseStats& sampled, double tolerance) {
-  const std::vector<hw::LayerMark>& marks = sampled.layer_ends;
+bool steady(const std::vector<hw::Mark>& marks, double tolerance) {
   if (marks.size() < 3) return true;  // one period or none: nothing to compare
-  const double mean = static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) /
-                      static_cast<double>(marks.size() - 1);
-  for (size_t i = 1; i < marks.size(); ++i) {
-    const double period = static_cast<double>(marks[i].elapsed_ps - marks[i - 1].elapsed_ps);
-    if (std::fabs(period - mean) > tolerance * mean) return false;
+  // The mean period over the first and over the second half of the units after the first, each against the
+  // mean over all of them: single units may wait out a refresh, a drifting mean is what rules out extension.
+  const size_t periods = marks.size() - 1, half = periods / 2;
+  const auto mean = [&](size_t from, size_t to) {  // periods [from, to): marks[from] to marks[to]
+    return static_cast<double>(marks[to].elapsed_ps - marks[from].elapsed_ps) / static_cast<double>(to - from);
+  };
+  const double all = mean(0, periods);
+  return std::fabs(mean(0, half) - all) <= tolerance * all &&
+         std::fabs(mean(half, periods) - all) <= tolerance * all;
+}
+
+bool steady(const hw::PhaseStats& sampled, double tolerance) {
+  if (!steady(sampled.layer_ends, tolerance)) return false;
+  for (const hw::OpTileMarks& op : sampled.op_tiles) {
+    if (!steady(op.tiles, tolerance)) return false;
   }
   return true;
 }
 
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,
                                     const hw::PhaseStats& sampled) {
-  const int layers = stack_layers(full);
-  const std::vector<hw::LayerMark>& marks = sampled.layer_ends;
-  const auto simulated = static_cast<int>(marks.size());
   hw::PhaseStats s = sampled;
-  if (simulated < layers) {
-    if (simulated < 2) throw std::logic_error("fast path: a sampled phase needs at least two layers");
-    // The period: the mean over the simulated layers after the first (which fills the pipeline).
-    const double periods = static_cast<double>(simulated - 1);
-    const double missing = static_cast<double>(layers - simulated);
-    const double period_ps = static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
+  double added_ps = 0;
+  // Adds `missing` units, each the mean period between the first and the last mark, time and counters.
+  const auto extend = [&](const std::vector<hw::Mark>& marks, double missing) {
+    if (missing <= 0) return;
+    if (marks.size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
+    const double periods = static_cast<double>(marks.size() - 1);
+    added_ps += missing * static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
     hw::add_scaled(&s, hw::counters_between(marks.front().counters, marks.back().counters), missing / periods);
-    s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(missing * period_ps));
+  };
+  extend(sampled.layer_ends,
+         static_cast<double>(stack_layers(full)) - static_cast<double>(sampled.layer_ends.size()));
+  for (const hw::OpTileMarks& marks : sampled.op_tiles) {
+    for (const Op& op : full) {
+      if (op.layer >= 0 || op.name != marks.op || op.kind != workloads::OpKind::kLinear) continue;
+      // Missing tiles, counted in rows: the whole operator's last tile may be short.
+      const auto rows_per_tile = static_cast<double>(plan_of(npu, op).rows_per_tile);
+      const double simulated_rows = static_cast<double>(marks.tiles.size()) * rows_per_tile;
+      extend(marks.tiles, (static_cast<double>(op.n) - simulated_rows) / rows_per_tile);
+    }
   }
+  s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
   set_exact(npu, full, &s);
   return s;
 }

@@ -5,7 +5,8 @@
 // its first `sample_layers` layers (plus everything outside the stack: embedding, final norm, lm_head); the core
 // marks the end of every layer, the period is the mean over the sampled layers after the first, and the phase is
 // extended by that period and its counters for each layer left out. The pipeline's fill and drain are simulated,
-// not estimated.
+// not estimated. A large operator outside the stack (lm_head: hundreds of identical tiles) is sampled the same
+// way, tile by tile.
 //
 // Decode steps: steps in one format differ only in the KV cache they read (context length). A step is simulated
 // (layer-sampled) when no simulated step of the same configuration and format lies within `step_stride` context
@@ -28,15 +29,21 @@
 
 namespace npusim::sim {
 
-// Which operators of `full` to simulate: those outside the decoder stack and those of layers below
-// `sample_layers`. Returns `full` unchanged when the stack has no more layers than that.
-std::vector<workloads::Op> sample_layers(const std::vector<workloads::Op>& full, int sample_layers);
+// Which operators of `full` to simulate: those of layers below `sample_layers` (all of them when the stack has no
+// more), and those outside the stack, where a linear of more than `sample_tiles` tiles keeps only that many
+// tiles' rows.
+std::vector<workloads::Op> sample_ops(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
+                                      int sample_layers, int sample_tiles);
 
-// Whether a layer-sampled simulation reached a steady state: every simulated layer after the first took within
-// `tolerance` (a fraction) of their mean time.
+// Whether marks of repeated units (layers, or one operator's tiles) show a steady state: the mean time of the
+// units after the first, over the first half of them and over the second, each within `tolerance` (a fraction) of
+// their mean over all.
+bool steady(const std::vector<hw::Mark>& marks, double tolerance);
+// Every sampled unit of a phase steady.
 bool steady(const hw::PhaseStats& sampled, double tolerance);
 
-// The whole phase's statistics from a layer-sampled simulation (`sampled`, with its layer marks) of `full`.
+// The whole phase's statistics from a sampled simulation (`sampled`, with its marks) of `full`: each missing layer
+// adds the mean layer period and its counters; each missing tile of a sampled operator the mean tile period.
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
                                     const hw::PhaseStats& sampled);
 

@@ -95,6 +95,11 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "decoder layers simulated per phase: the first warms the pipeline, the others measure the period (layers "
       "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.3%)",
       6, 2, 1024));
+  run->sample_tiles = static_cast<int>(fast.integer(
+      "sample_tiles", "tiles",
+      "tiles simulated of a linear outside the decoder stack (lm_head); its other tiles take the mean "
+      "period of the simulated ones after the first",
+      8, 2, 1 << 20));
   run->step_stride = fast.integer("step_stride", "tokens",
                                   "a decode step is simulated when no simulated step of the same configuration "
                                   "and format lies within this many context tokens (the others scale with their "
@@ -107,9 +112,9 @@ void read_run(ConfigSection& s, RunConfig* run) {
       int64_t{64} << 20, 0, int64_t{1} << 50);
   run->steady_tolerance =
       fast.real("steady_tolerance", "fraction",
-                "a sample is steady when every simulated layer after the first took within this fraction of their "
-                "mean time; a phase whose sample is not is simulated again whole (Vicuna-7B's layers spread by "
-                "under 4%)",
+                "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "
+                "over the first half and over the second, lies within this fraction of the mean over all; a phase "
+                "whose sample is not is simulated again whole",
                 0.1, 0, 10);
   fast.finish();
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");

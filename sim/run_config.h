@@ -39,6 +39,7 @@ struct RunConfig {
   std::string fp16_baseline, uniform_baseline;  // configuration names the speedups divide by
   std::string fidelity;                         // "fast" (sampled layers and decode steps) or "full"
   int sample_layers = 0;                        // fast: decoder layers simulated per phase
+  int sample_tiles = 0;                         // fast: tiles simulated of a large operator outside the stack
   int64_t step_stride = 0;                      // fast: context tokens between simulated decode steps
   int64_t min_sampled_bytes = 0;                // fast: phases moving fewer DRAM bytes are simulated whole
   double steady_tolerance = 0;                  // fast: largest spread of sampled layer periods around their mean

@@ -29,6 +29,7 @@
 // (flash-attention style) and consumed from there, so prefill attention reads nothing from DRAM; kv_write stores
 // all T tokens' K and V for the decode steps that follow.
 #include <cmath>
+#include <stdexcept>
 
 #include "common/error.h"
 #include "workloads/workloads.h"
@@ -38,6 +39,16 @@ namespace {
 
 constexpr uint64_t kFp16Bytes = 2;
 constexpr uint64_t kKvTensors = 2;  // K and V
+
+// A linear's bytes and MACs from its shape (format and tokens already set).
+void shape_linear(Op* op, uint64_t k, uint64_t n, bool biased) {
+  op->k = k;
+  op->n = n;
+  op->weight_bytes = op->format.code_bytes(k, n);
+  op->table_bytes = op->format.table_bytes(k, n);
+  op->bias_bytes = biased ? n * kFp16Bytes : 0;
+  op->macs = op->tokens * k * n;
+}
 
 // Vector-unit work, in element operations per element. One pass = one elementwise operation over the vector
 // unit's lanes; exp, rsqrt and tanh count as one pass each (a special-function unit evaluates them).
@@ -163,13 +174,8 @@ class Lowerer {
   void linear(std::string name, int layer, uint64_t tokens, uint64_t k, uint64_t n, const PrecisionFormat& format,
               bool biased) {
     Op& op = add(std::move(name), OpKind::kLinear, layer, tokens);
-    op.k = k;
-    op.n = n;
     op.format = format;
-    op.weight_bytes = format.code_bytes(k, n);
-    op.table_bytes = format.table_bytes(k, n);
-    op.bias_bytes = biased ? n * kFp16Bytes : 0;
-    op.macs = tokens * k * n;
+    shape_linear(&op, k, n, biased);
   }
 
   // Norm weights (and LayerNorm's bias) are fp16 vectors streamed like biases, so they count as bias_bytes.
@@ -296,6 +302,15 @@ uint64_t decoder_linear_params(const ModelShape& m) {
   const uint64_t attention = 2 * hidden * q_width + 2 * hidden * kv_width;
   const uint64_t mlp = (m.mlp == "gelu" ? 2 : 3) * hidden * u(m.intermediate_size);
   return u(m.num_layers) * (attention + mlp);
+}
+
+Op with_rows(const Op& linear, uint64_t rows) {
+  if (linear.kind != OpKind::kLinear || rows == 0 || rows > linear.n) {
+    throw std::logic_error("with_rows: expected a linear and 1 to n rows");
+  }
+  Op op = linear;
+  shape_linear(&op, linear.k, rows, linear.bias_bytes > 0);
+  return op;
 }
 
 }  // namespace npusim::workloads

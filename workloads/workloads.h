@@ -23,9 +23,9 @@ enum class FormatKind { kFp16, kUniform, kAnyPrec };
 
 struct PrecisionFormat {
   FormatKind kind = FormatKind::kFp16;
-  int bits = 16;          // 16 for fp16; k for uniform and anyprec
-  int group_size = 128;   // uniform only: weights sharing one scale and zero along K
-  int parent_bits = 4;    // anyprec only: planes stored in DRAM (the nested parent precision); bits <= parent_bits
+  int bits = 16;         // 16 for fp16; k for uniform and anyprec
+  int group_size = 128;  // uniform only: weights sharing one scale and zero along K
+  int parent_bits = 4;   // anyprec only: planes stored in DRAM (the nested parent precision); bits <= parent_bits
 
   static PrecisionFormat fp16();
   static PrecisionFormat uniform(int bits, int group_size);
@@ -51,17 +51,17 @@ struct ModelShape {
   int64_t intermediate_size = 0;  // FFN width
   int64_t num_layers = 0;
   int64_t num_heads = 0;
-  int64_t num_kv_heads = 0;       // grouped-query attention when < num_heads
-  int64_t head_dim = 0;           // hidden_size / num_heads unless the config says otherwise
+  int64_t num_kv_heads = 0;  // grouped-query attention when < num_heads
+  int64_t head_dim = 0;      // hidden_size / num_heads unless the config says otherwise
   int64_t vocab_size = 0;
   int64_t max_position_embeddings = 0;
-  std::string mlp = "swiglu";     // "swiglu" (gate, up, down) or "gelu" (fc1, fc2)
-  std::string norm = "rmsnorm";   // "rmsnorm" or "layernorm"
-  bool parallel_block = false;    // Phi: attention and MLP read the same normed input, outputs summed
-  bool attention_bias = false;    // biases on q, k, v (and dense for phi)
-  bool mlp_bias = false;          // biases on the MLP linears
+  std::string mlp = "swiglu";    // "swiglu" (gate, up, down) or "gelu" (fc1, fc2)
+  std::string norm = "rmsnorm";  // "rmsnorm" or "layernorm"
+  bool parallel_block = false;   // Phi: attention and MLP read the same normed input, outputs summed
+  bool attention_bias = false;   // biases on q, k, v (and dense for phi)
+  bool mlp_bias = false;         // biases on the MLP linears
   bool lm_head_bias = false;
-  double rotary_fraction = 1.0;   // share of head_dim that RoPE rotates (partial rotary in StableLM, Phi)
+  double rotary_fraction = 1.0;  // share of head_dim that RoPE rotates (partial rotary in StableLM, Phi)
   bool tie_word_embeddings = false;
 };
 
@@ -90,7 +90,7 @@ enum class OpKind {
 const char* op_kind_name(OpKind kind);
 
 struct Op {
-  std::string name;     // "layer.3.attn.q_proj", "lm_head", ...; stable, used in reports
+  std::string name;  // "layer.3.attn.q_proj", "lm_head", ...; stable, used in reports
   OpKind kind = OpKind::kLinear;
   int layer = -1;       // decoder layer, -1 outside the stack
   uint64_t tokens = 0;  // activation rows this op processes (prompt length in prefill, 1 in decode)
@@ -98,24 +98,26 @@ struct Op {
   uint64_t k = 0;
   uint64_t n = 0;
   uint64_t heads = 0;
-  PrecisionFormat format;    // weight format (linears); fp16 for everything else
-  uint64_t weight_bytes = 0;  // codes / planes / fp16 weights streamed from DRAM
-  uint64_t table_bytes = 0;   // centroid tables or group scale+zero streamed from DRAM
-  uint64_t bias_bytes = 0;    // fp16 biases streamed from DRAM
+  PrecisionFormat format;        // weight format (linears); fp16 for everything else
+  uint64_t weight_bytes = 0;     // codes / planes / fp16 weights streamed from DRAM
+  uint64_t table_bytes = 0;      // centroid tables or group scale+zero streamed from DRAM
+  uint64_t bias_bytes = 0;       // fp16 biases streamed from DRAM
   uint64_t embedding_bytes = 0;  // embedding rows read from DRAM
   uint64_t kv_read_bytes = 0;    // KV cache read from DRAM
   uint64_t kv_write_bytes = 0;   // KV cache written to DRAM
   uint64_t macs = 0;             // multiply-accumulates on the MAC array
   uint64_t vector_elements = 0;  // element operations on the vector unit
 
-  uint64_t dram_read_bytes() const { return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes; }
+  uint64_t dram_read_bytes() const {
+    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes;
+  }
 };
 
 // Which weights are quantized and what else the lowering needs to know.
 struct LoweringOptions {
-  bool quantize_lm_head = false;  // lm_head in the configured format (PMPD keeps it fp16)
-  int kv_cache_bits = 16;         // bits per KV-cache element
-  bool causal_prefill = true;     // prefill attention counts only the causal half (T*(T+1)/2 score entries)
+  bool quantize_lm_head = false;        // lm_head in the configured format (PMPD keeps it fp16)
+  int kv_cache_bits = 16;               // bits per KV-cache element
+  bool causal_prefill = true;           // prefill attention counts only the causal half (T*(T+1)/2 score entries)
   bool lm_head_last_token_only = true;  // prefill computes logits for the last prompt token only
 };
 
@@ -127,10 +129,16 @@ std::vector<Op> lower_prefill(const ModelShape& model, const PrecisionFormat& fo
 std::vector<Op> lower_decode_step(const ModelShape& model, const PrecisionFormat& format, uint64_t context_tokens,
                                   const LoweringOptions& options);
 
+// The same linear with only its first `rows` output rows, bytes and MACs recomputed (the fast path simulates a
+// large operator on a sample of its tiles). Throws std::logic_error for anything else.
+Op with_rows(const Op& linear, uint64_t rows);
+
 struct OpTotals {
   uint64_t weight_bytes = 0, table_bytes = 0, bias_bytes = 0, embedding_bytes = 0;
   uint64_t kv_read_bytes = 0, kv_write_bytes = 0, macs = 0, vector_elements = 0;
-  uint64_t dram_read_bytes() const { return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes; }
+  uint64_t dram_read_bytes() const {
+    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes;
+  }
 };
 OpTotals sum_ops(const std::vector<Op>& ops);
 
