@@ -2,6 +2,8 @@
 // and fetches each tile's ranges from DRAM in requests of `dma_request_bytes` with at most
 // `dma_max_outstanding` in flight. It never waits for a tile to land: it issues the next tile's requests as soon
 // as a buffer is free, so transfers of consecutive tiles overlap; a tile is handed on when its last byte arrives.
+// A tile's requests go to the DRAM as one stream (IDram::access_stream) that carries the outstanding bound, so a
+// command-level controller sees them arrive as they would and reorders among them.
 #pragma once
 
 #include <deque>

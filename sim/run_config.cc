@@ -85,15 +85,16 @@ void read_run(ConfigSection& s, RunConfig* run) {
       s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0, int64_t{1} << 40);
   run->fidelity = s.choice("fidelity",
                            "full: every DRAM command and every tile of every phase simulated; fast: a phase's "
-                           "first layers simulated and the steady-state layer period extended to the rest, and "
-                           "a decode step simulated only every step_stride context tokens per format (the others "
-                           "scaled by their exact DRAM bytes); byte counts stay exact (--fidelity)",
+                           "first layers (and a large operator's first tiles) simulated and the steady-state "
+                           "period extended to the rest, and a decode step simulated only every step_stride "
+                           "context tokens per format (the others scaled by their exact DRAM bytes); byte counts "
+                           "stay exact (--fidelity)",
                            "fast", {"full", "fast"});
   ConfigSection fast = s.section("fast_path", "how --fidelity fast samples the simulation");
   run->sample_layers = static_cast<int>(fast.integer(
       "sample_layers", "layers",
       "decoder layers simulated per phase: the first warms the pipeline, the others measure the period (layers "
-      "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.3%)",
+      "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.4%)",
       6, 2, 1024));
   run->sample_tiles = static_cast<int>(fast.integer(
       "sample_tiles", "tiles",
