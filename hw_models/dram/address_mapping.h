@@ -6,6 +6,7 @@
 //   "rorabgbachco"  row-bank-channel: a whole row in one channel before moving to the next channel, then bank
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -38,6 +39,19 @@ class AddressMapper {
   }
   // The lowest address >= `address` (burst-aligned) whose burst lies in `channel`: how a controller finds its own
   // bursts in a long request without visiting the other channels' ones.
+  // How many bursts starting in [from, to) lie in `channel` (`from` burst-aligned).
+  uint64_t count_in_channel(uint64_t from, uint64_t to, uint32_t channel) const {
+    const uint32_t run_shift = shift_[kChannel] - burst_shift_;  // bursts in a run of one channel value
+    const uint64_t run = uint64_t{1} << run_shift;
+    const uint64_t period = run * (mask_[kChannel] + 1);
+    // Bursts with index below x in the channel: whole periods, then what of the channel's run the rest reaches.
+    const auto below = [&](uint64_t x) {
+      const uint64_t rest = x % period, start = uint64_t{channel} * run;
+      return x / period * run + (rest > start ? std::min(rest - start, run) : 0);
+    };
+    const uint64_t b = uint64_t{1} << burst_shift_;
+    return below((to + b - 1) >> burst_shift_) - below(from >> burst_shift_);
+  }
   uint64_t next_in_channel(uint64_t address, uint32_t channel) const {
     const uint32_t shift = shift_[kChannel];
     const uint64_t mask = mask_[kChannel];

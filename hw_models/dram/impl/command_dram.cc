@@ -410,6 +410,7 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_ps) {
 }
 
 void CommandDram::burst_done(uint64_t request, uint64_t done_ps) {
+  if (request == gate_id_ && gate_bursts_left_ > 0) --gate_bursts_left_;
   if (request < first_id_) return;  // a posted write of a finished stream
   Pending& p = pending_[request - first_id_];
   p.done_ps = std::max(p.done_ps, done_ps);

@@ -152,9 +152,9 @@ class CommandDram final : public IDram {
   void execute(size_t channel);
   // Moves bursts from a backlog into their queue while it has room; they arrive no earlier than `free_ps`.
   void fill(size_t channel, int dir, uint64_t free_ps);
-  // Whether the channel still holds bursts of request `id` or an older one (queued reads, or anything not yet in a
-  // queue).
-  bool holds_up_to(const Channel& ch, uint64_t id) const;
+  // The bursts of request `id` that channel `channel` has still to serve: queued reads, and anything not yet in a
+  // queue.
+  uint64_t bursts_of(const Channel& ch, size_t channel, uint64_t id) const;
   // Executes every channel's decisions that start before `bound_ps`; returns how many.
   size_t advance_all(uint64_t bound_ps);
   void hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps);
@@ -178,6 +178,10 @@ class CommandDram final : public IDram {
   static constexpr uint64_t kNoDecision = ~uint64_t{0};
   std::vector<uint64_t> keys_;  // per channel: first command time of its plan (kNoDecision: nothing queued)
   std::vector<Pending> pending_;
+  // The request a hand-over waits for while channels run up to it, and the running channel's bursts of it left.
+  static constexpr uint64_t kNoGate = ~uint64_t{0};
+  uint64_t gate_id_ = kNoGate;
+  uint64_t gate_bursts_left_ = 0;
   size_t completed_ = 0;   // requests of pending_ done
   uint64_t first_id_ = 0;  // id of pending_[0]
   uint64_t next_id_ = 1;   // ids below first_id_ belong to finished streams

@@ -24,7 +24,9 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
     if (backlog.empty()) touched_.push_back(channel);
     backlog.push_back({id, from, to, at_ps});
   };
-  if (bursts <= channels_.size()) {
+  if (bursts == 0) {
+    // Nothing to move (and no burst to queue, wherever the address lies).
+  } else if (bursts <= channels_.size()) {
     // A short request: one entry per burst, in the channels it touches.
     for (uint64_t at = first; at < end; at += burst_bytes) add(mapper_.map(at).channel, at, at + 1);
   } else {
@@ -48,12 +50,16 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
   touched_.clear();
 }
 
-bool CommandDram::holds_up_to(const Channel& ch, uint64_t id) const {
+uint64_t CommandDram::bursts_of(const Channel& ch, size_t channel, uint64_t id) const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < ch.queue[0].size(); ++i) n += ch.queue[0][i].request == id;
   for (const std::deque<Backlogged>& backlog : ch.backlog) {
-    if (!backlog.empty() && backlog.front().request <= id) return true;
+    for (const Backlogged& b : backlog) {
+      if (b.request > id) break;  // backlogs keep hand-over order
+      if (b.request == id) n += mapper_.count_in_channel(b.next_address, b.end_address, static_cast<uint32_t>(channel));
+    }
   }
-  // Queue entries keep their arrival order and requests arrive in id order: the front holds the oldest.
-  return !ch.queue[0].empty() && ch.queue[0][0].request <= id;
+  return n;
 }
 
 size_t CommandDram::advance_all(uint64_t bound_ps) {
@@ -111,10 +117,14 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
     // The hand-over waits for request `after`. A channel's decisions start no earlier than the ones before them,
     // so every decision up to its last burst of that request precedes the request's completion, hence the
     // hand-over: each channel runs on until its part is done.
-    const uint64_t gate_id = first_id_ + static_cast<uint64_t>(r.after);
+    gate_id_ = first_id_ + static_cast<uint64_t>(r.after);
     for (size_t c = 0; c < channels_.size(); ++c) {
-      while (keys_[c] != kNoDecision && (keys_[c] < bound_ps || holds_up_to(channels_[c], gate_id))) execute(c);
+      // Its own bursts of that request, not older ones: a decision after its last one may come after the
+      // hand-over. burst_done counts them down as they go (reads on the bus, writes into the queue).
+      gate_bursts_left_ = bursts_of(channels_[c], c, gate_id_);
+      while (keys_[c] != kNoDecision && (keys_[c] < bound_ps || gate_bursts_left_ > 0)) execute(c);
     }
+    gate_id_ = kNoGate;
     const Pending& gate = pending_[static_cast<size_t>(r.after)];
     if (!(gate.handed_over && gate.bursts_left == 0)) {
       throw std::logic_error("CommandDram: a request's bursts are left with no decision to serve them");
