@@ -230,6 +230,11 @@ NpuConfig read_npu_config(ConfigSection& s) {
 
   ConfigSection dram = s.section("dram", "off-chip memory");
   c.dram = read_dram(dram);
+  // Requests cut at request_bytes boundaries must not split a burst (bus bytes would then depend on placement).
+  if (!s.documenting() && c.dma_request_bytes % static_cast<int64_t>(c.dram.burst_bytes()) != 0) {
+    dma.fail(dma.node_of("request_bytes"), "request_bytes",
+             "must be a multiple of the DRAM burst (" + std::to_string(c.dram.burst_bytes()) + " bytes)");
+  }
   s.finish();
   return c;
 }

@@ -81,8 +81,11 @@ void NpuTop::core() {
     streamer_.start_phase(ops);
     for (size_t i = 0; i < ops->size(); ++i) {
       const Op& op = (*ops)[i];
+      if (op.placement_only) continue;
       execute(op);
-      if (op.layer >= 0 && (i + 1 == ops->size() || (*ops)[i + 1].layer != op.layer)) {
+      size_t next = i + 1;
+      while (next < ops->size() && (*ops)[next].placement_only) ++next;
+      if (op.layer >= 0 && (next == ops->size() || (*ops)[next].layer != op.layer)) {
         layer_ends.push_back({static_cast<uint64_t>(op.layer), TimedTileQueue::now_ps() - start,
                               counters_between(before, snapshot())});
       }

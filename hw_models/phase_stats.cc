@@ -60,6 +60,7 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
   AddressMap addresses;  // its own: every tensor is 4 KiB-aligned, so bursts touched do not depend on placement
   const auto request_bytes = static_cast<uint64_t>(config.dma_request_bytes);
   for (const workloads::Op& op : ops) {
+    if (op.placement_only) continue;
     const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
                                      static_cast<uint64_t>(config.dequant_table_rows));
     if (plan.tiles > 0) {

@@ -63,6 +63,7 @@ void WeightStreamer::run() {
                                        static_cast<uint64_t>(config_.dequant_table_rows));
       if (plan.tiles == 0) continue;
       const OpPlacement& where = addresses_.place(op);
+      if (op.placement_only) continue;
       for (uint64_t i = 0; i < plan.tiles; ++i) {
         Tile tile = make_tile(op, plan, where, i);
         uint64_t ready = TimedTileQueue::now_ps();

@@ -76,7 +76,7 @@ class RunWorkSource : public hw::IWorkSource {
       account(simulated);
       return;
     }
-    if (!steady(simulated, run_.steady_tolerance)) {
+    if (!steady(run_.npu, full_ops_, simulated, run_.steady_tolerance)) {
       resimulate_ = true;
       return;
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "hw_models/tiling.h"
 
@@ -61,13 +62,24 @@ std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full
                            int sample_tiles) {
   const bool all_layers = stack_layers(full) <= sample_layers;
   std::vector<Op> sampled;
+  // What is left out stays in the list to be placed in DRAM (placement_only), so that every simulated operator
+  // lands where it would in the whole phase.
+  const auto placed_only = [&](const Op& op) {
+    sampled.push_back(op);
+    sampled.back().placement_only = true;
+  };
   for (const Op& op : full) {
     if (op.layer >= 0) {
-      if (all_layers || op.layer < sample_layers) sampled.push_back(op);
+      if (all_layers || op.layer < sample_layers) {
+        sampled.push_back(op);
+      } else {
+        placed_only(op);
+      }
       continue;
     }
     const hw::TilePlan plan = plan_of(npu, op);
     if (op.kind == workloads::OpKind::kLinear && plan.tiles > static_cast<uint64_t>(sample_tiles)) {
+      placed_only(op);  // the whole tensor's region first, then the rows simulated in it
       sampled.push_back(workloads::with_rows(op, plan.rows_per_tile * static_cast<uint64_t>(sample_tiles)));
     } else {
       sampled.push_back(op);
@@ -89,10 +101,36 @@ bool steady(const std::vector<hw::Mark>& marks, double tolerance) {
          std::fabs(mean(half, periods) - all) <= tolerance * all;
 }
 
-bool steady(const hw::PhaseStats& sampled, double tolerance) {
-  if (!steady(sampled.layer_ends, tolerance)) return false;
-  for (const hw::OpTileMarks& op : sampled.op_tiles) {
-    if (!steady(op.tiles, tolerance)) return false;
+namespace {
+
+// The units a sampled phase is extended by: the layers (when some were left out) and the tiles of each sampled
+// operator, each with how many units are missing (tiles counted in rows: the whole operator's last one may be
+// short).
+std::vector<std::pair<const std::vector<hw::Mark>*, double>> extended_units(const hw::NpuConfig& npu,
+                                                                            const std::vector<Op>& full,
+                                                                            const hw::PhaseStats& sampled) {
+  std::vector<std::pair<const std::vector<hw::Mark>*, double>> units;
+  const double missing_layers =
+      static_cast<double>(stack_layers(full)) - static_cast<double>(sampled.layer_ends.size());
+  if (missing_layers > 0) units.emplace_back(&sampled.layer_ends, missing_layers);
+  for (const hw::OpTileMarks& marks : sampled.op_tiles) {
+    for (const Op& op : full) {
+      if (op.layer >= 0 || op.name != marks.op || op.kind != workloads::OpKind::kLinear) continue;
+      const auto rows_per_tile = static_cast<double>(plan_of(npu, op).rows_per_tile);
+      const double missing =
+          (static_cast<double>(op.n) - static_cast<double>(marks.tiles.size()) * rows_per_tile) / rows_per_tile;
+      if (missing > 0) units.emplace_back(&marks.tiles, missing);
+    }
+  }
+  return units;
+}
+
+}  // namespace
+
+bool steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const hw::PhaseStats& sampled,
+            double tolerance) {
+  for (const auto& [marks, missing] : extended_units(npu, full, sampled)) {
+    if (!steady(*marks, tolerance)) return false;
   }
   return true;
 }
@@ -101,24 +139,12 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
                                     const hw::PhaseStats& sampled) {
   hw::PhaseStats s = sampled;
   double added_ps = 0;
-  // Adds `missing` units, each the mean period between the first and the last mark, time and counters.
-  const auto extend = [&](const std::vector<hw::Mark>& marks, double missing) {
-    if (missing <= 0) return;
-    if (marks.size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
-    const double periods = static_cast<double>(marks.size() - 1);
-    added_ps += missing * static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
-    hw::add_scaled(&s, hw::counters_between(marks.front().counters, marks.back().counters), missing / periods);
-  };
-  extend(sampled.layer_ends,
-         static_cast<double>(stack_layers(full)) - static_cast<double>(sampled.layer_ends.size()));
-  for (const hw::OpTileMarks& marks : sampled.op_tiles) {
-    for (const Op& op : full) {
-      if (op.layer >= 0 || op.name != marks.op || op.kind != workloads::OpKind::kLinear) continue;
-      // Missing tiles, counted in rows: the whole operator's last tile may be short.
-      const auto rows_per_tile = static_cast<double>(plan_of(npu, op).rows_per_tile);
-      const double simulated_rows = static_cast<double>(marks.tiles.size()) * rows_per_tile;
-      extend(marks.tiles, (static_cast<double>(op.n) - simulated_rows) / rows_per_tile);
-    }
+  // Each missing unit adds the mean period between the first and the last mark, time and counters.
+  for (const auto& [marks, missing] : extended_units(npu, full, sampled)) {
+    if (marks->size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
+    const double periods = static_cast<double>(marks->size() - 1);
+    added_ps += missing * static_cast<double>(marks->back().elapsed_ps - marks->front().elapsed_ps) / periods;
+    hw::add_scaled(&s, hw::counters_between(marks->front().counters, marks->back().counters), missing / periods);
   }
   s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
   set_exact(npu, full, &s);

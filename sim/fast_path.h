@@ -39,8 +39,9 @@ std::vector<workloads::Op> sample_ops(const hw::NpuConfig& npu, const std::vecto
 // units after the first, over the first half of them and over the second, each within `tolerance` (a fraction) of
 // their mean over all.
 bool steady(const std::vector<hw::Mark>& marks, double tolerance);
-// Every sampled unit of a phase steady.
-bool steady(const hw::PhaseStats& sampled, double tolerance);
+// Every unit a sampled phase of `full` is extended by steady.
+bool steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full, const hw::PhaseStats& sampled,
+            double tolerance);
 
 // The whole phase's statistics from a sampled simulation (`sampled`, with its marks) of `full`: each missing layer
 // adds the mean layer period and its counters; each missing tile of a sampled operator the mean tile period.

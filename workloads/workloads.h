@@ -107,6 +107,9 @@ struct Op {
   uint64_t kv_write_bytes = 0;   // KV cache written to DRAM
   uint64_t macs = 0;             // multiply-accumulates on the MAC array
   uint64_t vector_elements = 0;  // element operations on the vector unit
+  // The fast path's stand-in for an operator it does not simulate: the NPU places it in DRAM as the whole phase
+  // would (so that the simulated operators land where they would), and does nothing else with it.
+  bool placement_only = false;
 
   uint64_t dram_read_bytes() const {
     return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes;

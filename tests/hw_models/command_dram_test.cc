@@ -221,10 +221,10 @@ TEST(CommandDram, AHandOverSeesNoDecisionMadeAfterIt) {
   CommandDram dram(one_channel());
   dram.access(4096, 32, false, 0);  // opens row 0 of bank 1 (group 0)
   // At 100 ns: eight reads of rows 1-8 of bank 0 (each a miss or conflict, tRC apart), then R1, a hit in bank 1,
-  // then R2, another hit there, which waits for R1. FR-FCFS serves R1 first: read at 100, data 115, done 116.25 ns.
-  // R2 is handed over then, and the channel must not have decided on the bank-0 reads beyond that point: R2's read
-  // goes at 117.5 (tCCD_L after the first bank-0 read at 115, same group), data 132.5, done 133.75 ns. (Running
-  // the channel on until the older reads were done put R2 after all eight: 469.75 ns.)
+  // then R2, another hit there, which waits for R1. FR-FCFS serves R1 first: read at 100, data 115, done 116.25
+  // ns. R2 is handed over then, and the channel must not have decided on the bank-0 reads beyond that point: R2's
+  // read goes at 117.5 (tCCD_L after the first bank-0 read at 115, same group), data 132.5, done 133.75 ns.
+  // (Running the channel on until the older reads were done put R2 after all eight: 469.75 ns.)
   std::vector<DramRequest> s;
   for (uint64_t row = 1; row <= 8; ++row) s.push_back({row * 16384, 32, false, 100000, -1, 0});
   s.push_back({4096 + 128, 32, false, 100000, -1, 0});

@@ -112,7 +112,10 @@ TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
     full[static_cast<size_t>(i)].kind = workloads::OpKind::kResidual;  // vector work only: no tiles, no bytes
   }
   const hw::NpuConfig npu = npu_from("edge-lpddr5");
-  EXPECT_EQ(sample_ops(npu, full, 3, 8).size(), 3u);
+  const std::vector<workloads::Op> sampled_ops = sample_ops(npu, full, 3, 8);
+  ASSERT_EQ(sampled_ops.size(), 5u);  // layers 3 and 4 stay, to be placed only
+  EXPECT_FALSE(sampled_ops[2].placement_only);
+  EXPECT_TRUE(sampled_ops[3].placement_only);
   EXPECT_EQ(sample_ops(npu, full, 5, 8).size(), 5u);
   hw::PhaseStats sampled;
   sampled.start_ps = 1000;
@@ -134,10 +137,10 @@ TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
 // Periods of 100, 100, 130 ns after the first layer: mean 110; the first half (100) 9.1% below it, the second
 // half (115) 4.5% above. Steady within 10%, not within 5%.
 TEST(FastPath, SteadyWhenTheMeanPeriodDoesNotDrift) {
-  hw::PhaseStats s;
-  for (const uint64_t at : {50000, 150000, 250000, 380000}) s.layer_ends.push_back({0, at, {}});
-  EXPECT_TRUE(steady(s, 0.1));
-  EXPECT_FALSE(steady(s, 0.05));
+  std::vector<hw::Mark> marks;
+  for (const uint64_t at : {50000, 150000, 250000, 380000}) marks.push_back({0, at, {}});
+  EXPECT_TRUE(steady(marks, 0.1));
+  EXPECT_FALSE(steady(marks, 0.05));
 }
 
 // A sample that is not steady is simulated again whole: with no tolerance at all, every sampled phase whose layers

@@ -56,7 +56,8 @@ uint64_t CommandDram::bursts_of(const Channel& ch, size_t channel, uint64_t id) 
   for (const std::deque<Backlogged>& backlog : ch.backlog) {
     for (const Backlogged& b : backlog) {
       if (b.request > id) break;  // backlogs keep hand-over order
-      if (b.request == id) n += mapper_.count_in_channel(b.next_address, b.end_address, static_cast<uint32_t>(channel));
+      if (b.request == id)
+        n += mapper_.count_in_channel(b.next_address, b.end_address, static_cast<uint32_t>(channel));
     }
   }
   return n;
