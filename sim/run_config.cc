@@ -96,6 +96,11 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "decoder layers simulated per phase: the first warms the pipeline, the others measure the period (layers "
       "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.4%)",
       6, 2, 1024));
+  run->compute_bound_sample_layers = static_cast<int>(fast.integer(
+      "compute_bound_sample_layers", "layers",
+      "decoder layers simulated per phase when its MACs at peak rate take more than twice its DRAM bytes at peak "
+      "bandwidth (a long prefill): the MAC array sets the pace and the layers are steady from the start",
+      3, 2, 1024));
   run->sample_tiles = static_cast<int>(fast.integer(
       "sample_tiles", "tiles",
       "tiles simulated of a linear outside the decoder stack (lm_head); its other tiles take the mean "

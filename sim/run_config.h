@@ -39,10 +39,11 @@ struct RunConfig {
   std::string fp16_baseline, uniform_baseline;  // configuration names the speedups divide by
   std::string fidelity;                         // "fast" (sampled layers and decode steps) or "full"
   int sample_layers = 0;                        // fast: decoder layers simulated per phase
-  int sample_tiles = 0;                         // fast: tiles simulated of a large operator outside the stack
-  int64_t step_stride = 0;                      // fast: context tokens between simulated decode steps
-  int64_t min_sampled_bytes = 0;                // fast: phases moving fewer DRAM bytes are simulated whole
-  double steady_tolerance = 0;                  // fast: largest spread of sampled layer periods around their mean
+  int compute_bound_sample_layers = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
+  int sample_tiles = 0;                 // fast: tiles simulated of a large operator outside the stack
+  int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
+  int64_t min_sampled_bytes = 0;        // fast: phases moving fewer DRAM bytes are simulated whole
+  double steady_tolerance = 0;          // fast: largest spread of sampled layer periods around their mean
 };
 
 // Loads a run file, applying --set overrides: "npu.X=V" edits the NPU document, "model.X=V" the model document

@@ -44,6 +44,7 @@ RunConfig small_run(const std::string& model, const std::string& npu, const std:
   RunConfig run = make_run(npu_from(npu, {"dram.model=" + dram_model}), model, trace, kAllFormats);
   run.sample_layers = sample_layers;
   run.sample_tiles = 8;                       // the run file's default
+  run.compute_bound_sample_layers = 3;        // the run file's default
   run.step_stride = 64;                       // the run file's default
   run.min_sampled_bytes = int64_t{64} << 20;  // the run file's default
   return run;
