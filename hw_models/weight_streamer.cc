@@ -12,7 +12,7 @@ WeightStreamer::WeightStreamer(sc_core::sc_module_name name, const NpuConfig& co
       addresses_(addresses),
       out_(out),
       buffers_(static_cast<int>(config.weight_buffers)),
-      inflight_done_ps_(static_cast<size_t>(config.dma_max_outstanding), 0) {
+      requests_(static_cast<size_t>(config.dma_max_outstanding)) {
   SC_HAS_PROCESS(WeightStreamer);
   SC_THREAD(run);
 }
@@ -23,34 +23,11 @@ void WeightStreamer::start_phase(const std::vector<workloads::Op>* ops) {
 }
 
 uint64_t WeightStreamer::fetch(const Tile& tile, uint64_t now_ps) {
-  const auto request_bytes = static_cast<uint64_t>(config_.dma_request_bytes);
-  const size_t window = inflight_done_ps_.size();
-  stream_.clear();
   for (const ByteRange& range : tile.ranges) {
-    for_each_dma_request(range, request_bytes, [&](uint64_t address, uint64_t bytes) {
-      DramRequest r;
-      r.address = address;
-      r.bytes = bytes;
-      r.issue_ps = std::max(now_ps, last_issue_ps_);
-      // Request i waits for request i - window to complete (bounded outstanding): one of this tile's, or one of
-      // an earlier tile's whose completion is known.
-      if (stream_.size() >= window) {
-        r.after = static_cast<int64_t>(stream_.size() - window);
-      } else {
-        r.issue_ps = std::max(r.issue_ps, inflight_done_ps_[(request_count_ + stream_.size()) % window]);
-      }
-      stream_.push_back(r);
-    });
+    for_each_dma_request(range, static_cast<uint64_t>(config_.dma_request_bytes),
+                         [&](uint64_t address, uint64_t bytes) { requests_.add(address, bytes, false, now_ps); });
   }
-  dram_.access_stream(stream_);
-  uint64_t done = now_ps;
-  for (const DramRequest& r : stream_) {
-    inflight_done_ps_[request_count_++ % window] = r.done_ps;
-    done = std::max(done, r.done_ps);
-  }
-  // No later request goes out before this tile's last one (requests leave in order).
-  if (!stream_.empty()) last_issue_ps_ = last_handover_ps(stream_);
-  return done;
+  return std::max(now_ps, requests_.book(dram_));
 }
 
 void WeightStreamer::run() {

@@ -10,6 +10,7 @@
 #include <systemc>
 #include <vector>
 
+#include "hw_models/dram/bounded_requester.h"
 #include "hw_models/dram/i_dram.h"
 #include "hw_models/npu.h"
 #include "hw_models/timed_queue.h"
@@ -42,10 +43,7 @@ class WeightStreamer : public sc_core::sc_module {
   sc_core::sc_semaphore buffers_;
   std::deque<const std::vector<workloads::Op>*> phases_;
   sc_core::sc_event phase_queued_;
-  std::vector<DramRequest> stream_;         // the tile being fetched (kept to reuse its storage)
-  std::vector<uint64_t> inflight_done_ps_;  // ring: completion of request i - max_outstanding
-  uint64_t request_count_ = 0;
-  uint64_t last_issue_ps_ = 0;
+  BoundedRequester requests_;  // the DMA's requests: at most max_outstanding in flight
   uint64_t last_ready_ps_ = 0;
   uint64_t buffer_stall_ps_ = 0;
   uint64_t tiles_ = 0;

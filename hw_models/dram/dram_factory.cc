@@ -19,15 +19,6 @@ std::unique_ptr<IDram> make_dram(const DramConfig& config) {
   throw InputError("dram.model: unknown DRAM model '" + config.model + "' (known: " + known + ")");
 }
 
-uint64_t last_handover_ps(const std::vector<DramRequest>& stream) {
-  uint64_t handover_ps = 0;
-  for (const DramRequest& r : stream) {
-    handover_ps = std::max(handover_ps, r.issue_ps);
-    if (r.after >= 0) handover_ps = std::max(handover_ps, stream[static_cast<size_t>(r.after)].done_ps);
-  }
-  return handover_ps;
-}
-
 void IDram::access_stream(std::vector<DramRequest>& requests) {
   uint64_t handover_ps = 0;
   for (DramRequest& r : requests) {

@@ -132,9 +132,6 @@ struct DramRequest {
   uint64_t done_ps = 0;   // out: last data delivered (read) or accepted by the controller (write)
 };
 
-// When the last request of a booked stream was handed over (no later request of its requester goes out before).
-uint64_t last_handover_ps(const std::vector<DramRequest>& stream);
-
 class IDram {
  public:
   virtual ~IDram() = default;

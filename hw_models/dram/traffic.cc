@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "hw_models/dram/bounded_requester.h"
 
 namespace npusim::hw {
 
@@ -49,46 +50,28 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
   std::mt19937_64 direction_rng(spec.seed ^ 0x9e3779b97f4a7c15ULL);
   const uint64_t random_slots = kRandomSpanBytes / spec.request_bytes;
   const uint64_t requests = (spec.bytes + spec.request_bytes - 1) / spec.request_bytes;
-  // The requests go out as streams of up to kChunk (bounding memory); request i waits for request
-  // i - outstanding (bounded outstanding), in the same stream or, across a chunk boundary, by its known
-  // completion.
+  // The requests go out as streams of up to kChunk (bounding memory), at most `outstanding` in flight.
   constexpr uint64_t kChunk = uint64_t{1} << 16;
-  const size_t window = static_cast<size_t>(std::min(spec.outstanding, requests));
-  std::vector<uint64_t> inflight_done_ps(window, 0);  // completion of request i, in slot i % window
-  std::vector<DramRequest> stream;
+  BoundedRequester requester(static_cast<size_t>(std::min(spec.outstanding, requests)));
   uint64_t sequential_next = 0;  // the sequential stream (sequential and mixed)
-  uint64_t handover_ps = 0, end_ps = 0;
+  uint64_t end_ps = 0;
   for (uint64_t first = 0; first < requests; first += kChunk) {
-    stream.clear();
     for (uint64_t i = first; i < std::min(requests, first + kChunk); ++i) {
-      DramRequest r;
-      r.bytes = std::min(spec.request_bytes, spec.bytes - i * spec.request_bytes);
+      const uint64_t bytes = std::min(spec.request_bytes, spec.bytes - i * spec.request_bytes);
+      uint64_t address = 0;
       const bool random =
           spec.pattern == "random" || (spec.pattern == "mixed" && (address_rng() >> 63) != 0);  // 50/50
       if (random) {
-        r.address = address_rng() % random_slots * spec.request_bytes;
+        address = address_rng() % random_slots * spec.request_bytes;
       } else if (spec.pattern == "strided") {
-        r.address = i * spec.stride_bytes;
+        address = i * spec.stride_bytes;
       } else {
-        r.address = sequential_next;
+        address = sequential_next;
         sequential_next += spec.request_bytes;
       }
-      r.is_write = !(unit(direction_rng) < spec.read_ratio);
-      r.issue_ps = handover_ps;
-      if (stream.size() >= window) {
-        r.after = static_cast<int64_t>(stream.size() - window);
-      } else {
-        r.issue_ps = std::max(r.issue_ps, inflight_done_ps[i % window]);
-      }
-      stream.push_back(r);
+      requester.add(address, bytes, !(unit(direction_rng) < spec.read_ratio), 0);
     }
-    dram.access_stream(stream);
-    for (size_t k = 0; k < stream.size(); ++k) {
-      const DramRequest& r = stream[k];
-      inflight_done_ps[(first + k) % window] = r.done_ps;
-      end_ps = std::max(end_ps, r.done_ps);
-    }
-    handover_ps = last_handover_ps(stream);
+    end_ps = std::max(end_ps, requester.book(dram));
   }
   // Posted writes the controllers still hold count until they are on the bus.
   end_ps = std::max(end_ps, dram.flush());
