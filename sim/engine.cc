@@ -39,6 +39,7 @@ class RunWorkSource : public hw::IWorkSource {
           bits_ = req.prefill_bits;
           full_ops_ = workloads::lower_prefill(run_.model, phase_format(config, trace.header, bits_),
                                                static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
+          lowered();
           return to_simulate();
         }
         if (step_ <= req.decode_steps()) {
@@ -48,8 +49,9 @@ class RunWorkSource : public hw::IWorkSource {
           context_ = static_cast<uint64_t>(req.prompt_tokens + step_);
           full_ops_ = workloads::lower_decode_step(run_.model, format, context_, run_.lowering);
           step_key_ = std::to_string(config_) + "/" + format.name();
+          lowered();
           hw::PhaseStats predicted;
-          if (sampling() && steps_.predict(run_.npu, step_key_, context_, full_ops_, &predicted)) {
+          if (sampling_ && steps_.predict(step_key_, context_, exact_, &predicted)) {
             account(predicted);  // a step like one simulated nearby: no simulation
             continue;
           }
@@ -80,7 +82,7 @@ class RunWorkSource : public hw::IWorkSource {
       resimulate_ = true;
       return;
     }
-    const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, simulated);
+    const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, exact_, simulated);
     if (step_ > 0) steps_.record(step_key_, context_, full);
     account(full);
   }
@@ -92,7 +94,7 @@ class RunWorkSource : public hw::IWorkSource {
   // The operators the NPU simulates for the current phase: all of them, or (fast) a layer sample.
   const std::vector<Op>* to_simulate() {
     ++simulated_phases_;
-    sampled_ = sampling();
+    sampled_ = sampling_;
     if (!sampled_) return &full_ops_;
     // A compute-bound phase (its MACs at peak take longer than twice its bytes at peak) is steady from its first
     // layers on: it needs fewer of them.
@@ -105,11 +107,12 @@ class RunWorkSource : public hw::IWorkSource {
     return &sampled_ops_;
   }
 
-  // Whether the current phase is sampled (fast fidelity, and enough bytes that sampling pays and is stable).
-  bool sampling() const {
-    if (!fast_) return false;
-    const hw::PhaseBusBytes b = hw::phase_bus_bytes(run_.npu, full_ops_);
-    return b.read_bytes + b.write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
+  // After lowering a phase (fast fidelity): what is exact about it, and whether it is sampled (enough bytes that
+  // sampling pays and is stable).
+  void lowered() {
+    if (!fast_) return;
+    exact_ = exact_of(run_.npu, full_ops_);
+    sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
   }
 
   // Adds a phase's statistics to the current request and configuration, then moves to the next phase.
@@ -180,7 +183,9 @@ class RunWorkSource : public hw::IWorkSource {
   int64_t step_ = 0;
   int bits_ = 0;
   bool fast_ = false;
-  bool sampled_ = false;  // the phase the NPU is simulating is a sample
+  bool sampling_ = false;  // the current phase is to be sampled (or predicted)
+  bool sampled_ = false;   // the phase the NPU is simulating is a sample
+  hw::PhaseStats exact_;   // the current phase's exact part (fast fidelity)
   uint64_t context_ = 0;
   std::string step_key_;
   std::vector<Op> full_ops_, sampled_ops_;

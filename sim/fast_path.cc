@@ -36,27 +36,24 @@ void copy_exact(const hw::PhaseStats& from, hw::PhaseStats* to) {
   to->op_tiles.clear();
 }
 
-// Overwrites what is known without simulating with the whole phase's values.
-void set_exact(const hw::NpuConfig& npu, const std::vector<Op>& full, hw::PhaseStats* s) {
-  const hw::PhaseBusBytes bytes = hw::phase_bus_bytes(npu, full);
-  s->dram_read_bytes = bytes.read_bytes;
-  s->dram_write_bytes = bytes.write_bytes;
-  s->dram_busy_ps = (bytes.read_bytes + bytes.write_bytes) / npu.dram.burst_bytes() * npu.dram.burst_ps();
-  s->macs = 0;
-  s->tiles = 0;
-  for (const Op& op : full) {
-    s->macs += op.macs;
-    s->tiles += plan_of(npu, op).tiles;
-  }
-  s->layer_ends.clear();
-  s->op_tiles.clear();
-}
-
 uint64_t bus_bytes(const hw::PhaseStats& s) {
   return s.dram_read_bytes + s.dram_write_bytes;
 }
 
 }  // namespace
+
+hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full) {
+  hw::PhaseStats s;
+  const hw::PhaseBusBytes bytes = hw::phase_bus_bytes(npu, full);
+  s.dram_read_bytes = bytes.read_bytes;
+  s.dram_write_bytes = bytes.write_bytes;
+  s.dram_busy_ps = (bytes.read_bytes + bytes.write_bytes) / npu.dram.burst_bytes() * npu.dram.burst_ps();
+  for (const Op& op : full) {
+    s.macs += op.macs;
+    s.tiles += plan_of(npu, op).tiles;
+  }
+  return s;
+}
 
 std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full, int sample_layers,
                            int sample_tiles) {
@@ -136,7 +133,7 @@ bool steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const hw::Pha
 }
 
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,
-                                    const hw::PhaseStats& sampled) {
+                                    const hw::PhaseStats& exact, const hw::PhaseStats& sampled) {
   hw::PhaseStats s = sampled;
   double added_ps = 0;
   // Each missing unit adds the mean period between the first and the last mark, time and counters.
@@ -147,7 +144,7 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
     hw::add_scaled(&s, hw::counters_between(marks->front().counters, marks->back().counters), missing / periods);
   }
   s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
-  set_exact(npu, full, &s);
+  copy_exact(exact, &s);
   return s;
 }
 
@@ -187,8 +184,8 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
   return d;
 }
 
-bool StepPredictor::predict(const hw::NpuConfig& npu, const std::string& key, uint64_t context_tokens,
-                            const std::vector<Op>& full, hw::PhaseStats* out) const {
+bool StepPredictor::predict(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& exact,
+                            hw::PhaseStats* out) const {
   const auto found = simulated_.find(key);
   if (found == simulated_.end()) return false;
   // The simulated step nearest in context length.
@@ -202,8 +199,6 @@ bool StepPredictor::predict(const hw::NpuConfig& npu, const std::string& key, ui
       nearest->first > context_tokens ? nearest->first - context_tokens : context_tokens - nearest->first;
   if (distance >= static_cast<uint64_t>(stride_tokens_)) return false;
   const hw::PhaseStats& anchor = nearest->second;
-  hw::PhaseStats exact;
-  set_exact(npu, full, &exact);
   // Time and the measured counters scale with the bytes (a bandwidth-bound step); the exact ones are exact.
   const double ratio =
       static_cast<double>(bus_bytes(exact)) / static_cast<double>(std::max<uint64_t>(bus_bytes(anchor), 1));

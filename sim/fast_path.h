@@ -43,10 +43,15 @@ bool steady(const std::vector<hw::Mark>& marks, double tolerance);
 bool steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full, const hw::PhaseStats& sampled,
             double tolerance);
 
-// The whole phase's statistics from a sampled simulation (`sampled`, with its marks) of `full`: each missing layer
-// adds the mean layer period and its counters; each missing tile of a sampled operator the mean tile period.
+// What is known of a whole phase without simulating it: DRAM bus bytes, bus time, MACs and tiles (the other
+// counters zero). Computed once per phase and passed to what follows.
+hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full);
+
+// The whole phase's statistics from a sampled simulation (`sampled`, with its marks) of `full`, whose exact part
+// is `exact`: each missing layer adds the mean layer period and its counters; each missing tile of a sampled
+// operator the mean tile period.
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
-                                    const hw::PhaseStats& sampled);
+                                    const hw::PhaseStats& exact, const hw::PhaseStats& sampled);
 
 // The run's DRAM statistics in fast fidelity: totals from the extended phases, and what only the samples show
 // (the split over channels, the latency distribution) scaled from the samples to those totals.
@@ -57,10 +62,10 @@ class StepPredictor {
  public:
   explicit StepPredictor(int64_t stride_tokens) : stride_tokens_(stride_tokens) {}
 
-  // A simulated step of `key` (configuration and format) at `context_tokens` within the stride, scaled to
-  // `full`'s exact bytes; false when the step must be simulated.
-  bool predict(const hw::NpuConfig& npu, const std::string& key, uint64_t context_tokens,
-               const std::vector<workloads::Op>& full, hw::PhaseStats* out) const;
+  // A simulated step of `key` (configuration and format) at `context_tokens` within the stride, scaled to the
+  // step's exact bytes (`exact`, from exact_of); false when the step must be simulated.
+  bool predict(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& exact,
+               hw::PhaseStats* out) const;
   void record(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& stats);
 
  private:

@@ -129,7 +129,7 @@ TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
     m.counters.dram_activates = 10 + 15 * static_cast<uint64_t>(i);
     sampled.layer_ends.push_back(m);
   }
-  const hw::PhaseStats s = extend_to_full_phase(npu, full, sampled);
+  const hw::PhaseStats s = extend_to_full_phase(npu, full, exact_of(npu, full), sampled);
   EXPECT_EQ(s.time_ps(), 750000u);
   EXPECT_EQ(s.dram_activates, 75u);
   EXPECT_EQ(s.dram_read_bytes, 0u);  // exact: these ops move nothing
