@@ -98,9 +98,8 @@ class RunWorkSource : public hw::IWorkSource {
     if (!sampled_) return &full_ops_;
     // A compute-bound phase (its MACs at peak take longer than twice its bytes at peak) is steady from its first
     // layers on: it needs fewer of them.
-    const workloads::OpTotals totals = workloads::sum_ops(full_ops_);
-    const double mac_s = static_cast<double>(totals.macs) / run_.npu.peak_macs_per_s();
-    const double byte_s = static_cast<double>(totals.dram_read_bytes() + totals.kv_write_bytes) /
+    const double mac_s = static_cast<double>(exact_.macs) / run_.npu.peak_macs_per_s();
+    const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
     const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
     sampled_ops_ = sample_ops(run_.npu, full_ops_, layers, run_.sample_tiles);
