@@ -17,7 +17,8 @@ class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
       : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
-    open_group();
+    if (!run_.configurations.front().replays(run_.trace_files.front())) next_group();
+    if (trace_ < run_.traces.size()) open_group();
   }
 
   const std::vector<Op>* next_phase() override {
@@ -37,7 +38,7 @@ class RunWorkSource : public hw::IWorkSource {
         const Configuration& config = run_.configurations[config_];
         if (step_ == 0) {
           bits_ = req.prefill_bits;
-          full_ops_ = workloads::lower_prefill(run_.model, phase_format(config, trace.header, bits_),
+          full_ops_ = workloads::lower_prefill(run_.model_of(trace_), phase_format(config, trace.header, bits_),
                                                static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
           lowered();
           return to_simulate();
@@ -47,7 +48,7 @@ class RunWorkSource : public hw::IWorkSource {
           const PrecisionFormat format = phase_format(config, trace.header, bits_);
           bits_ = format.bits;
           context_ = static_cast<uint64_t>(req.prompt_tokens + step_);
-          full_ops_ = workloads::lower_decode_step(run_.model, format, context_, run_.lowering);
+          full_ops_ = workloads::lower_decode_step(run_.model_of(trace_), format, context_, run_.lowering);
           step_key_ = std::to_string(config_) + "/" + format.name();
           lowered();
           hw::PhaseStats predicted;
@@ -62,10 +63,7 @@ class RunWorkSource : public hw::IWorkSource {
         continue;
       }
       request_ = 0;
-      if (++config_ == run_.configurations.size()) {
-        config_ = 0;
-        ++trace_;
-      }
+      next_group();
       if (trace_ < run_.traces.size()) open_group();
     }
     return nullptr;
@@ -165,11 +163,23 @@ class RunWorkSource : public hw::IWorkSource {
     return req.decode.back().bits;
   }
 
+  // The next (trace, configuration) pair in trace-major order whose configuration replays the trace.
+  void next_group() {
+    do {
+      if (++config_ == run_.configurations.size()) {
+        config_ = 0;
+        ++trace_;
+      }
+    } while (trace_ < run_.traces.size() && !run_.configurations[config_].replays(run_.trace_files[trace_]));
+  }
+
   void open_group() {
     const Configuration& c = run_.configurations[config_];
     ConfigResult r;
     r.trace_file = run_.trace_files[trace_];
+    r.model = run_.model_of(trace_).name;
     r.task = run_.traces[trace_].header.task;
+    r.scheduler = run_.traces[trace_].header.scheduler;
     r.configuration = c.name;
     r.weights = c.weights;
     r.bits = c.weights == "fp16" ? "16" : c.bits;
@@ -198,13 +208,32 @@ double ratio(double a, double b) {
   return b > 0 ? a / b : 0;
 }
 
+// The result `r` is compared with: configuration `name` on the same trace, else (when that configuration replays
+// other traces, e.g. with other output lengths) its one result on the same model and task.
+const ConfigResult* baseline_of(const std::vector<ConfigResult>& all, const ConfigResult& r,
+                                const std::string& name) {
+  const ConfigResult* same_task = nullptr;
+  size_t same_task_count = 0;
+  for (const ConfigResult& b : all) {
+    if (b.configuration != name) continue;
+    if (b.trace_file == r.trace_file) return &b;
+    if (b.model == r.model && b.task == r.task) {
+      same_task = &b;
+      ++same_task_count;
+    }
+  }
+  return same_task_count == 1 ? same_task : nullptr;
+}
+
 }  // namespace
 
 RunResults run_simulation(const RunConfig& run) {
   RunResults results;
   results.run_name = run.name;
   results.npu_name = run.npu.name;
-  results.model_name = run.model.name;
+  for (const workloads::ModelShape& m : run.models) {
+    results.model_name += (results.model_name.empty() ? "" : ", ") + m.name;
+  }
   results.dram_preset = run.npu.dram.preset;
   results.peak_dram_bytes_per_s = run.npu.dram.peak_bandwidth_bytes_per_s();
   results.peak_macs_per_s = run.npu.peak_macs_per_s();
@@ -260,16 +289,13 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
     r.dram_energy_per_token_mj = ratio(r.decode_dram_command_energy_pj * 1e-9 + background_mw * decode_s, steps);
   }
   for (ConfigResult& r : results->results) {
-    for (const ConfigResult& b : results->results) {
-      if (b.trace_file != r.trace_file) continue;
-      if (b.configuration == run.fp16_baseline) {
-        r.speedup_over_fp16 = ratio(r.samples_per_s, b.samples_per_s);
-        r.tpot_speedup_over_fp16 = ratio(b.tpot_ms, r.tpot_ms);
-      }
-      if (b.configuration == run.uniform_baseline) {
-        r.speedup_over_uniform = ratio(r.samples_per_s, b.samples_per_s);
-        r.tpot_speedup_over_uniform = ratio(b.tpot_ms, r.tpot_ms);
-      }
+    if (const ConfigResult* b = baseline_of(results->results, r, run.fp16_baseline)) {
+      r.speedup_over_fp16 = ratio(r.samples_per_s, b->samples_per_s);
+      r.tpot_speedup_over_fp16 = ratio(b->tpot_ms, r.tpot_ms);
+    }
+    if (const ConfigResult* b = baseline_of(results->results, r, run.uniform_baseline)) {
+      r.speedup_over_uniform = ratio(r.samples_per_s, b->samples_per_s);
+      r.tpot_speedup_over_uniform = ratio(b->tpot_ms, r.tpot_ms);
     }
   }
 }

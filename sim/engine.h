@@ -22,7 +22,7 @@ struct RequestResult {
 
 // Sums over the requests of one trace under one configuration, plus the figures derived from them.
 struct ConfigResult {
-  std::string trace_file, task, configuration, weights, bits;
+  std::string trace_file, model, task, scheduler, configuration, weights, bits;
   int64_t requests = 0, prompt_tokens = 0, decode_steps = 0, output_tokens = 0;
   uint64_t total_ps = 0, prefill_ps = 0, decode_ps = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
@@ -60,7 +60,8 @@ struct RunResults {
 // Simulates every request of every trace under every configuration in one SystemC elaboration.
 RunResults run_simulation(const RunConfig& run);
 
-// Fills the derived figures of every result (speedups against the run's baselines within the same trace).
+// Fills the derived figures of every result (speedups against the run's baselines within the same trace, or on
+// the same model and task when the baseline configuration replays its own traces).
 void derive_metrics(const RunConfig& run, RunResults* results);
 
 }  // namespace npusim::sim

@@ -96,7 +96,7 @@ std::string results_table(const RunResults& results) {
   for (const ConfigResult& r : results.results) {
     if (r.trace_file != trace) {
       trace = r.trace_file;
-      out += fmt::format("\ntask {} ({} requests, trace {})\n", r.task, r.requests, r.trace_file);
+      out += fmt::format("\n{} on {} ({} requests, trace {})\n", r.model, r.task, r.requests, r.trace_file);
       out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>9} {:>6} {:>6} {:>9} {:>9} {:>8}\n",
                          "config", "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "mJ/token",
                          "DRAM%", "MAC%", "vs fp16", "vs unif", "TPOT x16");
@@ -125,7 +125,7 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
                 {"peak_dram_bytes_per_s", results.peak_dram_bytes_per_s},
                 {"peak_macs_per_s", results.peak_macs_per_s},
                 {"core_clock_mhz", results.core_clock_mhz}};
-  doc["model"] = {{"name", results.model_name}, {"file", run.model_file}};
+  doc["model"] = {{"name", results.model_name}, {"files", run.model_files}};
   doc["simulated_ps"] = results.simulated_ps;
   doc["fidelity"] = {{"mode", results.fidelity},
                      {"simulated_phases", results.simulated_phases},
@@ -170,7 +170,9 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
   for (const ConfigResult& r : results.results) {
     json item;
     item["trace"] = r.trace_file;
+    item["model"] = r.model;
     item["task"] = r.task;
+    item["scheduler"] = r.scheduler;
     item["configuration"] = r.configuration;
     item["weights"] = r.weights;
     item["bits"] = r.bits;
@@ -193,14 +195,15 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
 }
 
 std::string results_csv(const RunResults& results) {
-  std::string out = "task,trace,configuration,weights,bits";
+  std::string out = "task,trace,model,scheduler,configuration,weights,bits";
   if (results.results.empty()) return out + "\n";
   for (const Metric& m : metrics_of(results.results.front())) out += std::string(",") + m.name;
   for (const Counter& c : counters_of(results.results.front())) out += std::string(",") + c.name;
   out += "\n";
   for (const ConfigResult& r : results.results) {
-    out += fmt::format("{},{},{},{},{}", csv_field(r.task), csv_field(r.trace_file), csv_field(r.configuration),
-                       csv_field(r.weights), csv_field(r.bits));
+    out +=
+        fmt::format("{},{},{},{},{},{},{}", csv_field(r.task), csv_field(r.trace_file), csv_field(r.model),
+                    csv_field(r.scheduler), csv_field(r.configuration), csv_field(r.weights), csv_field(r.bits));
     for (const Metric& m : metrics_of(r)) out += fmt::format(",{:.9g}", m.value);
     for (const Counter& c : counters_of(r)) out += fmt::format(",{}", c.value);
     out += "\n";

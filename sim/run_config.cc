@@ -1,6 +1,8 @@
 // Every field of a run document is declared here once, with its meaning and default.
 #include "sim/run_config.h"
 
+#include <fnmatch.h>
+
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -43,6 +45,17 @@ Configuration read_configuration(ConfigSection& s) {
       s.integer("group_size", "weights", "uniform: weights per fp16 scale and zero along K", 128, 1, 1 << 20));
   c.parent_bits = static_cast<int>(
       s.integer("parent_bits", "bits", "anyprec: precision of the stored parent model (planes in DRAM)", 4, 1, 8));
+  const YAML::Node only = s.list("only_traces",
+                                 "replay only the traces whose file name (not its folder) matches one of these "
+                                 "glob patterns (* and ?), e.g. '*_fp16.jsonl' (default: every trace)",
+                                 false);
+  if (!s.documenting()) {
+    for (const auto& pattern : only) {
+      if (!pattern.IsScalar() || pattern.Scalar().empty())
+        s.fail(pattern, "only_traces", "expected a glob pattern");
+      c.only_traces.push_back(pattern.Scalar());
+    }
+  }
   s.finish();
   if (c.bits != "trace" && c.bits != "high" && c.bits != "low") {
     char* end = nullptr;
@@ -66,12 +79,28 @@ void read_run(ConfigSection& s, RunConfig* run) {
           entry.Scalar(), s.file() + ":" + std::to_string(entry.Mark().line + 1) + ": npu_set: " + entry.Scalar());
     }
   }
-  run->model_file =
-      s.text("model", "model shape: configs/models/*.yaml or a Hugging Face config.json, relative to this file",
-             std::nullopt);
+  const std::string model_file = s.text(
+      "model",
+      "model shape: configs/models/*.yaml or a Hugging Face config.json, relative to this file (or: models)",
+      std::string());
+  const YAML::Node model_list =
+      s.list("models", "several model shapes, one per trace family: each trace runs on the model its header names",
+             false);
+  if (!s.documenting()) {
+    if (!model_file.empty()) run->model_files.push_back(model_file);
+    for (const auto& m : model_list) {
+      if (!m.IsScalar()) s.fail(m, "models", "expected a file path");
+      run->model_files.push_back(m.Scalar());
+    }
+    if (model_file.empty() == (model_list.size() == 0)) {
+      s.fail(s.node_of(model_file.empty() ? "models" : "model"), "model",
+             "expected exactly one of model (one file) and models (a list of files)");
+    }
+  }
   run->model_name = s.text("model_name",
                            "the model's name in reports, which every trace's header must match (default: the "
-                           "name in the model file; a Hugging Face config.json is named after its folder)",
+                           "name in the model file; a Hugging Face config.json is named after its folder); only "
+                           "with a single model",
                            std::string());
   const YAML::Node trace_list = s.list("traces", "pmpd-trace files to replay, relative to this file", true);
   if (!s.documenting()) {
@@ -93,14 +122,16 @@ void read_run(ConfigSection& s, RunConfig* run) {
   ConfigSection fast = s.section("fast_path", "how --fidelity fast samples the simulation");
   run->sample_layers = static_cast<int>(fast.integer(
       "sample_layers", "layers",
-      "decoder layers simulated per phase: the first warms the pipeline, the others measure the period (layers "
-      "differ by a few percent with where their tensors fall in the banks; six keep Vicuna-7B within 0.4%)",
-      6, 2, 1024));
+      "decoder layers simulated per phase: the first warms the pipeline, the others measure the period and "
+      "show whether it drifts (layers differ by a few percent with where their tensors fall in the banks; three "
+      "keep Vicuna-7B within 0.1% and the tested MobileLLaMA cases within 0.5% of the full simulation)",
+      3, 2, 1024));
   run->compute_bound_sample_layers = static_cast<int>(fast.integer(
       "compute_bound_sample_layers", "layers",
       "decoder layers simulated per phase when its MACs at peak rate take more than twice its DRAM bytes at peak "
-      "bandwidth (a long prefill): the MAC array sets the pace and the layers are steady from the start",
-      3, 2, 1024));
+      "bandwidth (a long prefill): the MAC array sets the pace and the layers are steady from the start, so "
+      "one period after the warm-up layer measures it",
+      2, 2, 1024));
   run->sample_tiles = static_cast<int>(fast.integer(
       "sample_tiles", "tiles",
       "tiles simulated of a linear outside the decoder stack (lm_head); its other tiles take the mean "
@@ -183,37 +214,63 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   ConfigSection npu(npu_doc, run.npu_file);
   run.npu = hw::read_npu_config(npu);
 
-  run.model_file = resolve(path, run.model_file);
-  require_file(s, "model", run.model_file);
-  if (!model_sets.empty()) {
-    if (fs::path(run.model_file).extension() == ".json") {
-      throw InputError("--set " + model_sets.front() + ": only YAML models can be overridden");
+  for (std::string& f : run.model_files) {
+    f = resolve(path, f);
+    require_file(s, run.model_files.size() == 1 ? "model" : "models", f);
+    if (!model_sets.empty()) {
+      if (fs::path(f).extension() == ".json") {
+        throw InputError("--set " + model_sets.front() + ": only YAML models can be overridden");
+      }
+      YAML::Node model_doc = load_yaml_file(f);
+      for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), "--set " + o);
+      ConfigSection m(model_doc, f);
+      run.models.push_back(workloads::read_model_config(m));
+    } else {
+      run.models.push_back(workloads::load_model(f));
     }
-    YAML::Node model_doc = load_yaml_file(run.model_file);
-    for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), "--set " + o);
-    ConfigSection m(model_doc, run.model_file);
-    run.model = workloads::read_model_config(m);
-  } else {
-    run.model = workloads::load_model(run.model_file);
   }
-
-  if (!run.model_name.empty()) run.model.name = run.model_name;
-  std::set<std::string> formats_seen;
+  if (!run.model_name.empty()) {
+    if (run.models.size() != 1) s.fail(s.node_of("model_name"), "model_name", "expected a single model");
+    run.models.front().name = run.model_name;
+  }
+  for (size_t i = 1; i < run.models.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (run.models[i].name == run.models[j].name) {
+        s.fail(s.node_of("models"), "models", "two files describe the model '" + run.models[i].name + "'");
+      }
+    }
+  }
+  std::vector<std::set<std::string>> formats_seen(run.models.size());
   for (std::string& t : run.trace_files) {
     t = resolve(path, t);
     require_file(s, "traces", t);
     run.traces.push_back(traces::read_trace(t));
     traces::Trace& trace = run.traces.back();
-    if (trace.header.model != run.model.name) {
-      throw InputError(t + ":1: model: the trace is for '" + trace.header.model + "' but the run's model is '" +
-                       run.model.name + "' (set model_name in the run file if they are the same model)");
+    size_t model = run.models.size();
+    for (size_t m = 0; m < run.models.size(); ++m) {
+      if (run.models[m].name == trace.header.model) model = m;
     }
+    if (model == run.models.size()) {
+      std::string names;
+      for (const workloads::ModelShape& m : run.models) names += (names.empty() ? "'" : ", '") + m.name + "'";
+      throw InputError(
+          t + ":1: model: the trace is for '" + trace.header.model + "' but the run's model" +
+          (run.models.size() == 1 ? " is " : "s are ") + names +
+          (run.models.size() == 1 ? " (set model_name in the run file if they are the same model)" : ""));
+    }
+    run.trace_models.push_back(model);
+    const workloads::ModelShape& shape = run.models[model];
     if (run.max_requests > 0 && static_cast<int64_t>(trace.requests.size()) > run.max_requests) {
       trace.requests.resize(static_cast<size_t>(run.max_requests));
     }
+    bool replayed = false;
+    for (const Configuration& c : run.configurations) replayed = replayed || c.replays(t);
+    if (!replayed) {
+      s.fail(s.node_of("traces"), "traces", t + ": no configuration replays this trace (see only_traces)");
+    }
     // Every bit width the trace uses must be runnable by every configuration that follows the trace.
     for (const Configuration& c : run.configurations) {
-      if (c.bits != "trace" || c.weights == "fp16") continue;
+      if (c.bits != "trace" || c.weights == "fp16" || !c.replays(t)) continue;
       std::vector<int> allowed{16};
       const int top = c.weights == "anyprec" ? c.parent_bits : 8;
       for (int b = 1; b <= top; ++b) allowed.push_back(b);
@@ -223,17 +280,18 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       const traces::Request& req = trace.requests[i];
       const std::string where = t + ":" + std::to_string(i + 2) + ": ";
       const int64_t positions = req.prompt_tokens + req.decode_steps();
-      if (positions > run.model.max_position_embeddings) {
+      if (positions > shape.max_position_embeddings) {
         throw InputError(where + "prompt_tokens + decode steps = " + std::to_string(positions) +
                          " exceeds the model's max_position_embeddings (" +
-                         std::to_string(run.model.max_position_embeddings) + ")");
+                         std::to_string(shape.max_position_embeddings) + ")");
       }
       // Every phase format of every configuration must exist (e.g. 'bits: high' within parent_bits).
       for (const Configuration& c : run.configurations) {
+        if (!c.replays(t)) continue;
         try {
-          formats_seen.insert(phase_format(c, trace.header, req.prefill_bits).name());
+          formats_seen[model].insert(phase_format(c, trace.header, req.prefill_bits).name());
           for (const traces::Segment& seg : req.decode) {
-            formats_seen.insert(phase_format(c, trace.header, seg.bits).name());
+            formats_seen[model].insert(phase_format(c, trace.header, seg.bits).name());
           }
         } catch (const InputError& e) {
           throw InputError(where + "configuration '" + c.name + "': " + e.what());
@@ -242,10 +300,12 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     }
   }
   // Every format's largest weight row must fit one SRAM tile buffer.
-  for (const std::string& f : formats_seen) {
-    const auto ops =
-        workloads::lower_decode_step(run.model, workloads::PrecisionFormat::parse(f, "format"), 1, run.lowering);
-    hw::check_tiles_fit(run.npu, ops, run.npu_file);
+  for (size_t m = 0; m < run.models.size(); ++m) {
+    for (const std::string& f : formats_seen[m]) {
+      const auto ops = workloads::lower_decode_step(run.models[m], workloads::PrecisionFormat::parse(f, "format"),
+                                                    1, run.lowering);
+      hw::check_tiles_fit(run.npu, ops, run.npu_file);
+    }
   }
   for (const std::string& name : {run.fp16_baseline, run.uniform_baseline}) {
     bool found = false;
@@ -253,6 +313,15 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     if (!found) s.fail(s.node_of("baselines"), "baselines", "no configuration is named '" + name + "'");
   }
   return run;
+}
+
+bool Configuration::replays(const std::string& trace_file) const {
+  if (only_traces.empty()) return true;
+  const std::string name = fs::path(trace_file).filename().string();
+  for (const std::string& pattern : only_traces) {
+    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
 }
 
 workloads::PrecisionFormat phase_format(const Configuration& c, const traces::TraceHeader& header,

@@ -1,5 +1,6 @@
-// A run: one NPU, one model, one or more traces, and the configurations to compare on every request of every
-// trace. Read from configs/runs/*.yaml through declared fields; paths inside are relative to the run file.
+// A run: one NPU, one or more models, one or more traces (each for one of the models), and the configurations to
+// compare on every request of every trace (or of the traces a configuration names). Read from configs/runs/*.yaml
+// through declared fields; paths inside are relative to the run file.
 #pragma once
 
 #include <string>
@@ -16,10 +17,14 @@ namespace npusim::sim {
 // How one configuration picks each phase's weight format.
 struct Configuration {
   std::string name;
-  std::string weights;  // "fp16", "anyprec" or "uniform"
-  std::string bits;     // "trace" (the request's own schedule), "high", "low" or a number
-  int group_size = 0;   // uniform (declared in run_config.cc)
-  int parent_bits = 0;  // anyprec: stored planes (declared in run_config.cc)
+  std::string weights;                   // "fp16", "anyprec" or "uniform"
+  std::string bits;                      // "trace" (the request's own schedule), "high", "low" or a number
+  int group_size = 0;                    // uniform (declared in run_config.cc)
+  int parent_bits = 0;                   // anyprec: stored planes (declared in run_config.cc)
+  std::vector<std::string> only_traces;  // glob patterns on trace file names; empty: every trace
+
+  // Whether this configuration replays the trace in `trace_file` (its file name matches `only_traces`).
+  bool replays(const std::string& trace_file) const;
 };
 
 struct RunConfig {
@@ -28,12 +33,13 @@ struct RunConfig {
   hw::NpuConfig npu;
   std::string npu_file;
   std::vector<std::pair<std::string, std::string>> npu_sets;  // the run file's npu_set: (assignment, where)
-  workloads::ModelShape model;
-  std::string model_file;
-  std::string model_name;  // overrides model.name when set
+  std::vector<workloads::ModelShape> models;                  // one per model file
+  std::vector<std::string> model_files;
+  std::string model_name;  // overrides the name of the run's one model when set
   std::vector<std::string> trace_files;
   std::vector<traces::Trace> traces;
-  int64_t max_requests = 0;  // per trace; 0 = all
+  std::vector<size_t> trace_models;  // per trace: its model (the one its header names) in `models`
+  int64_t max_requests = 0;          // per trace; 0 = all
   workloads::LoweringOptions lowering;
   std::vector<Configuration> configurations;
   std::string fp16_baseline, uniform_baseline;  // configuration names the speedups divide by
@@ -44,6 +50,8 @@ struct RunConfig {
   int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
   int64_t min_sampled_bytes = 0;        // fast: phases moving fewer DRAM bytes are simulated whole
   double steady_tolerance = 0;          // fast: largest spread of sampled layer periods around their mean
+
+  const workloads::ModelShape& model_of(size_t trace) const { return models.at(trace_models.at(trace)); }
 };
 
 // Loads a run file, applying --set overrides: "npu.X=V" edits the NPU document, "model.X=V" the model document

@@ -37,7 +37,7 @@ TEST_F(Cli, DefaultRunWithTwoRequestsPrintsTableAndWritesJsonAndCsv) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(csv, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 1 + kConfigurations.size());
-  EXPECT_EQ(lines[0].rfind("task,trace,configuration,", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("task,trace,model,scheduler,configuration,", 0), 0u) << lines[0];
   for (size_t i = 0; i < kConfigurations.size(); ++i)
     EXPECT_CONTAINS(lines[i + 1], "," + kConfigurations[i] + ",");
 }

@@ -37,13 +37,13 @@ Bounds bounds_of(const RunConfig& run, const Configuration& c) {
   const traces::Request& req = trace.requests.front();
   Bounds b;
   const auto prefill = workloads::sum_ops(workloads::lower_prefill(
-      run.model, phase_format(c, trace.header, req.prefill_bits), req.prompt_tokens, run.lowering));
+      run.models.front(), phase_format(c, trace.header, req.prefill_bits), req.prompt_tokens, run.lowering));
   b.prefill_compute_ps = static_cast<double>(prefill.macs) / run.npu.peak_macs_per_s() * 1e12;
   int64_t step = 1;
   for (const traces::Segment& seg : req.decode) {
     for (int64_t i = 0; i < seg.steps; ++i, ++step) {
       const auto ops = workloads::sum_ops(workloads::lower_decode_step(
-          run.model, phase_format(c, trace.header, seg.bits), req.prompt_tokens + step, run.lowering));
+          run.models.front(), phase_format(c, trace.header, seg.bits), req.prompt_tokens + step, run.lowering));
       b.decode_bytes_ps += static_cast<double>(ops.dram_read_bytes() + ops.kv_write_bytes) /
                            run.npu.dram.peak_bandwidth_bytes_per_s() * 1e12;
     }
@@ -52,9 +52,9 @@ Bounds bounds_of(const RunConfig& run, const Configuration& c) {
 }
 
 const std::vector<Configuration> kAllFormats = {
-    {"fp16", "fp16", "trace", 128, 4},    {"uniform", "anyprec", "high", 128, 4},
-    {"pmpd", "anyprec", "trace", 128, 4}, {"gptq", "uniform", "high", 128, 4},
-    {"low", "anyprec", "low", 128, 4},
+    {"fp16", "fp16", "trace", 128, 4, {}},    {"uniform", "anyprec", "high", 128, 4, {}},
+    {"pmpd", "anyprec", "trace", 128, 4, {}}, {"gptq", "uniform", "high", 128, 4, {}},
+    {"low", "anyprec", "low", 128, 4, {}},
 };
 
 TEST(Roofline, NoPhaseBeatsItsBoundOnEitherNpu) {
@@ -91,7 +91,7 @@ TEST(Roofline, CommandLevelDramIsNeverFasterThanTheChannelModelOrTheBound) {
   // a tile is ready only when every channel has delivered its part, so a channel that refreshes holds the tile up
   // even when the refresh is per bank and postponed; with all-bank refresh 34%.)
   const traces::Trace trace = one_request_trace("vicuna-7b", 32, {{3, 2}, {2, 2}}, {3, 2});
-  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4}};
+  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4, {}}};
   const RunConfig channel = make_run(npu_from("datacenter-hbm3"), "vicuna-7b", trace, configs);
   const RunConfig command =
       make_run(npu_from("datacenter-hbm3", {"dram.model=command"}), "vicuna-7b", trace, configs);
@@ -112,10 +112,10 @@ TEST(Monotonicity, FewerBitsNeverRunSlower) {
   std::vector<Configuration> configs;
   for (const char* family : {"anyprec", "uniform"}) {
     for (const char* bits : {"2", "3", "4"}) {
-      configs.push_back({std::string(family) + bits, family, bits, 128, 4});
+      configs.push_back({std::string(family) + bits, family, bits, 128, 4, {}});
     }
   }
-  configs.push_back({"fp16", "fp16", "trace", 128, 4});
+  configs.push_back({"fp16", "fp16", "trace", 128, 4, {}});
   for (const char* npu_name : {"datacenter-hbm3", "edge-lpddr5"}) {
     const traces::Trace trace = one_request_trace("mobilellama-1.4b", 64, {{4, 8}}, {4, 3});
     const std::vector<uint64_t> t =
@@ -132,8 +132,8 @@ TEST(Monotonicity, FewerBitsNeverRunSlower) {
 
 TEST(Monotonicity, MoreDramBandwidthNeverRunsSlower) {
   const traces::Trace trace = one_request_trace("mobilellama-1.4b", 64, {{4, 4}, {3, 4}}, {4, 3});
-  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4},
-                                              {"fp16", "fp16", "trace", 128, 4}};
+  const std::vector<Configuration> configs = {{"pmpd", "anyprec", "trace", 128, 4, {}},
+                                              {"fp16", "fp16", "trace", 128, 4, {}}};
   std::vector<uint64_t> previous;
   // Channels 16 -> 32 -> 64 -> 128, then a faster data rate: every phase of every configuration is no slower.
   for (const std::vector<std::string>& sets :

@@ -15,9 +15,9 @@
 namespace npusim::sim {
 namespace {
 
-const std::vector<Configuration> kAllFormats = {{"fp16", "fp16", "high", 128, 4},
-                                                {"uniform", "uniform", "high", 128, 4},
-                                                {"pmpd", "anyprec", "trace", 128, 4}};
+const std::vector<Configuration> kAllFormats = {{"fp16", "fp16", "high", 128, 4, {}},
+                                                {"uniform", "uniform", "high", 128, 4, {}},
+                                                {"pmpd", "anyprec", "trace", 128, 4, {}}};
 
 // Per configuration: total_ps, prefill_ps, decode_ps, read bytes, write bytes, bus time, MACs, tiles.
 constexpr size_t kFields = 8;
@@ -44,7 +44,7 @@ RunConfig small_run(const std::string& model, const std::string& npu, const std:
   RunConfig run = make_run(npu_from(npu, {"dram.model=" + dram_model}), model, trace, kAllFormats);
   run.sample_layers = sample_layers;
   run.sample_tiles = 8;                       // the run file's default
-  run.compute_bound_sample_layers = 3;        // the run file's default
+  run.compute_bound_sample_layers = 2;        // the run file's default
   run.step_stride = 64;                       // the run file's default
   run.min_sampled_bytes = int64_t{64} << 20;  // the run file's default
   return run;
@@ -60,7 +60,7 @@ void expect_fast_matches_full(const RunConfig& run) {
     const uint64_t* f = &full[c * kFields];
     const uint64_t* s = &fast[c * kFields];
     const double error = std::fabs(static_cast<double>(s[0]) / static_cast<double>(f[0]) - 1.0);
-    std::printf("%-12s %-16s %-8s %-8s fast/full total time: %+.3f%%\n", run.model.name.c_str(),
+    std::printf("%-12s %-16s %-8s %-8s fast/full total time: %+.3f%%\n", run.models.front().name.c_str(),
                 run.npu.name.c_str(), run.npu.dram.model.c_str(), run.configurations[c].name.c_str(),
                 100.0 * (static_cast<double>(s[0]) / static_cast<double>(f[0]) - 1.0));
     EXPECT_LE(error, 0.01) << "total time";
@@ -84,20 +84,20 @@ TEST(FastPath, Stories260kEveryFormatBothNpusCommandDram) {
 
 TEST(FastPath, MobileLlamaEveryFormatBothNpusChannelDram) {
   for (const std::string npu : {"datacenter-hbm3", "edge-lpddr5"}) {
-    expect_fast_matches_full(small_run("mobilellama-1.4b", npu, "channel", 32, 36, 6));
+    expect_fast_matches_full(small_run("mobilellama-1.4b", npu, "channel", 32, 36, 3));
   }
 }
 
 TEST(FastPath, MobileLlamaQuantizedFormatsCommandDram) {
   // fp16 at command level costs 2.8 GB a step in the full simulation: it is covered above (channel) and by
   // stories260K (command).
-  RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 16, 6);
+  RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 16, 3);
   run.configurations.erase(run.configurations.begin());
   expect_fast_matches_full(run);
 }
 
 TEST(FastPath, MobileLlamaQuantizedFormatsCommandDramOnLpddr5) {
-  RunConfig run = small_run("mobilellama-1.4b", "edge-lpddr5", "command", 32, 10, 6);
+  RunConfig run = small_run("mobilellama-1.4b", "edge-lpddr5", "command", 32, 10, 3);
   run.configurations.erase(run.configurations.begin());
   expect_fast_matches_full(run);
 }
@@ -147,7 +147,7 @@ TEST(FastPath, SteadyWhenTheMeanPeriodDoesNotDrift) {
 // A sample that is not steady is simulated again whole: with no tolerance at all, every sampled phase whose layers
 // did not take exactly equal times is. (With the command-level DRAM, refresh and row switches make them differ.)
 TEST(FastPath, UnsteadySamplesAreSimulatedAgainWhole) {
-  RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 4, 6);
+  RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 4, 3);
   run.configurations = {kAllFormats[2]};  // pmpd: 2 steps at 3 bits, 2 at 2 bits
   run.steady_tolerance = 0;
   run.fidelity = "fast";
@@ -177,13 +177,13 @@ TEST(FastPath, PhaseBusBytesEqualTheSimulatedBytes) {
         sum.read_bytes += b.read_bytes;
         sum.write_bytes += b.write_bytes;
       };
-      add(workloads::lower_prefill(run.model, phase_format(config, trace.header, req.prefill_bits),
+      add(workloads::lower_prefill(run.models.front(), phase_format(config, trace.header, req.prefill_bits),
                                    static_cast<uint64_t>(req.prompt_tokens), run.lowering));
       int64_t step = 0;
       for (const traces::Segment& seg : req.decode) {
         for (int64_t i = 0; i < seg.steps; ++i) {
           ++step;
-          add(workloads::lower_decode_step(run.model, phase_format(config, trace.header, seg.bits),
+          add(workloads::lower_decode_step(run.models.front(), phase_format(config, trace.header, seg.bits),
                                            static_cast<uint64_t>(req.prompt_tokens + step), run.lowering));
         }
       }

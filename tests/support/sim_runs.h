@@ -45,8 +45,9 @@ inline RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, co
   RunConfig run;
   run.name = "test";
   run.npu = npu;
-  run.model = workloads::load_model_yaml(kSource + "/configs/models/" + model + ".yaml");
+  run.models = {workloads::load_model_yaml(kSource + "/configs/models/" + model + ".yaml")};
   run.traces = {trace};
+  run.trace_models = {0};
   run.trace_files = {"test.jsonl"};
   run.configurations = std::move(configs);
   run.fp16_baseline = run.configurations.front().name;
