@@ -19,13 +19,19 @@ namespace {
 constexpr const char* kUsage = R"(usage: npusim COMMAND [ARGS]
 
 commands:
-  run RUN.yaml [--out DIR] [--set key=value ...] [--quiet]
+  run RUN.yaml [--out DIR] [--set key=value ...] [--fidelity fast|full] [--quiet]
                                  simulate every trace of a run under every configuration; print a table and
                                  write DIR/results.json and DIR/results.csv (DIR defaults to results/<run name>)
   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
                                  deterministic schedule trace from scheduler parameters
+  trace suite ASSUMPTIONS.yaml -o DIR
+                                 every trace of an assumptions file (per task and model: fp16, uniform,
+                                 static and learned), e.g. configs/pmpd_paper/assumptions.yaml
   trace stats TRACE.jsonl [--json]
                                  summary of a trace: requests, lengths, mean bits, steps per precision
+  report RESULTS_DIR [--format table|csv|json|markdown] [--plot DIR]
+                                 a run's results as a table (and, when the run names published figures, beside
+                                 them with relative errors); --plot draws the charts of plots/
   describe npu|run|model         every config field: name, unit, default, range, meaning
   bench [--repeat N] [--save FILE] [--baseline FILE]
                                  time the shipped benchmarks (one simulation per process)
@@ -47,15 +53,17 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "describe") return sim::describe_command(rest);
   if (cmd == "bench") return sim::bench_command(rest);
   if (cmd == "dram-bench") return sim::dram_bench_command(rest);
+  if (cmd == "report") return sim::report_command(rest);
   if (cmd == "trace") {
-    if (rest.empty()) throw InputError("trace: expected 'synth' or 'stats'");
+    if (rest.empty()) throw InputError("trace: expected 'synth', 'suite' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
     if (rest[0] == "synth") return traces::trace_synth_command(args);
     if (rest[0] == "stats") return traces::trace_stats_command(args);
-    throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth' or 'stats')");
+    if (rest[0] == "suite") return traces::trace_suite_command(args);
+    throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, report, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace

@@ -191,6 +191,7 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
     list.push_back(std::move(item));
   }
   doc["results"] = std::move(list);
+  if (!run.reference_file.empty()) doc["reference"] = published_figure_json(run.reference);
   return doc.dump(2) + "\n";
 }
 

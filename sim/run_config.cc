@@ -3,6 +3,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -25,6 +26,34 @@ std::string resolve(const std::string& run_file, const std::string& path) {
 // A file the run names must exist; the error points at the run file's line that names it.
 void require_file(const ConfigSection& s, const std::string& key, const std::string& file) {
   if (!fs::is_regular_file(file)) s.fail(s.node_of(key), key, "no such file: " + file);
+}
+
+// The run's trace files, resolved, with glob patterns in file names expanded (sorted; a pattern matching nothing
+// is an error).
+std::vector<std::string> expand_trace_files(const ConfigSection& s, const std::string& run_file,
+                                            const std::vector<std::string>& entries) {
+  std::vector<std::string> out;
+  for (const std::string& entry : entries) {
+    const std::string resolved = resolve(run_file, entry);
+    const fs::path p(resolved);
+    const std::string pattern = p.filename().string();
+    if (pattern.find_first_of("*?") == std::string::npos) {
+      out.push_back(resolved);
+      continue;
+    }
+    std::vector<std::string> matched;
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(p.parent_path(), ec)) {
+      const std::string name = f.path().filename().string();
+      if (f.is_regular_file() && fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+        matched.push_back((p.parent_path() / name).string());
+      }
+    }
+    if (matched.empty()) s.fail(s.node_of("traces"), "traces", "no file matches " + resolved);
+    std::sort(matched.begin(), matched.end());
+    out.insert(out.end(), matched.begin(), matched.end());
+  }
+  return out;
 }
 
 Configuration read_configuration(ConfigSection& s) {
@@ -102,7 +131,11 @@ void read_run(ConfigSection& s, RunConfig* run) {
                            "name in the model file; a Hugging Face config.json is named after its folder); only "
                            "with a single model",
                            std::string());
-  const YAML::Node trace_list = s.list("traces", "pmpd-trace files to replay, relative to this file", true);
+  const YAML::Node trace_list = s.list(
+      "traces",
+      "pmpd-trace files to replay, relative to this file; a file name may hold the glob characters * and ? (the "
+      "matching files of that folder, in name order)",
+      true);
   if (!s.documenting()) {
     if (trace_list.size() == 0) s.fail(trace_list, "traces", "expected at least one trace");
     for (const auto& t : trace_list) {
@@ -173,6 +206,11 @@ void read_run(ConfigSection& s, RunConfig* run) {
       }
     }
   }
+  run->reference_file =
+      s.text("reference",
+             "published figures (sim/reference.cc) that results.json carries and `npusim report` sets each result "
+             "beside, relative to this file",
+             std::string());
   ConfigSection baselines = s.section("baselines", "which configurations the speedups divide by");
   run->fp16_baseline = baselines.text("fp16", "configuration named as the fp16 baseline", std::string("fp16"));
   run->uniform_baseline =
@@ -240,9 +278,9 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       }
     }
   }
+  run.trace_files = expand_trace_files(s, path, run.trace_files);
   std::vector<std::set<std::string>> formats_seen(run.models.size());
-  for (std::string& t : run.trace_files) {
-    t = resolve(path, t);
+  for (const std::string& t : run.trace_files) {
     require_file(s, "traces", t);
     run.traces.push_back(traces::read_trace(t));
     traces::Trace& trace = run.traces.back();
@@ -305,6 +343,28 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       const auto ops = workloads::lower_decode_step(run.models[m], workloads::PrecisionFormat::parse(f, "format"),
                                                     1, run.lowering);
       hw::check_tiles_fit(run.npu, ops, run.npu_file);
+    }
+  }
+  if (!run.reference_file.empty()) {
+    run.reference_file = resolve(path, run.reference_file);
+    require_file(s, "reference", run.reference_file);
+    run.reference = load_published_figure(run.reference_file);
+    // Every published bar must be one the run produces: a misspelt name would silently drop it from the report.
+    for (const PublishedGroup& g : run.reference.groups) {
+      for (const PublishedBar& b : g.bars) {
+        bool found = false;
+        for (size_t t = 0; t < run.traces.size() && !found; ++t) {
+          if (run.model_of(t).name != g.model || run.traces[t].header.task != g.task) continue;
+          for (const Configuration& c : run.configurations) {
+            found = found || (c.name == b.configuration && c.replays(run.trace_files[t]));
+          }
+        }
+        if (!found) {
+          throw InputError(run.reference_file + ": the bar " + g.model + " / " + g.task + " / " + b.configuration +
+                           " is not one the run simulates (no trace of that model and task that configuration "
+                           "replays)");
+        }
+      }
     }
   }
   for (const std::string& name : {run.fp16_baseline, run.uniform_baseline}) {

@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "hw_models/npu.h"
+#include "sim/reference.h"
 #include "traces/trace.h"
 #include "workloads/workloads.h"
 
@@ -50,6 +51,8 @@ struct RunConfig {
   int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
   int64_t min_sampled_bytes = 0;        // fast: phases moving fewer DRAM bytes are simulated whole
   double steady_tolerance = 0;          // fast: largest spread of sampled layer periods around their mean
+  std::string reference_file;           // published figures to set the results beside ("" when none)
+  PublishedFigure reference;
 
   const workloads::ModelShape& model_of(size_t trace) const { return models.at(trace_models.at(trace)); }
 };

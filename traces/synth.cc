@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "traces/synth_fields.h"
 #include "traces/trace.h"
 
 namespace npusim::traces {
@@ -19,7 +20,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr int64_t kMaxTokens = 1000000000;  // clamp ceiling for spec values: far above any context length
 
 class Draws {
  public:
@@ -117,6 +117,7 @@ void validate(const SynthParams& p) {
     }
   }
   if (p.max_new_tokens < 1) throw InputError("synth: max_new_tokens must be >= 1");
+  if (!(p.output_scale > 0) || !std::isfinite(p.output_scale)) throw InputError("synth: output_scale must be > 0");
   if (p.requests < 1) throw InputError("synth: requests must be >= 1 (a trace needs at least one request)");
   validate_distribution(p.prompt_tokens, "prompt_tokens");
   validate_distribution(p.output_tokens, "output_tokens");
@@ -144,60 +145,22 @@ ojson distribution_json(const LengthDistribution& d) {
 }
 
 ojson params_json(const SynthParams& p) {
-  // Every field but `notes`, which the source carries beside params.
-  return ojson{{"model", p.model},
-               {"task", p.task},
-               {"scheduler", p.scheduler},
-               {"precisions", p.precisions},
-               {"weight_format", p.weight_format},
-               {"prefill_bits", p.prefill_bits},
-               {"switch_step", p.switch_step},
-               {"class_probabilities", p.class_probabilities},
-               {"max_new_tokens", p.max_new_tokens},
-               {"prompt_tokens", distribution_json(p.prompt_tokens)},
-               {"output_tokens", distribution_json(p.output_tokens)},
-               {"requests", p.requests},
-               {"seed", p.seed}};
-}
-
-// --- spec reading ----------------------------------------------------------------------------------------------
-
-LengthDistribution read_distribution(ConfigSection s) {
-  LengthDistribution d;
-  d.kind = s.choice("kind", "how lengths are drawn", std::nullopt, {"fixed", "uniform", "normal", "lognormal"});
-  d.value = s.real("value", "tokens", "fixed: the length", 0.0, 0, kMaxTokens);
-  d.mean = s.real("mean", "tokens", "normal, lognormal: mean of the length (not of its log)", 0.0, 0, kMaxTokens);
-  d.stddev = s.real("stddev", "tokens", "normal, lognormal: standard deviation of the length", 0.0, 0, kMaxTokens);
-  d.min = s.integer("min", "tokens", "inclusive lower clamp of every draw", 1, 1, kMaxTokens);
-  d.max = s.integer("max", "tokens", "inclusive upper clamp of every draw", std::nullopt, 1, kMaxTokens);
-  s.finish();
-  // A field the kind does not read is surely a mistake (a 'mean' on a fixed length would be silently ignored).
-  const std::vector<std::string> used = d.kind == "fixed"     ? std::vector<std::string>{"value"}
-                                        : d.kind == "uniform" ? std::vector<std::string>{}
-                                                              : std::vector<std::string>{"mean", "stddev"};
-  for (const char* key : {"value", "mean", "stddev"}) {
-    const bool uses = std::find(used.begin(), used.end(), key) != used.end();
-    if (uses && !s.has(key)) s.fail(YAML::Node(), key, "required by kind '" + d.kind + "'");
-    if (!uses && s.has(key)) s.fail(s.node_of(key), key, "not used by kind '" + d.kind + "'");
-  }
-  if (d.max < d.min) s.fail(s.node_of("max"), "max", "must be >= min (" + std::to_string(d.min) + ")");
-  if (d.kind == "lognormal" && d.mean <= 0) s.fail(s.node_of("mean"), "mean", "lognormal needs mean > 0");
-  return d;
-}
-
-template <typename T>
-std::vector<T> read_list(ConfigSection& s, const std::string& key, const std::string& what, bool required) {
-  std::vector<T> out;
-  const YAML::Node list = s.list(key, what, required);
-  if (!list.IsDefined()) return out;
-  for (const YAML::Node& item : list) {
-    try {
-      out.push_back(item.as<T>());
-    } catch (const YAML::Exception&) {
-      s.fail(item, key, "expected a list of numbers, got '" + (item.IsScalar() ? item.Scalar() : "?") + "'");
-    }
-  }
-  return out;
+  // Every field but `notes`, which the source carries beside params; output_scale only when it scales.
+  ojson j{{"model", p.model},
+          {"task", p.task},
+          {"scheduler", p.scheduler},
+          {"precisions", p.precisions},
+          {"weight_format", p.weight_format},
+          {"prefill_bits", p.prefill_bits},
+          {"switch_step", p.switch_step},
+          {"class_probabilities", p.class_probabilities},
+          {"max_new_tokens", p.max_new_tokens},
+          {"prompt_tokens", distribution_json(p.prompt_tokens)},
+          {"output_tokens", distribution_json(p.output_tokens)},
+          {"requests", p.requests},
+          {"seed", p.seed}};
+  if (p.output_scale != 1.0) j["output_scale"] = p.output_scale;
+  return j;
 }
 
 }  // namespace
@@ -217,13 +180,17 @@ SynthParams load_synth_spec(const std::string& path) {
                              {"anyprec", "uniform", "fp16"});
   p.prefill_bits =
       static_cast<int>(s.integer("prefill_bits", "bits", "prefill precision; 0: the high one", 0, 0, 16));
-  p.switch_step =
-      s.integer("switch_step", "decode steps", "static N: decode steps 1..max(1, N) run high", 0, 0, kMaxTokens);
+  p.switch_step = s.integer("switch_step", "decode steps", "static N: decode steps 1..max(1, N) run high", 0, 0,
+                            kMaxSpecTokens);
   p.class_probabilities =
       read_list<double>(s, "class_probabilities", "learned: P(switch after [0, M/3, 2M/3, M] steps)", false);
-  p.max_new_tokens = s.integer("max_new_tokens", "tokens", "M: generated tokens at most", 128, 1, kMaxTokens);
+  p.max_new_tokens = s.integer("max_new_tokens", "tokens", "M: generated tokens at most", 128, 1, kMaxSpecTokens);
   p.prompt_tokens = read_distribution(s.section("prompt_tokens", "prompt length, instruction template included"));
   p.output_tokens = read_distribution(s.section("output_tokens", "generated tokens if uncapped; cut to M"));
+  p.output_scale = s.real("output_scale", "",
+                          "multiplies every drawn output length (after its clamp, before the cut at M): a stated "
+                          "length difference between configurations that share a seed",
+                          1.0, 0.01, 100);
   p.requests = s.integer("requests", "requests", "how many requests the trace holds", 16, 1, 10000000);
   p.seed =
       static_cast<uint64_t>(s.integer("seed", "", "mt19937_64 seed", 1, 0, std::numeric_limits<int64_t>::max()));
@@ -276,12 +243,17 @@ Trace synthesize(const SynthParams& params) {
   const int low = params.precisions.size() > 1 ? params.precisions[1] : high;
   const int64_t m = params.max_new_tokens;
   Draws draws(params.seed);
+  // The learned classes come from a stream of their own, so that one seed gives every scheduler the same lengths.
+  Draws class_draws(params.seed ^ 0x9e3779b97f4a7c15ULL);
   for (int64_t i = 0; i < params.requests; ++i) {
     Request r;
     r.id = params.task + "/" + std::to_string(i);
-    // Draw order is part of the format of a seed: prompt, output, then (learned) class.
+    // Draw order is part of the format of a seed: prompt, then output.
     r.prompt_tokens = draws.length(params.prompt_tokens);
     int64_t generated = draws.length(params.output_tokens);
+    if (params.output_scale != 1.0) {
+      generated = std::max<int64_t>(1, std::llround(static_cast<double>(generated) * params.output_scale));
+    }
     r.eos = generated < m;  // a draw that reaches M is where generation was cut, not an EOS
     if (!r.eos) generated = m;
     const int64_t decode_steps = generated - 1;  // the first token comes from the prefill logits
@@ -291,7 +263,7 @@ Trace synthesize(const SynthParams& params) {
     } else if (params.scheduler == "static") {
       r.decode = two_phase(high, low, params.switch_step, decode_steps);
     } else {
-      const int c = draws.category(params.class_probabilities);
+      const int c = class_draws.category(params.class_probabilities);
       const int64_t switch_after[] = {0, m / 3, 2 * m / 3, m};
       r.decode = two_phase(high, low, switch_after[c], decode_steps);
       r.extras = ojson{{"learned_class", c}};

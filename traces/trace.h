@@ -94,6 +94,7 @@ struct SynthParams {
   int64_t max_new_tokens = 128;        // M: generated tokens at most (decode steps at most M - 1)
   LengthDistribution prompt_tokens;
   LengthDistribution output_tokens;    // generated tokens; a draw >= M is cut to M and marked eos=false
+  double output_scale = 1.0;           // multiplies each output draw (after its clamp, before the cut at M)
   int64_t requests = 16;
   uint64_t seed = 1;
   std::string notes;                   // assumptions, copied into the header's source
@@ -102,6 +103,16 @@ struct SynthParams {
 // Reads a synth spec (YAML, declared fields); throws InputError with file, line and key.
 SynthParams load_synth_spec(const std::string& path);
 Trace synthesize(const SynthParams& params);
+
+// A trace suite: one assumptions file (YAML, declared fields) that expands into the traces of every bar of a
+// comparison: per (task, model) group an fp16, a uniform, a static-scheduler and a learned-scheduler trace, named
+// MODEL_TASK_BAR.jsonl. Throws InputError with file, line and key.
+struct SuiteTrace {
+  std::string bar;  // fp16, uniform, static or learned
+  std::string file_name;
+  SynthParams params;
+};
+std::vector<SuiteTrace> load_trace_suite(const std::string& path);
 
 struct TraceStats {
   int64_t requests = 0;
@@ -124,5 +135,7 @@ TraceStats summarize(const Trace& trace);
 //   trace stats TRACE.jsonl [--json]
 int trace_synth_command(const std::vector<std::string>& args);
 int trace_stats_command(const std::vector<std::string>& args);
+//   trace suite ASSUMPTIONS.yaml -o DIR   (every trace of the suite, each file written atomically)
+int trace_suite_command(const std::vector<std::string>& args);
 
 }  // namespace npusim::traces
