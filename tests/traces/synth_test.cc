@@ -166,6 +166,29 @@ TEST(Synth, LearnedClassFractionsAndSwitchSteps) {
   for (int c = 0; c < 4; ++c) EXPECT_NEAR(count[c] / 4000.0, p.class_probabilities[c], 0.03) << c;
 }
 
+// One seed, one set of lengths: the learned classes come from a stream of their own, so a learned trace has the
+// prompts and outputs of the static trace of the same seed; output_scale then stretches every output (a draw of
+// n tokens becomes round(0.5 n), at least 1) and nothing else.
+TEST(Synth, EverySchedulerOfOneSeedDrawsTheSameLengths) {
+  SynthParams stat = base_params();
+  SynthParams learned = stat;
+  learned.scheduler = "learned";
+  learned.class_probabilities = {0.25, 0.25, 0.25, 0.25};
+  SynthParams shorter = stat;
+  shorter.output_scale = 0.5;
+  const Trace a = synthesize(stat), b = synthesize(learned), c = synthesize(shorter);
+  ASSERT_EQ(a.requests.size(), b.requests.size());
+  for (size_t i = 0; i < a.requests.size(); ++i) {
+    EXPECT_EQ(a.requests[i].prompt_tokens, b.requests[i].prompt_tokens) << i;
+    EXPECT_EQ(a.requests[i].output_tokens(), b.requests[i].output_tokens()) << i;
+    EXPECT_EQ(a.requests[i].prompt_tokens, c.requests[i].prompt_tokens) << i;
+    if (a.requests[i].eos) {  // an uncut draw: halved
+      EXPECT_EQ(c.requests[i].output_tokens(),
+                std::max<int64_t>(1, std::llround(0.5 * a.requests[i].output_tokens())));
+    }
+  }
+}
+
 TEST(Synth, FixedSchedulerAndPrefillBits) {
   SynthParams p = base_params();
   p.scheduler = "fixed";
