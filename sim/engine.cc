@@ -49,7 +49,8 @@ class RunWorkSource : public hw::IWorkSource {
           bits_ = format.bits;
           context_ = static_cast<uint64_t>(req.prompt_tokens + step_);
           full_ops_ = workloads::lower_decode_step(run_.model_of(trace_), format, context_, run_.lowering);
-          step_key_ = std::to_string(config_) + "/" + format.name();
+          // Steps predict each other only within one model, configuration and format.
+          step_key_ = run_.model_of(trace_).name + "/" + std::to_string(config_) + "/" + format.name();
           lowered();
           hw::PhaseStats predicted;
           if (sampling_ && steps_.predict(step_key_, context_, exact_, &predicted)) {
