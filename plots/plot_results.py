@@ -161,6 +161,9 @@ def save_atomic(fig, path, fmt):
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=fmt, dpi=120, metadata=METADATA[fmt])
+        umask = os.umask(0)  # mkstemp makes the file private; a chart gets the usual permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -37,8 +37,9 @@ class RunWorkSource : public hw::IWorkSource {
         const traces::Request& req = trace.requests[request_];
         const Configuration& config = run_.configurations[config_];
         if (step_ == 0) {
-          bits_ = req.prefill_bits;
-          full_ops_ = workloads::lower_prefill(run_.model_of(trace_), phase_format(config, trace.header, bits_),
+          const PrecisionFormat format = phase_format(config, trace.header, req.prefill_bits);
+          bits_ = format.bits;
+          full_ops_ = workloads::lower_prefill(run_.model_of(trace_), format,
                                                static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
           lowered();
           return to_simulate();
@@ -118,8 +119,9 @@ class RunWorkSource : public hw::IWorkSource {
     ConfigResult& r = results_->results.back();
     const traces::Request& req = run_.traces[trace_].requests[request_];
     if (step_ == 0) {
-      r.per_request.push_back({req.id, req.prompt_tokens, req.decode_steps(), 0, 0, 0});
+      r.per_request.push_back({req.id, req.prompt_tokens, req.decode_steps(), 0, 0, 0, bits_, {}});
       ++r.requests;
+      r.prefill_macs += s.macs;
       r.prompt_tokens += req.prompt_tokens;
       r.decode_steps += req.decode_steps();
       r.output_tokens += req.output_tokens();
@@ -131,7 +133,10 @@ class RunWorkSource : public hw::IWorkSource {
       r.decode_bits_sum += bits_;
       r.decode_dram_command_energy_pj += s.dram_energy_pj;
       r.per_request.back().decode_ps += s.time_ps();
-      r.per_request.back().decode_bits_sum += bits_;
+      RequestResult& q = r.per_request.back();
+      q.decode_bits_sum += bits_;
+      if (q.decode_bits.empty() || q.decode_bits.back().first != bits_) q.decode_bits.emplace_back(bits_, 0);
+      ++q.decode_bits.back().second;
     }
     r.total_ps += s.time_ps();
     r.dram_read_bytes += s.dram_read_bytes;

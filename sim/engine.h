@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/run_config.h"
@@ -17,7 +18,9 @@ struct RequestResult {
   int64_t decode_steps = 0;
   uint64_t prefill_ps = 0;
   uint64_t decode_ps = 0;
-  double decode_bits_sum = 0;  // bits x steps over the decode steps
+  double decode_bits_sum = 0;                        // bits x steps over the decode steps
+  int prefill_bits = 0;                              // as run (16: fp16)
+  std::vector<std::pair<int, int64_t>> decode_bits;  // as run: [bits, steps] in order
 };
 
 // Sums over the requests of one trace under one configuration, plus the figures derived from them.
@@ -26,7 +29,7 @@ struct ConfigResult {
   int64_t requests = 0, prompt_tokens = 0, decode_steps = 0, output_tokens = 0;
   uint64_t total_ps = 0, prefill_ps = 0, decode_ps = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
-  uint64_t macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
+  uint64_t macs = 0, prefill_macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
   uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, buffer_stall_ps = 0;
   uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;

@@ -58,6 +58,7 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
       {"decode_dram_bytes", r.decode_dram_bytes},
       {"dram_busy_ps", r.dram_busy_ps},
       {"macs", r.macs},
+      {"prefill_macs", r.prefill_macs},
       {"mac_busy_cycles", r.mac_busy_cycles},
       {"dequant_busy_cycles", r.dequant_busy_cycles},
       {"vector_busy_cycles", r.vector_busy_cycles},
@@ -126,6 +127,11 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
                 {"peak_macs_per_s", results.peak_macs_per_s},
                 {"core_clock_mhz", results.core_clock_mhz}};
   doc["model"] = {{"name", results.model_name}, {"files", run.model_files}};
+  // The run's orders, for reports that group by model and configuration.
+  doc["models"] = json::array();
+  for (const workloads::ModelShape& m : run.models) doc["models"].push_back(m.name);
+  doc["configurations"] = json::array();
+  for (const Configuration& c : run.configurations) doc["configurations"].push_back(c.name);
   doc["simulated_ps"] = results.simulated_ps;
   doc["fidelity"] = {{"mode", results.fidelity},
                      {"simulated_phases", results.simulated_phases},
@@ -185,7 +191,9 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
                       {"decode_steps", q.decode_steps},
                       {"prefill_ps", q.prefill_ps},
                       {"decode_ps", q.decode_ps},
-                      {"mean_decode_bits", q.decode_steps ? q.decode_bits_sum / q.decode_steps : 0.0}});
+                      {"mean_decode_bits", q.decode_steps ? q.decode_bits_sum / q.decode_steps : 0.0},
+                      {"prefill_bits", q.prefill_bits},
+                      {"decode_bits", q.decode_bits}});
     }
     item["requests"] = std::move(reqs);
     list.push_back(std::move(item));

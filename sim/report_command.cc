@@ -4,6 +4,7 @@
 // many speedups lie within 15% and whether PMPD beats uniform where the publication says it does.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -88,6 +90,25 @@ Report read_report(const std::string& path) {
     row.prefill_share = total > 0 ? number(c, "prefill_ps", where) / total : 0;
     rep.rows.push_back(row);
   }
+  // Rows in the run's order of models and configurations (results come trace by trace, and traces may be in
+  // file-name order), tasks in order of first appearance.
+  const auto position = [&](const char* key, const std::string& name) {
+    if (!doc.contains(key) || !doc[key].is_array()) return size_t{0};
+    for (size_t i = 0; i < doc[key].size(); ++i) {
+      if (doc[key][i] == name) return i;
+    }
+    return doc[key].size();
+  };
+  std::vector<std::string> tasks;
+  for (const Row& row : rep.rows) {
+    if (std::find(tasks.begin(), tasks.end(), row.task) == tasks.end()) tasks.push_back(row.task);
+  }
+  const auto key = [&](const Row& r) {
+    return std::make_tuple(position("models", r.model),
+                           static_cast<size_t>(std::find(tasks.begin(), tasks.end(), r.task) - tasks.begin()),
+                           position("configurations", r.configuration));
+  };
+  std::stable_sort(rep.rows.begin(), rep.rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
   if (doc.contains("reference")) {
     const PublishedFigure fig = published_figure_from_json(doc["reference"], path);
     rep.has_reference = true;
@@ -251,17 +272,19 @@ std::string as_json(const Report& rep) {
   return doc.dump(2) + "\n";
 }
 
-// Runs the plot scripts of plots/ on the results (Debian's python3 with matplotlib).
+// Runs the plot scripts of plots/ on the results (Debian's python3 with matplotlib): the per-task charts and the
+// paper-style ones across every model and task.
 void plot(const std::string& results_json, const std::string& dir) {
-  const std::string script = (fs::path(project_dir()) / "plots" / "plot_results.py").string();
   const char* python = std::getenv("NPUSIM_PYTHON");
   const std::string interpreter = python && *python ? python : "/usr/bin/python3";
-  const std::string command =
-      "'" + interpreter + "' '" + script + "' '" + results_json + "' --out '" + dir + "' --format png,svg";
-  const int status = std::system(command.c_str());
-  if (status != 0) {
-    throw InputError("report --plot: the plot script failed (" + command +
-                     "); it needs python3 with matplotlib (scripts/setup.sh installs python3-matplotlib)");
+  for (const char* name : {"plot_results.py", "plot_figure.py"}) {
+    const std::string script = (fs::path(project_dir()) / "plots" / name).string();
+    const std::string command =
+        "'" + interpreter + "' '" + script + "' '" + results_json + "' --out '" + dir + "' --format png,svg";
+    if (std::system(command.c_str()) != 0) {
+      throw InputError("report --plot: the plot script failed (" + command +
+                       "); it needs python3 with matplotlib (scripts/setup.sh installs python3-matplotlib)");
+    }
   }
 }
 
