@@ -303,20 +303,40 @@ void apply_override(YAML::Node root, const std::string& assignment, const std::s
   } catch (const YAML::ParserException& e) {
     throw InputError(typed + ": value is not valid YAML: " + e.msg);
   }
+  // A list's element by its index (configurations.1.bits); -1 when `key` is not an index of `list`.
+  const auto index_in = [&](const YAML::Node& list, const std::string& key, const std::string& list_name) {
+    if (key.find_first_not_of("0123456789") != std::string::npos) {
+      throw InputError(typed + ": '" + list_name + "' is a list: expected an element index, got '" + key + "'");
+    }
+    const size_t i = std::stoul(key);
+    if (i >= list.size()) {
+      throw InputError(typed + ": '" + list_name + "' has " + std::to_string(list.size()) + " elements, no " + key);
+    }
+    return i;
+  };
   // Walk with fresh node handles: yaml-cpp nodes are references, so assigning through them edits `root`.
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node parent = chain.back();
+    const std::string name = i == 0 ? "the document" : keys[i - 1];
+    if (parent.IsSequence()) {
+      chain.push_back(parent[index_in(parent, keys[i], name)]);
+      continue;
+    }
     if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
       throw InputError(typed + ": " + (i == 0 ? "the document" : "'" + keys[i - 1] + "'") + " is not a mapping");
     }
     chain.push_back(parent[keys[i]]);
   }
   YAML::Node parent = chain.back();
+  value.SetTag(kSetTag + typed);
+  if (parent.IsSequence()) {
+    parent[index_in(parent, keys.back(), keys.size() > 1 ? keys[keys.size() - 2] : "the document")] = value;
+    return;
+  }
   if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
     throw InputError(typed + ": the parent of '" + keys.back() + "' is not a mapping");
   }
-  value.SetTag(kSetTag + typed);
   parent[keys.back()] = value;
 }
 

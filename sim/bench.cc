@@ -50,7 +50,7 @@ struct Measurement {
 Measurement measure_once(const std::string& run_file, const std::string& fidelity) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<uint64_t> r = run_forked([&] {
-    RunConfig run = load_run_config(run_file, {});
+    RunConfig run = load_run_config(run_file, std::vector<std::string>{});
     run.fidelity = fidelity;
     const RunResults res = run_simulation(run);
     uint64_t bytes = 0;

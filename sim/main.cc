@@ -22,6 +22,10 @@ commands:
   run RUN.yaml [--out DIR] [--set key=value ...] [--fidelity fast|full] [--quiet]
                                  simulate every trace of a run under every configuration; print a table and
                                  write DIR/results.json and DIR/results.csv (DIR defaults to results/<run name>)
+  sweep SPEC.yaml [-j N] [--out DIR] [--dry-run] [--mpi]
+                                 every point of a sweep spec (configs/sweeps/*.yaml), each a full run in its own
+                                 process; resumes where it stopped; writes DIR/sweep.csv and sweep.jsonl
+                                 (DIR defaults to results/sweeps/<name>)
   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
                                  deterministic schedule trace from scheduler parameters
   trace suite ASSUMPTIONS.yaml -o DIR
@@ -54,6 +58,7 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "bench") return sim::bench_command(rest);
   if (cmd == "dram-bench") return sim::dram_bench_command(rest);
   if (cmd == "report") return sim::report_command(rest);
+  if (cmd == "sweep") return sim::sweep_command(rest);
   if (cmd == "trace") {
     if (rest.empty()) throw InputError("trace: expected 'synth', 'suite' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
@@ -63,7 +68,7 @@ int dispatch(const std::vector<std::string>& words) {
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, report, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, sweep, report, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace

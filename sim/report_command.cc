@@ -18,6 +18,7 @@
 #include "common/files.h"
 #include "sim/commands.h"
 #include "sim/reference.h"
+#include "sim/sweep.h"
 
 namespace npusim::sim {
 
@@ -272,20 +273,29 @@ std::string as_json(const Report& rep) {
   return doc.dump(2) + "\n";
 }
 
-// Runs the plot scripts of plots/ on the results (Debian's python3 with matplotlib): the per-task charts and the
-// paper-style ones across every model and task.
-void plot(const std::string& results_json, const std::string& dir) {
+// Runs plot scripts of plots/ (with Debian's python3, which has matplotlib) on `input`, into `dir`.
+void run_plot_scripts(const std::vector<const char*>& scripts, const std::string& input, const std::string& dir) {
   const char* python = std::getenv("NPUSIM_PYTHON");
   const std::string interpreter = python && *python ? python : "/usr/bin/python3";
-  for (const char* name : {"plot_results.py", "plot_figure.py"}) {
+  for (const char* name : scripts) {
     const std::string script = (fs::path(project_dir()) / "plots" / name).string();
     const std::string command =
-        "'" + interpreter + "' '" + script + "' '" + results_json + "' --out '" + dir + "' --format png,svg";
+        "'" + interpreter + "' '" + script + "' '" + input + "' --out '" + dir + "' --format png,svg";
     if (std::system(command.c_str()) != 0) {
       throw InputError("report --plot: the plot script failed (" + command +
                        "); it needs python3 with matplotlib (scripts/setup.sh installs python3-matplotlib)");
     }
   }
+}
+
+// A run's charts: per task, and paper-style across every model and task.
+void plot(const std::string& results_json, const std::string& dir) {
+  run_plot_scripts({"plot_results.py", "plot_figure.py"}, results_json, dir);
+}
+
+// A sweep's charts: heatmaps over two axes, the Pareto scatter, speedup curves.
+void plot_sweep(const std::string& sweep_dir, const std::string& dir) {
+  run_plot_scripts({"plot_sweep.py"}, sweep_dir, dir);
 }
 
 }  // namespace
@@ -301,6 +311,13 @@ int report_command(const std::vector<std::string>& args) {
   const po::variables_map vm = parse_flags("report", args, flags, pos);
   if (!vm.count("results")) throw InputError("report: expected a results folder: npusim report RESULTS_DIR");
   std::string path = vm["results"].as<std::string>();
+  if (is_sweep_dir(path)) {
+    if (vm["format"].as<std::string>() != "table")
+      throw InputError("report: a sweep folder prints as a table only");
+    std::cout << sweep_report(path);
+    if (vm.count("plot")) plot_sweep(path, vm["plot"].as<std::string>());
+    return 0;
+  }
   if (fs::is_directory(path)) path = (fs::path(path) / "results.json").string();
   if (!fs::is_regular_file(path)) {
     throw InputError("report: " + path + ": no such file; expected a results folder written by npusim run");

@@ -9,6 +9,7 @@
 #include "sim/commands.h"
 #include "sim/engine.h"
 #include "sim/report.h"
+#include "sim/sweep.h"
 #include "traces/trace.h"
 
 namespace npusim::sim {
@@ -74,7 +75,7 @@ int run_command(const std::vector<std::string>& args) {
 }
 
 int describe_command(const std::vector<std::string>& args) {
-  if (args.size() != 1) throw InputError("describe: expected one of npu, run, model");
+  if (args.size() != 1) throw InputError("describe: expected one of npu, run, model, sweep");
   std::vector<FieldDoc> docs;
   const std::string& what = args[0];
   if (what == "npu") {
@@ -82,11 +83,13 @@ int describe_command(const std::vector<std::string>& args) {
     hw::read_npu_config(s);
   } else if (what == "run") {
     describe_run_config(&docs);
+  } else if (what == "sweep") {
+    describe_sweep_spec(&docs);
   } else if (what == "model") {
     ConfigSection s = ConfigSection::for_docs(&docs);
     workloads::read_model_config(s);
   } else {
-    throw InputError("describe " + what + ": expected one of npu, run, model");
+    throw InputError("describe " + what + ": expected one of npu, run, model, sweep");
   }
   for (const FieldDoc& d : docs) {
     std::cout << d.path << "  (" << d.kind << (d.unit.empty() ? "" : ", " + d.unit) << ")";

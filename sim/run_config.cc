@@ -230,13 +230,19 @@ void describe_run_config(std::vector<FieldDoc>* docs) {
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::vector<Override> typed;
+  for (const std::string& o : overrides) typed.push_back({o, "--set " + o});
+  return load_run_config(path, typed);
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides) {
   YAML::Node run_doc = load_yaml_file(path);
-  std::vector<std::string> npu_sets, model_sets;
-  for (const std::string& o : overrides) {
-    if (o.rfind("npu.", 0) == 0 || o.rfind("model.", 0) == 0) {
-      (o[0] == 'n' ? npu_sets : model_sets).push_back(o);
+  std::vector<Override> npu_sets, model_sets;
+  for (const Override& o : overrides) {
+    if (o.assignment.rfind("npu.", 0) == 0 || o.assignment.rfind("model.", 0) == 0) {
+      (o.assignment[0] == 'n' ? npu_sets : model_sets).push_back(o);
     } else {
-      apply_override(run_doc, o);
+      apply_override(run_doc, o.assignment, o.origin);
     }
   }
   RunConfig run;
@@ -248,7 +254,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   require_file(s, "npu", run.npu_file);
   YAML::Node npu_doc = load_yaml_file(run.npu_file);
   for (const auto& [assignment, origin] : run.npu_sets) apply_override(npu_doc, assignment, origin);
-  for (const std::string& o : npu_sets) apply_override(npu_doc, o.substr(4), "--set " + o);
+  for (const Override& o : npu_sets) apply_override(npu_doc, o.assignment.substr(4), o.origin);
   ConfigSection npu(npu_doc, run.npu_file);
   run.npu = hw::read_npu_config(npu);
 
@@ -257,10 +263,10 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     require_file(s, run.model_files.size() == 1 ? "model" : "models", f);
     if (!model_sets.empty()) {
       if (fs::path(f).extension() == ".json") {
-        throw InputError("--set " + model_sets.front() + ": only YAML models can be overridden");
+        throw InputError(model_sets.front().origin + ": only YAML models can be overridden");
       }
       YAML::Node model_doc = load_yaml_file(f);
-      for (const std::string& o : model_sets) apply_override(model_doc, o.substr(6), "--set " + o);
+      for (const Override& o : model_sets) apply_override(model_doc, o.assignment.substr(6), o.origin);
       ConfigSection m(model_doc, f);
       run.models.push_back(workloads::read_model_config(m));
     } else {

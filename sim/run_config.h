@@ -61,6 +61,13 @@ struct RunConfig {
 // (YAML models only), anything else the run document. Throws InputError naming file, line and key.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
 
+// An override and how errors name it ("--set a.b=1", or a sweep spec's file, line and axis).
+struct Override {
+  std::string assignment;  // key.path=value
+  std::string origin;
+};
+RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides);
+
 // The format a configuration runs a phase in, given the trace header and the phase's traced bits.
 workloads::PrecisionFormat phase_format(const Configuration& c, const traces::TraceHeader& header,
                                         int traced_bits);

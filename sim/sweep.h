@@ -1,0 +1,69 @@
+// Design-space sweeps: a spec (configs/sweeps/*.yaml) expands a base run into points (a cartesian product of
+// axes, zipped axes, explicit points, filters), and each point is one full `npusim run`, in a process of its own
+// (SystemC elaborates once per process). Points are written atomically under the sweep's folder, keyed by a hash
+// of their resolved config, so a sweep resumes where it stopped; the finished points make one tidy table.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/run_config.h"
+
+namespace npusim::sim {
+
+struct SweepPoint {
+  size_t index = 0;                                         // in expansion order
+  std::vector<std::pair<std::string, std::string>> fields;  // (field path, value as text), in axis order
+  std::vector<Override> overrides;  // the spec's `set`, then the point's fields, each naming its spec line
+  std::string hash;                 // of the resolved config: overrides and every file the run reads
+};
+
+struct SweepSpec {
+  std::string name, file, base_run;
+  std::vector<std::string> fields;  // every swept field, in first-seen order (the table's leading columns)
+  std::vector<SweepPoint> points;
+  size_t excluded = 0, duplicates = 0;  // dropped by `exclude` filters; repeats of an earlier point
+};
+
+// Reads and expands a sweep spec; every point's config is loaded (units, ranges, unknown keys checked as in a
+// run) so that a bad axis fails here, naming the spec's file, line and field. Throws InputError.
+SweepSpec load_sweep_spec(const std::string& path);
+
+// Lists the declared fields of a sweep spec (for `npusim describe sweep`).
+void describe_sweep_spec(std::vector<FieldDoc>* docs);
+
+// Where a point's files go under the sweep folder, and the file whose presence means the point is finished.
+std::string point_dir(const std::string& sweep_dir, const SweepPoint& point);
+std::string point_done_file(const std::string& sweep_dir, const SweepPoint& point);
+
+struct SweepOptions {
+  int jobs = 1;               // points in flight at once (local)
+  bool progress_bar = false;  // a live bar on a terminal; plain lines otherwise
+  bool mpi = false;           // ranks share the points (built with NPUSIM_MPI)
+};
+
+struct SweepSummary {
+  size_t total = 0, skipped = 0, done = 0, failed = 0;
+};
+
+// Runs every point not finished yet, locally on `jobs` processes; writes the table when all have run.
+SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, const SweepOptions& options);
+
+// Runs one point in the calling process (which must be a fresh one: a forked child): the run, then its results
+// and its record, each written atomically. Returns the error text ("" when it succeeded); a failed point is
+// recorded with its error.
+std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, const std::string& dir);
+
+// The sweep's tidy table from the finished points on disk: sweep.csv and sweep.jsonl in `dir`, one row per
+// (point, trace, configuration) with every swept field and every metric; failed points listed in failures.jsonl.
+void write_sweep_table(const SweepSpec& spec, const std::string& dir);
+
+// Whether `path` is a sweep's folder (it holds sweep.json), and the text `npusim report` prints for one: per
+// (model, task, configuration), the best point per metric and the Pareto fronts of samples/s against DRAM energy
+// per token and against peak DRAM bandwidth.
+bool is_sweep_dir(const std::string& path);
+std::string sweep_report(const std::string& dir);
+
+}  // namespace npusim::sim

@@ -1,0 +1,49 @@
+// `npusim sweep SPEC.yaml [-j N] [--out DIR] [--dry-run] [--mpi]`.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "common/error.h"
+#include "sim/commands.h"
+#include "sim/sweep.h"
+
+namespace npusim::sim {
+
+int sweep_mpi(const SweepSpec& spec, const std::string& dir);  // sweep_mpi.cc (NPUSIM_MPI) or its stand-in
+
+int sweep_command(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
+  po::options_description flags("npusim sweep SPEC.yaml");
+  flags.add_options()("spec", po::value<std::string>(), "sweep spec (configs/sweeps/*.yaml)")(
+      "jobs,j", po::value<int>()->default_value(1), "points run at once on this machine")(
+      "out", po::value<std::string>(), "sweep folder (default: results/sweeps/<name>)")(
+      "dry-run", "list the points and stop")("mpi", "share the points among MPI ranks (mpirun -np K npusim ...)");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  const po::variables_map vm = parse_flags("sweep", args, flags, pos);
+  if (!vm.count("spec")) throw InputError("sweep: expected a sweep spec: npusim sweep SPEC.yaml [-j N]");
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 1 || jobs > 4096) throw InputError("sweep -j " + std::to_string(jobs) + ": expected 1..4096");
+  const SweepSpec spec = load_sweep_spec(vm["spec"].as<std::string>());
+  const std::string dir = vm.count("out") ? vm["out"].as<std::string>() : "results/sweeps/" + spec.name;
+  if (vm.count("dry-run")) {
+    std::cout << spec.name << ": " << spec.points.size() << " points (" << spec.excluded << " excluded, "
+              << spec.duplicates << " duplicates dropped)\n";
+    for (const SweepPoint& p : spec.points) {
+      std::cout << p.index << " " << p.hash;
+      for (const auto& [field, value] : p.fields) std::cout << " " << field << "=" << value;
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  if (vm.count("mpi")) return sweep_mpi(spec, dir);
+  SweepOptions options;
+  options.jobs = jobs;
+  options.progress_bar = isatty(STDERR_FILENO) != 0;
+  const SweepSummary s = run_sweep_local(spec, dir, options);
+  std::cout << spec.name << ": " << s.total << " points: " << s.skipped << " already finished, " << s.done
+            << " run now, " << s.failed << " failed; table in " << dir << "/sweep.csv and sweep.jsonl\n";
+  return s.failed > 0 ? 1 : 0;
+}
+
+}  // namespace npusim::sim

@@ -1,0 +1,13 @@
+// `npusim sweep --mpi` in a build without MPI (NPUSIM_WITH_MPI off): a clear error.
+#include "common/error.h"
+#include "sim/sweep.h"
+
+namespace npusim::sim {
+
+int sweep_mpi(const SweepSpec&, const std::string&) {
+  throw InputError(
+      "sweep --mpi: this npusim was built without MPI (configure with -DNPUSIM_WITH_MPI=ON; needs "
+      "Debian's libopenmpi-dev)");
+}
+
+}  // namespace npusim::sim

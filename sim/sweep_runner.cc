@@ -1,0 +1,186 @@
+// Running a sweep's points: each in a forked child (one SystemC elaboration per process), at most `jobs` at once,
+// finished points skipped; a live progress bar on a terminal, plain lines otherwise; the tidy table at the end.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "sim/engine.h"
+#include "sim/report.h"
+#include "sim/sweep.h"
+
+namespace npusim::sim {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+ojson fields_json(const SweepPoint& point) {
+  ojson fields = ojson::object();
+  for (const auto& [field, value] : point.fields) fields[field] = value;
+  return fields;
+}
+
+// A failed point's record (failed.json beside where its results would go).
+void record_failure(const std::string& dir, const SweepPoint& point, const std::string& error) {
+  make_dirs(point_dir(dir, point));
+  const ojson j = {{"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}, {"error", error}};
+  write_file_atomic((fs::path(point_dir(dir, point)) / "failed.json").string(), j.dump(2) + "\n");
+}
+
+class Progress {
+ public:
+  Progress(size_t total, size_t skipped, bool bar) : total_(total), done_(skipped), bar_(bar) {
+    start_ = std::chrono::steady_clock::now();
+  }
+
+  void finished(const SweepPoint& point, const std::string& error) {
+    ++done_;
+    ++this_run_;
+    failed_ += error.empty() ? 0 : 1;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(this_run_) / elapsed : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0;
+    if (bar_) {
+      const size_t width = 30, filled = total_ ? width * done_ / total_ : width;
+      std::cerr << fmt::format("\r[{}{}] {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s   ",
+                               std::string(filled, '#'), std::string(width - filled, '.'), done_, total_, failed_,
+                               rate, eta)
+                << std::flush;
+      if (!error.empty()) std::cerr << "\npoint " << point.index << " failed: " << error << "\n";
+    } else {
+      std::cerr << fmt::format("sweep: {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s; point {} ({}) {}\n",
+                               done_, total_, failed_, rate, eta, point.index, point.hash,
+                               error.empty() ? "ok" : "failed: " + error);
+    }
+  }
+
+  void end() const {
+    if (bar_) std::cerr << "\n";
+  }
+
+ private:
+  size_t total_, done_, this_run_ = 0, failed_ = 0;
+  bool bar_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// The sweep's description beside its points: what `report` and a resumed run read.
+void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
+  ojson points = ojson::array();
+  for (const SweepPoint& p : spec.points) {
+    points.push_back({{"index", p.index}, {"hash", p.hash}, {"fields", fields_json(p)}});
+  }
+  const ojson j = {{"format", "npusim-sweep"},   {"version", 1},          {"name", spec.name},
+                   {"spec", spec.file},          {"base", spec.base_run}, {"fields", spec.fields},
+                   {"points", std::move(points)}};
+  write_file_atomic((fs::path(dir) / "sweep.json").string(), j.dump(2) + "\n");
+}
+
+}  // namespace
+
+std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, const std::string& dir) {
+  try {
+    const RunConfig run = load_run_config(spec.base_run, point.overrides);
+    const RunResults results = run_simulation(run);
+    const std::string pdir = point_dir(dir, point);
+    make_dirs(pdir);
+    write_files_atomic(
+        {{pdir + "/results.json", results_json(run, results)}, {pdir + "/results.csv", results_csv(results)}});
+    // Written last: its presence is what makes the point finished.
+    const ojson record = {{"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}};
+    write_file_atomic(point_done_file(dir, point), record.dump(2) + "\n");
+    fs::remove(fs::path(pdir) / "failed.json");
+    return "";
+  } catch (const std::exception& e) {
+    record_failure(dir, point, e.what());
+    return e.what();
+  }
+}
+
+SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, const SweepOptions& options) {
+  make_dirs(dir);
+  write_sweep_description(spec, dir);
+  SweepSummary summary;
+  summary.total = spec.points.size();
+  std::vector<const SweepPoint*> pending;
+  for (const SweepPoint& p : spec.points) {
+    if (fs::exists(point_done_file(dir, p))) {
+      ++summary.skipped;
+    } else {
+      pending.push_back(&p);
+    }
+  }
+  Progress progress(summary.total, summary.skipped, options.progress_bar);
+  std::map<pid_t, const SweepPoint*> running;
+  size_t next = 0;
+  const int parent = getpid();
+  while (next < pending.size() || !running.empty()) {
+    while (next < pending.size() && static_cast<int>(running.size()) < std::max(1, options.jobs)) {
+      const SweepPoint* p = pending[next++];
+      make_dirs(point_dir(dir, *p));
+      std::cout.flush();
+      std::cerr.flush();
+      const pid_t pid = fork();
+      if (pid < 0) throw std::runtime_error("sweep: fork failed");
+      if (pid == 0) {
+        // A child dies with the sweep (an interrupted sweep leaves no orphans writing results).
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(3);
+        const std::string log = (fs::path(point_dir(dir, *p)) / "run.log").string();
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+          dup2(fd, STDOUT_FILENO);
+          dup2(fd, STDERR_FILENO);
+          close(fd);
+        }
+        const std::string error = run_sweep_point(spec, *p, dir);
+        std::cout.flush();
+        _exit(error.empty() ? 0 : 1);
+      }
+      running[pid] = p;
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const SweepPoint& p = *it->second;
+    running.erase(it);
+    std::string error;
+    if (WIFSIGNALED(status)) {
+      error = "killed by signal " + std::to_string(WTERMSIG(status));
+      record_failure(dir, p, error);
+    } else if (!fs::exists(point_done_file(dir, p))) {
+      error = "failed";
+      const fs::path failed = fs::path(point_dir(dir, p)) / "failed.json";
+      if (fs::exists(failed)) {
+        try {
+          error = nlohmann::json::parse(read_file(failed.string())).value("error", error);
+        } catch (const std::exception&) {
+          // keep "failed"
+        }
+      } else {
+        record_failure(dir, p, "exited with status " + std::to_string(WEXITSTATUS(status)) + " and no record");
+      }
+    }
+    (error.empty() ? summary.done : summary.failed) += 1;
+    progress.finished(p, error);
+  }
+  progress.end();
+  write_sweep_table(spec, dir);
+  return summary;
+}
+
+}  // namespace npusim::sim
