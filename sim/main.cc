@@ -22,7 +22,7 @@ commands:
   run RUN.yaml [--out DIR] [--set key=value ...] [--fidelity fast|full] [--quiet]
                                  simulate every trace of a run under every configuration; print a table and
                                  write DIR/results.json and DIR/results.csv (DIR defaults to results/<run name>)
-  sweep SPEC.yaml [-j N] [--out DIR] [--dry-run] [--mpi]
+  sweep SPEC.yaml [-j N] [--out DIR] [--point-timeout S] [--dry-run] [--mpi]
                                  every point of a sweep spec (configs/sweeps/*.yaml), each a full run in its own
                                  process; resumes where it stopped; writes DIR/sweep.csv and sweep.jsonl
                                  (DIR defaults to results/sweeps/<name>)

@@ -39,9 +39,10 @@ std::string point_dir(const std::string& sweep_dir, const SweepPoint& point);
 std::string point_done_file(const std::string& sweep_dir, const SweepPoint& point);
 
 struct SweepOptions {
-  int jobs = 1;               // points in flight at once (local)
-  bool progress_bar = false;  // a live bar on a terminal; plain lines otherwise
-  bool mpi = false;           // ranks share the points (built with NPUSIM_MPI)
+  int jobs = 1;                // points in flight at once (local)
+  double point_timeout_s = 0;  // a point running longer is killed and recorded as failed (0: no limit)
+  bool progress_bar = false;   // a live bar on a terminal; plain lines otherwise
+  bool mpi = false;            // ranks share the points (built with NPUSIM_MPI)
 };
 
 struct SweepSummary {

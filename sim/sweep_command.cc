@@ -17,7 +17,10 @@ int sweep_command(const std::vector<std::string>& args) {
   flags.add_options()("spec", po::value<std::string>(), "sweep spec (configs/sweeps/*.yaml)")(
       "jobs,j", po::value<int>()->default_value(1), "points run at once on this machine")(
       "out", po::value<std::string>(), "sweep folder (default: results/sweeps/<name>)")(
-      "dry-run", "list the points and stop")("mpi", "share the points among MPI ranks (mpirun -np K npusim ...)");
+      "point-timeout", po::value<double>()->default_value(0),
+      "seconds a point may run before it is killed and "
+      "recorded as failed (0: no limit)")("dry-run", "list the points and stop")(
+      "mpi", "share the points among MPI ranks (mpirun -np K npusim ...)");
   po::positional_options_description pos;
   pos.add("spec", 1);
   const po::variables_map vm = parse_flags("sweep", args, flags, pos);
@@ -39,6 +42,8 @@ int sweep_command(const std::vector<std::string>& args) {
   if (vm.count("mpi")) return sweep_mpi(spec, dir);
   SweepOptions options;
   options.jobs = jobs;
+  options.point_timeout_s = vm["point-timeout"].as<double>();
+  if (!(options.point_timeout_s >= 0)) throw InputError("sweep --point-timeout: expected seconds >= 0");
   options.progress_bar = isatty(STDERR_FILENO) != 0;
   const SweepSummary s = run_sweep_local(spec, dir, options);
   std::cout << spec.name << ": " << s.total << " points: " << s.skipped << " already finished, " << s.done

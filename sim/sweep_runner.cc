@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -123,7 +124,12 @@ SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, cons
     }
   }
   Progress progress(summary.total, summary.skipped, options.progress_bar);
-  std::map<pid_t, const SweepPoint*> running;
+  struct Running {
+    const SweepPoint* point;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::map<pid_t, Running> running;
+  std::set<pid_t> timed_out;
   size_t next = 0;
   const int parent = getpid();
   while (next < pending.size() || !running.empty()) {
@@ -149,17 +155,31 @@ SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, cons
         std::cout.flush();
         _exit(error.empty() ? 0 : 1);
       }
-      running[pid] = p;
+      running[pid] = {p, std::chrono::steady_clock::now()};
     }
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
+    pid_t pid = 0;
+    while ((pid = waitpid(-1, &status, options.point_timeout_s > 0 ? WNOHANG : 0)) == 0) {
+      // Only with a timeout: look at the clocks every 20 ms.
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [child, r] : running) {
+        if (std::chrono::duration<double>(now - r.started).count() > options.point_timeout_s) {
+          kill(child, SIGKILL);
+          timed_out.insert(child);
+        }
+      }
+      usleep(20000);
+    }
     if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
     const auto it = running.find(pid);
     if (it == running.end()) continue;
-    const SweepPoint& p = *it->second;
+    const SweepPoint& p = *it->second.point;
     running.erase(it);
     std::string error;
-    if (WIFSIGNALED(status)) {
+    if (timed_out.erase(pid)) {
+      error = fmt::format("timed out after {:g} s (--point-timeout)", options.point_timeout_s);
+      record_failure(dir, p, error);
+    } else if (WIFSIGNALED(status)) {
       error = "killed by signal " + std::to_string(WTERMSIG(status));
       record_failure(dir, p, error);
     } else if (!fs::exists(point_done_file(dir, p))) {

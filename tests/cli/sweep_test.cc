@@ -1,0 +1,161 @@
+// `npusim sweep` end to end: spec expansion (counts, zips, filters, explicit points, duplicates), bad fields and
+// values rejected with the spec's line, resume after the sweep is killed (no point lost or run twice), and a
+// failing point recorded without stopping the sweep.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/cli/cli_fixture.h"
+
+namespace {
+
+class Sweep : public Cli {
+ protected:
+  // A spec over the default run (absolute base path), written as spec.yaml.
+  fs::path spec(const std::string& body) {
+    return write("spec.yaml", "name: t\nbase: " + (kSource / "configs/runs/default.yaml").string() + "\n" + body);
+  }
+  static std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+};
+
+// 2 presets x 3 channel counts x a zip of 2 = 12; the exclude drops the 2 points with lpddr5x and 128 channels
+// (both zip values); one explicit point is new, one repeats point 0 and is dropped: 12 - 2 + 1 = 11 points.
+TEST_F(Sweep, SpecExpandsProductZipFiltersAndPoints) {
+  const fs::path s = spec(
+      "set: [max_requests=1]\n"
+      "axes:\n"
+      "  - {field: npu.dram.preset, values: [hbm3, lpddr5x-8533]}\n"
+      "  - {field: npu.dram.channels, values: [32, 64, 128]}\n"
+      "  - zip:\n"
+      "      - {field: configurations.1.bits, values: [4, 2]}\n"
+      "      - {field: configurations.3.bits, values: [4, 2]}\n"
+      "points:\n"
+      "  - {npu.dram.preset: ddr5-4800, npu.dram.channels: 16, configurations.1.bits: 3, configurations.3.bits: "
+      "3}\n"
+      "  - {npu.dram.preset: hbm3, npu.dram.channels: 32, configurations.1.bits: 4, configurations.3.bits: 4}\n"
+      "exclude:\n"
+      "  - {npu.dram.preset: lpddr5x-8533, npu.dram.channels: 128}\n");
+  const Result r = npusim({"sweep", s.string(), "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 12u);
+  EXPECT_EQ(out[0], "t: 11 points (2 excluded, 1 duplicates dropped)");
+  // The first axis varies slowest, the zip's two fields together.
+  EXPECT_CONTAINS(out[1],
+                  "npu.dram.preset=hbm3 npu.dram.channels=32 configurations.1.bits=4 configurations.3.bits=4");
+  EXPECT_CONTAINS(out[2],
+                  "npu.dram.preset=hbm3 npu.dram.channels=32 configurations.1.bits=2 configurations.3.bits=2");
+  EXPECT_CONTAINS(out[3], "npu.dram.preset=hbm3 npu.dram.channels=64 configurations.1.bits=4");
+  EXPECT_CONTAINS(out[7], "npu.dram.preset=lpddr5x-8533 npu.dram.channels=32");
+  EXPECT_CONTAINS(out[11], "npu.dram.preset=ddr5-4800 npu.dram.channels=16");
+  for (const std::string& l : out) EXPECT_NOT_CONTAINS(l, "lpddr5x-8533 npu.dram.channels=128");
+}
+
+TEST_F(Sweep, BadFieldsAndValuesNameTheSpecLine) {
+  const std::string unknown = "axes:\n  - {field: npu.dram.chanels, values: [32]}\n";
+  const fs::path a = spec(unknown);
+  expect_rejected(npusim({"sweep", a.string(), "--out", out().string()}),
+                  {loc(a, 4), "npu.dram.chanels=32", "chanels: unknown key"});
+  const std::string range = "axes:\n  - {field: max_requests, values: [2, -1]}\n";
+  const fs::path b = spec(range);
+  expect_rejected(npusim({"sweep", b.string(), "--out", out().string()}),
+                  {loc(b, 4), "max_requests=-1", "out of range"});
+  const std::string zip =
+      "axes:\n  - zip:\n      - {field: max_requests, values: [1, 2]}\n      - {field: fidelity, values: "
+      "[fast]}\n";
+  const fs::path c = spec(zip);
+  expect_rejected(npusim({"sweep", c.string(), "--out", out().string()}), {loc(c, 6), "zipped axes need as many"});
+  const fs::path d = spec("axis:\n  - {field: max_requests, values: [1]}\n");
+  expect_rejected(npusim({"sweep", d.string(), "--out", out().string()}), {loc(d, 3), "axis: unknown key"});
+  EXPECT_FALSE(fs::exists(out()));
+}
+
+// Rows of the sweep's table per point index (the CSV's first column).
+std::map<std::string, int> rows_per_point(const std::string& csv) {
+  std::map<std::string, int> count;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) ++count[line.substr(0, line.find(','))];
+  return count;
+}
+
+// Killed after two of six points finished (each takes a second or two: 16 requests x 4 configurations), the sweep
+// resumes: the finished points are skipped, the rest run, and the table holds every point exactly once (4 rows:
+// one per configuration).
+TEST_F(Sweep, ResumesAfterAKillWithoutLosingOrRepeatingPoints) {
+  const fs::path s = spec(
+      "set: [max_requests=16]\naxes:\n  - {field: npu.dram.channels, values: [32, 48, 64, 80, 96, "
+      "112]}\n");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    execl(NPUSIM_EXE, NPUSIM_EXE, "sweep", s.c_str(), "--out", out().c_str(), "-j", "1",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto finished = [&] {
+    size_t n = 0;
+    if (!fs::exists(out() / "points")) return n;
+    for (const auto& p : fs::directory_iterator(out() / "points")) n += fs::exists(p.path() / "point.json");
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (finished() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  const size_t before = finished();
+  ASSERT_GE(before, 2u);
+  ASSERT_LT(before, 6u) << "the sweep finished before it could be killed: nothing was tested";
+  const Result r = npusim({"sweep", s.string(), "--out", out().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, "6 points: " + std::to_string(before) + " already finished, " +
+                             std::to_string(6 - before) + " run now, 0 failed");
+  const auto rows = rows_per_point(read_text(out() / "sweep.csv"));
+  ASSERT_EQ(rows.size(), 6u);
+  for (const auto& [point, n] : rows) EXPECT_EQ(n, 4) << "point " << point;
+  // A rerun of a finished sweep runs nothing.
+  const Result again = npusim({"sweep", s.string(), "--out", out().string()});
+  EXPECT_CONTAINS(again.out, "6 points: 6 already finished, 0 run now, 0 failed");
+}
+
+// A point that fails (here: killed for running past --point-timeout; the full-fidelity default run takes about
+// 25 s) is recorded with its error; the other point still runs, the table holds it alone, the exit code is 1.
+TEST_F(Sweep, FailingPointIsRecordedAndTheSweepGoesOn) {
+  const fs::path s =
+      spec("points:\n  - {max_requests: 1, fidelity: fast}\n  - {max_requests: 16, fidelity: full}\n");
+  const Result r = npusim({"sweep", s.string(), "--out", out().string(), "-j", "2", "--point-timeout", "3"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_CONTAINS(r.out, "2 points: 0 already finished, 1 run now, 1 failed");
+  const auto rows = rows_per_point(read_text(out() / "sweep.csv"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.begin()->first, "0");
+  const auto failure = nlohmann::json::parse(read_text(out() / "failures.jsonl"));
+  EXPECT_EQ(failure.at("index"), 1);
+  EXPECT_CONTAINS(failure.at("error").get<std::string>(), "timed out after 3 s");
+  EXPECT_EQ(failure.at("fields").at("fidelity"), "full");
+}
+
+TEST_F(Sweep, ReportPrintsBestPointsAndParetoFronts) {
+  const fs::path s = spec("set: [max_requests=1]\naxes:\n  - {field: npu.dram.channels, values: [32, 128]}\n");
+  ASSERT_EQ(npusim({"sweep", s.string(), "--out", out().string()}).code, 0);
+  const Result r = npusim({"report", out().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(r.out, "sweep t: 2 points in the table (2 in the spec, 0 failed)");
+  // More channels, more bandwidth: the 128-channel point (1) is every configuration's fastest.
+  EXPECT_CONTAINS(r.out, "vicuna-7b / cnn_dm / uniform");
+  EXPECT_CONTAINS(r.out, "point    1  npu.dram.channels=128");
+  EXPECT_CONTAINS(r.out, "Pareto front, samples_per_s up, peak_dram_bytes_per_s down:");
+}
+
+}  // namespace
