@@ -12,6 +12,7 @@ packages=(
   libboost-program-options-dev
   libgtest-dev         # tests
   python3 python3-matplotlib  # plots/
+  libopenmpi-dev openmpi-bin  # sweep --mpi and its test (the build leaves MPI out where they are missing)
 )
 
 missing=()

@@ -4,7 +4,10 @@
 // of their resolved config, so a sweep resumes where it stopped; the finished points make one tidy table.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,8 +52,57 @@ struct SweepSummary {
   size_t total = 0, skipped = 0, done = 0, failed = 0;
 };
 
+// Runs points in forked children (each one SystemC elaboration), at most `jobs` at once; a child running past
+// `timeout_s` (0: no limit) is killed. Every outcome is recorded on disk under `dir` (results or failed.json).
+class PointRunner {
+ public:
+  PointRunner(const SweepSpec& spec, std::string dir, int jobs, double timeout_s);
+  bool can_start() const { return static_cast<int>(running_.size()) < jobs_; }
+  bool busy() const { return !running_.empty(); }
+  void start(const SweepPoint& point);
+  // Waits for a child to end: its point and error ("" when it succeeded); no point when the child was not ours.
+  std::pair<const SweepPoint*, std::string> wait_one();
+
+ private:
+  struct Running {
+    const SweepPoint* point;
+    std::chrono::steady_clock::time_point started;
+  };
+  const SweepSpec& spec_;
+  std::string dir_;
+  int jobs_;
+  double timeout_s_;
+  int parent_;
+  std::map<int, Running> running_;  // by pid
+  std::set<int> timed_out_;
+};
+
+// The points of `spec` without a finished record under `dir`, in order.
+std::vector<const SweepPoint*> unfinished_points(const SweepSpec& spec, const std::string& dir);
+
+// Writes sweep.json (the spec's points and fields) into `dir`.
+void write_sweep_description(const SweepSpec& spec, const std::string& dir);
+
+// Progress of a sweep on stderr: a live bar on a terminal, else a line per finished point.
+class SweepProgress {
+ public:
+  SweepProgress(size_t total, size_t skipped, bool bar);
+  void finished(const SweepPoint& point, const std::string& error);
+  void end() const;
+
+ private:
+  size_t total_, done_, this_run_ = 0, failed_ = 0;
+  bool bar_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // Runs every point not finished yet, locally on `jobs` processes; writes the table when all have run.
 SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, const SweepOptions& options);
+
+// The same over MPI (mpirun -np K npusim sweep ... --mpi): rank 0 hands the unfinished points to the other ranks
+// as they ask for work and writes what they return; with one rank it runs locally. Returns whether this rank is
+// rank 0 (which fills `summary`). Built with NPUSIM_WITH_MPI; otherwise throws InputError saying so.
+bool sweep_mpi(const SweepSpec& spec, const std::string& dir, const SweepOptions& options, SweepSummary* summary);
 
 // Runs one point in the calling process (which must be a fresh one: a forked child): the run, then its results
 // and its record, each written atomically. Returns the error text ("" when it succeeded); a failed point is

@@ -9,8 +9,6 @@
 
 namespace npusim::sim {
 
-int sweep_mpi(const SweepSpec& spec, const std::string& dir);  // sweep_mpi.cc (NPUSIM_MPI) or its stand-in
-
 int sweep_command(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description flags("npusim sweep SPEC.yaml");
@@ -39,13 +37,18 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  if (vm.count("mpi")) return sweep_mpi(spec, dir);
   SweepOptions options;
   options.jobs = jobs;
   options.point_timeout_s = vm["point-timeout"].as<double>();
   if (!(options.point_timeout_s >= 0)) throw InputError("sweep --point-timeout: expected seconds >= 0");
   options.progress_bar = isatty(STDERR_FILENO) != 0;
-  const SweepSummary s = run_sweep_local(spec, dir, options);
+  SweepSummary s;
+  if (vm.count("mpi")) {
+    options.progress_bar = false;
+    if (!sweep_mpi(spec, dir, options, &s)) return 0;  // a worker rank: rank 0 reports
+  } else {
+    s = run_sweep_local(spec, dir, options);
+  }
   std::cout << spec.name << ": " << s.total << " points: " << s.skipped << " already finished, " << s.done
             << " run now, " << s.failed << " failed; table in " << dir << "/sweep.csv and sweep.jsonl\n";
   return s.failed > 0 ? 1 : 0;

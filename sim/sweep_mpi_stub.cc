@@ -4,7 +4,7 @@
 
 namespace npusim::sim {
 
-int sweep_mpi(const SweepSpec&, const std::string&) {
+bool sweep_mpi(const SweepSpec&, const std::string&, const SweepOptions&, SweepSummary*) {
   throw InputError(
       "sweep --mpi: this npusim was built without MPI (configure with -DNPUSIM_WITH_MPI=ON; needs "
       "Debian's libopenmpi-dev)");

@@ -40,42 +40,7 @@ void record_failure(const std::string& dir, const SweepPoint& point, const std::
   write_file_atomic((fs::path(point_dir(dir, point)) / "failed.json").string(), j.dump(2) + "\n");
 }
 
-class Progress {
- public:
-  Progress(size_t total, size_t skipped, bool bar) : total_(total), done_(skipped), bar_(bar) {
-    start_ = std::chrono::steady_clock::now();
-  }
-
-  void finished(const SweepPoint& point, const std::string& error) {
-    ++done_;
-    ++this_run_;
-    failed_ += error.empty() ? 0 : 1;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(this_run_) / elapsed : 0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0;
-    if (bar_) {
-      const size_t width = 30, filled = total_ ? width * done_ / total_ : width;
-      std::cerr << fmt::format("\r[{}{}] {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s   ",
-                               std::string(filled, '#'), std::string(width - filled, '.'), done_, total_, failed_,
-                               rate, eta)
-                << std::flush;
-      if (!error.empty()) std::cerr << "\npoint " << point.index << " failed: " << error << "\n";
-    } else {
-      std::cerr << fmt::format("sweep: {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s; point {} ({}) {}\n",
-                               done_, total_, failed_, rate, eta, point.index, point.hash,
-                               error.empty() ? "ok" : "failed: " + error);
-    }
-  }
-
-  void end() const {
-    if (bar_) std::cerr << "\n";
-  }
-
- private:
-  size_t total_, done_, this_run_ = 0, failed_ = 0;
-  bool bar_;
-  std::chrono::steady_clock::time_point start_;
-};
+}  // namespace
 
 // The sweep's description beside its points: what `report` and a resumed run read.
 void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
@@ -88,8 +53,6 @@ void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
                    {"points", std::move(points)}};
   write_file_atomic((fs::path(dir) / "sweep.json").string(), j.dump(2) + "\n");
 }
-
-}  // namespace
 
 std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, const std::string& dir) {
   try {
@@ -110,93 +73,129 @@ std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, cons
   }
 }
 
+SweepProgress::SweepProgress(size_t total, size_t skipped, bool bar) : total_(total), done_(skipped), bar_(bar) {
+  start_ = std::chrono::steady_clock::now();
+}
+
+void SweepProgress::finished(const SweepPoint& point, const std::string& error) {
+  ++done_;
+  ++this_run_;
+  failed_ += error.empty() ? 0 : 1;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(this_run_) / elapsed : 0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0;
+  if (bar_) {
+    const size_t width = 30, filled = total_ ? width * done_ / total_ : width;
+    std::cerr << fmt::format("\r[{}{}] {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s   ",
+                             std::string(filled, '#'), std::string(width - filled, '.'), done_, total_, failed_,
+                             rate, eta)
+              << std::flush;
+    if (!error.empty()) std::cerr << "\npoint " << point.index << " failed: " << error << "\n";
+  } else {
+    std::cerr << fmt::format("sweep: {}/{} done, {} failed, {:.2f} points/s, ETA {:.0f} s; point {} ({}) {}\n",
+                             done_, total_, failed_, rate, eta, point.index, point.hash,
+                             error.empty() ? "ok" : "failed: " + error);
+  }
+}
+
+void SweepProgress::end() const {
+  if (bar_) std::cerr << "\n";
+}
+
+PointRunner::PointRunner(const SweepSpec& spec, std::string dir, int jobs, double timeout_s)
+    : spec_(spec), dir_(std::move(dir)), jobs_(std::max(1, jobs)), timeout_s_(timeout_s), parent_(getpid()) {}
+
+void PointRunner::start(const SweepPoint& point) {
+  make_dirs(point_dir(dir_, point));
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("sweep: fork failed");
+  if (pid == 0) {
+    // A child dies with the sweep (an interrupted sweep leaves no orphans writing results).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent_) _exit(3);
+    const std::string log = (fs::path(point_dir(dir_, point)) / "run.log").string();
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    const std::string error = run_sweep_point(spec_, point, dir_);
+    std::cout.flush();
+    _exit(error.empty() ? 0 : 1);
+  }
+  running_[pid] = {&point, std::chrono::steady_clock::now()};
+}
+
+std::pair<const SweepPoint*, std::string> PointRunner::wait_one() {
+  int status = 0;
+  pid_t pid = 0;
+  while ((pid = waitpid(-1, &status, timeout_s_ > 0 ? WNOHANG : 0)) == 0) {
+    // Only with a timeout: look at the clocks every 20 ms.
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [child, r] : running_) {
+      if (std::chrono::duration<double>(now - r.started).count() > timeout_s_ && !timed_out_.count(child)) {
+        kill(child, SIGKILL);
+        timed_out_.insert(child);
+      }
+    }
+    usleep(20000);
+  }
+  if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
+  const auto it = running_.find(pid);
+  if (it == running_.end()) return {nullptr, ""};  // not one of ours
+  const SweepPoint& p = *it->second.point;
+  running_.erase(it);
+  std::string error;
+  if (timed_out_.erase(pid)) {
+    error = fmt::format("timed out after {:g} s (--point-timeout)", timeout_s_);
+    record_failure(dir_, p, error);
+  } else if (WIFSIGNALED(status)) {
+    error = "killed by signal " + std::to_string(WTERMSIG(status));
+    record_failure(dir_, p, error);
+  } else if (!fs::exists(point_done_file(dir_, p))) {
+    error = "failed";
+    const fs::path failed = fs::path(point_dir(dir_, p)) / "failed.json";
+    if (fs::exists(failed)) {
+      try {
+        error = nlohmann::json::parse(read_file(failed.string())).value("error", error);
+      } catch (const std::exception&) {
+        // keep "failed"
+      }
+    } else {
+      error = "exited with status " + std::to_string(WEXITSTATUS(status)) + " and no record";
+      record_failure(dir_, p, error);
+    }
+  }
+  return {&p, error};
+}
+
+std::vector<const SweepPoint*> unfinished_points(const SweepSpec& spec, const std::string& dir) {
+  std::vector<const SweepPoint*> pending;
+  for (const SweepPoint& p : spec.points) {
+    if (!fs::exists(point_done_file(dir, p))) pending.push_back(&p);
+  }
+  return pending;
+}
+
 SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, const SweepOptions& options) {
   make_dirs(dir);
   write_sweep_description(spec, dir);
+  const std::vector<const SweepPoint*> pending = unfinished_points(spec, dir);
   SweepSummary summary;
   summary.total = spec.points.size();
-  std::vector<const SweepPoint*> pending;
-  for (const SweepPoint& p : spec.points) {
-    if (fs::exists(point_done_file(dir, p))) {
-      ++summary.skipped;
-    } else {
-      pending.push_back(&p);
-    }
-  }
-  Progress progress(summary.total, summary.skipped, options.progress_bar);
-  struct Running {
-    const SweepPoint* point;
-    std::chrono::steady_clock::time_point started;
-  };
-  std::map<pid_t, Running> running;
-  std::set<pid_t> timed_out;
+  summary.skipped = summary.total - pending.size();
+  SweepProgress progress(summary.total, summary.skipped, options.progress_bar);
+  PointRunner runner(spec, dir, options.jobs, options.point_timeout_s);
   size_t next = 0;
-  const int parent = getpid();
-  while (next < pending.size() || !running.empty()) {
-    while (next < pending.size() && static_cast<int>(running.size()) < std::max(1, options.jobs)) {
-      const SweepPoint* p = pending[next++];
-      make_dirs(point_dir(dir, *p));
-      std::cout.flush();
-      std::cerr.flush();
-      const pid_t pid = fork();
-      if (pid < 0) throw std::runtime_error("sweep: fork failed");
-      if (pid == 0) {
-        // A child dies with the sweep (an interrupted sweep leaves no orphans writing results).
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(3);
-        const std::string log = (fs::path(point_dir(dir, *p)) / "run.log").string();
-        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-          dup2(fd, STDOUT_FILENO);
-          dup2(fd, STDERR_FILENO);
-          close(fd);
-        }
-        const std::string error = run_sweep_point(spec, *p, dir);
-        std::cout.flush();
-        _exit(error.empty() ? 0 : 1);
-      }
-      running[pid] = {p, std::chrono::steady_clock::now()};
-    }
-    int status = 0;
-    pid_t pid = 0;
-    while ((pid = waitpid(-1, &status, options.point_timeout_s > 0 ? WNOHANG : 0)) == 0) {
-      // Only with a timeout: look at the clocks every 20 ms.
-      const auto now = std::chrono::steady_clock::now();
-      for (const auto& [child, r] : running) {
-        if (std::chrono::duration<double>(now - r.started).count() > options.point_timeout_s) {
-          kill(child, SIGKILL);
-          timed_out.insert(child);
-        }
-      }
-      usleep(20000);
-    }
-    if (pid < 0) throw std::runtime_error("sweep: waitpid failed");
-    const auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const SweepPoint& p = *it->second.point;
-    running.erase(it);
-    std::string error;
-    if (timed_out.erase(pid)) {
-      error = fmt::format("timed out after {:g} s (--point-timeout)", options.point_timeout_s);
-      record_failure(dir, p, error);
-    } else if (WIFSIGNALED(status)) {
-      error = "killed by signal " + std::to_string(WTERMSIG(status));
-      record_failure(dir, p, error);
-    } else if (!fs::exists(point_done_file(dir, p))) {
-      error = "failed";
-      const fs::path failed = fs::path(point_dir(dir, p)) / "failed.json";
-      if (fs::exists(failed)) {
-        try {
-          error = nlohmann::json::parse(read_file(failed.string())).value("error", error);
-        } catch (const std::exception&) {
-          // keep "failed"
-        }
-      } else {
-        record_failure(dir, p, "exited with status " + std::to_string(WEXITSTATUS(status)) + " and no record");
-      }
-    }
+  while (next < pending.size() || runner.busy()) {
+    while (next < pending.size() && runner.can_start()) runner.start(*pending[next++]);
+    const auto [point, error] = runner.wait_one();
+    if (!point) continue;
     (error.empty() ? summary.done : summary.failed) += 1;
-    progress.finished(p, error);
+    progress.finished(*point, error);
   }
   progress.end();
   write_sweep_table(spec, dir);

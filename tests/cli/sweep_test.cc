@@ -159,3 +159,50 @@ TEST_F(Sweep, ReportPrintsBestPointsAndParetoFronts) {
 }
 
 }  // namespace
+
+namespace {
+
+// The same sweep over MPI (3 ranks: rank 0 hands out points, two run them) and locally, point for point: the
+// tables are byte-identical and the same point fails (the full-fidelity one, past --point-timeout, on whichever
+// rank was given it). Skipped where sweep --mpi is not built.
+TEST_F(Sweep, MpiRunEqualsLocalRunPointForPoint) {
+#ifndef NPUSIM_MPIEXEC
+  GTEST_SKIP() << "built without MPI (NPUSIM_WITH_MPI and Debian's libopenmpi-dev)";
+#else
+  const fs::path s = spec(
+      "set: [max_requests=1]\naxes:\n  - {field: npu.dram.channels, values: [32, 64, 128]}\n"
+      "points:\n  - {max_requests: 16, fidelity: full}\n");
+  const fs::path local = dir_ / "local", mpi = dir_ / "mpi";
+  const Result a = npusim({"sweep", s.string(), "--out", local.string(), "-j", "2", "--point-timeout", "3"});
+  EXPECT_EQ(a.code, 1) << a.err;
+  std::vector<std::string> args{NPUSIM_MPIEXEC, "-np", "3", "--oversubscribe"};
+  if (geteuid() == 0) args.push_back("--allow-run-as-root");
+  // mpirun itself must be able to start ranks here (a container may forbid it): that is not npusim's to test.
+  std::string probe;
+  for (const std::string& w : args) probe += "'" + w + "' ";
+  if (std::system((probe + "/bin/true > '" + (dir_ / "probe.log").string() + "' 2>&1").c_str()) != 0) {
+    GTEST_SKIP() << "mpirun cannot start 3 ranks on this machine:\n" << read_text(dir_ / "probe.log");
+  }
+  for (const char* w : {NPUSIM_EXE, "sweep"}) args.push_back(w);
+  for (const std::string& w : {s.string(), std::string("--mpi"), std::string("--out"), mpi.string(),
+                               std::string("--point-timeout"), std::string("3")}) {
+    args.push_back(w);
+  }
+  std::string command;
+  for (const std::string& w : args) command += "'" + w + "' ";
+  const int status = std::system((command + "> '" + (dir_ / "mpi.log").string() + "' 2>&1").c_str());
+  EXPECT_NE(status, 0) << "one point fails, so the sweep exits non-zero";
+  EXPECT_CONTAINS(read_text(dir_ / "mpi.log"), "4 points: 0 already finished, 3 run now, 1 failed");
+  EXPECT_EQ(read_text(mpi / "sweep.csv"), read_text(local / "sweep.csv"));
+  EXPECT_EQ(read_text(mpi / "sweep.jsonl"), read_text(local / "sweep.jsonl"));
+  const auto failed = [](const fs::path& dir) {
+    const auto j = nlohmann::json::parse(read_text(dir / "failures.jsonl"));
+    return std::make_pair(j.at("index").get<int>(), j.at("error").get<std::string>());
+  };
+  EXPECT_EQ(failed(mpi), failed(local));
+  EXPECT_EQ(failed(mpi).first, 3);
+  EXPECT_FALSE(fs::exists(mpi / ".ranks"));
+#endif
+}
+
+}  // namespace

@@ -1,0 +1,137 @@
+// `npusim sweep --mpi` (built with NPUSIM_WITH_MPI): rank 0 hands out the unfinished points one at a time to
+// ranks that ask for work and writes what they send back; every other rank runs its point in a forked child (one
+// SystemC elaboration per process) in a folder of its own and returns the point's files, or its failure.
+#include <mpi.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "sim/sweep.h"
+
+namespace npusim::sim {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr int kToCoordinator = 1;  // a worker's result (or first request) and its request for the next point
+constexpr int kToWorker = 2;       // the next point's index, or stop
+
+void send_json(const json& j, int to, int tag) {
+  const std::string text = j.dump();
+  MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, to, tag, MPI_COMM_WORLD);
+}
+
+json receive_json(int from, int tag, int* source) {
+  MPI_Status status;
+  MPI_Probe(from, tag, MPI_COMM_WORLD, &status);
+  int size = 0;
+  MPI_Get_count(&status, MPI_CHAR, &size);
+  std::string text(static_cast<size_t>(size), '\0');
+  MPI_Recv(text.data(), size, MPI_CHAR, status.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (source) *source = status.MPI_SOURCE;
+  return json::parse(text);
+}
+
+// The files a finished or failed point left in its folder, by name.
+json point_files(const std::string& dir, const SweepPoint& point) {
+  json files = json::object();
+  for (const char* name : {"results.json", "results.csv", "point.json", "failed.json", "run.log"}) {
+    const fs::path f = fs::path(point_dir(dir, point)) / name;
+    if (fs::exists(f)) files[name] = read_file(f.string());
+  }
+  return files;
+}
+
+SweepSummary coordinate(const SweepSpec& spec, const std::string& dir, int workers) {
+  make_dirs(dir);
+  write_sweep_description(spec, dir);
+  const std::vector<const SweepPoint*> pending = unfinished_points(spec, dir);
+  SweepSummary summary;
+  summary.total = spec.points.size();
+  summary.skipped = summary.total - pending.size();
+  SweepProgress progress(summary.total, summary.skipped, false);
+  size_t next = 0;
+  for (int active = workers; active > 0;) {
+    int source = 0;
+    const json message = receive_json(MPI_ANY_SOURCE, kToCoordinator, &source);
+    if (message.contains("index")) {
+      const SweepPoint& p = spec.points.at(message["index"].get<size_t>());
+      const std::string pdir = point_dir(dir, p);
+      make_dirs(pdir);
+      // The results first, the record that marks the point finished last.
+      std::vector<std::pair<std::string, std::string>> files;
+      for (const auto& [name, content] : message["files"].items()) {
+        if (name != "point.json") files.emplace_back(pdir + "/" + name, content.get<std::string>());
+      }
+      write_files_atomic(files);
+      const std::string error = message.value("error", "");
+      if (error.empty() && message["files"].contains("point.json")) {
+        write_file_atomic(point_done_file(dir, p), message["files"]["point.json"].get<std::string>());
+        fs::remove(fs::path(pdir) / "failed.json");
+        ++summary.done;
+      } else {
+        ++summary.failed;
+      }
+      progress.finished(p, error);
+    }
+    if (next < pending.size()) {
+      send_json({{"next", pending[next++]->index}}, source, kToWorker);
+    } else {
+      send_json({{"stop", true}}, source, kToWorker);
+      --active;
+    }
+  }
+  progress.end();
+  write_sweep_table(spec, dir);
+  return summary;
+}
+
+void work(const SweepSpec& spec, const std::string& dir, int rank, double timeout_s) {
+  const std::string own = (fs::path(dir) / ".ranks" / std::to_string(rank)).string();
+  PointRunner runner(spec, own, 1, timeout_s);
+  send_json(json::object(), 0, kToCoordinator);
+  for (;;) {
+    const json order = receive_json(0, kToWorker, nullptr);
+    if (order.contains("stop")) break;
+    const SweepPoint& p = spec.points.at(order["next"].get<size_t>());
+    runner.start(p);
+    std::pair<const SweepPoint*, std::string> outcome{nullptr, ""};
+    while (!outcome.first) outcome = runner.wait_one();
+    send_json({{"index", p.index}, {"error", outcome.second}, {"files", point_files(own, p)}}, 0, kToCoordinator);
+    fs::remove_all(point_dir(own, p));
+  }
+  std::error_code ignored;
+  fs::remove_all(own, ignored);
+  fs::remove(fs::path(own).parent_path(), ignored);  // .ranks, once the last rank has left it
+}
+
+}  // namespace
+
+bool sweep_mpi(const SweepSpec& spec, const std::string& dir, const SweepOptions& options, SweepSummary* summary) {
+  // The workers fork a child per point that never calls MPI; OpenMPI need not warn about it.
+  setenv("OMPI_MCA_mpi_warn_on_fork", "0", 0);
+  MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  try {
+    if (size == 1) {
+      *summary = run_sweep_local(spec, dir, options);
+    } else if (rank == 0) {
+      *summary = coordinate(spec, dir, size - 1);
+    } else {
+      work(spec, dir, rank, options.point_timeout_s);
+    }
+  } catch (...) {
+    MPI_Abort(MPI_COMM_WORLD, 3);
+  }
+  MPI_Finalize();
+  return rank == 0;
+}
+
+}  // namespace npusim::sim
