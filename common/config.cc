@@ -310,7 +310,8 @@ void apply_override(YAML::Node root, const std::string& assignment, const std::s
     }
     const size_t i = std::stoul(key);
     if (i >= list.size()) {
-      throw InputError(typed + ": '" + list_name + "' has " + std::to_string(list.size()) + " elements, no " + key);
+      throw InputError(typed + ": '" + list_name + "' has " + std::to_string(list.size()) + " elements, no " +
+                       key);
     }
     return i;
   };

@@ -10,10 +10,9 @@
 // the first from the prefill logits, one more per decode step.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +24,9 @@ constexpr int kTraceVersion = 1;
 constexpr int64_t kMaxTraceTokens = 10000000;
 
 // The bit widths a trace may name: 1..8, or 16 for fp16.
-inline bool valid_bits(int64_t bits) { return (bits >= 1 && bits <= 8) || bits == 16; }
+inline bool valid_bits(int64_t bits) {
+  return (bits >= 1 && bits <= 8) || bits == 16;
+}
 
 struct TraceHeader {
   std::string model;
@@ -45,9 +46,9 @@ struct Request {
   std::string id;
   int64_t prompt_tokens = 0;  // > 0
   int prefill_bits = 0;
-  std::vector<Segment> decode;   // may be empty: the request ended at the first token
-  bool eos = false;              // generation ended at EOS (false: it hit max_new_tokens)
-  nlohmann::ordered_json extras; // optional per-request fields kept verbatim (learned class, quality scores)
+  std::vector<Segment> decode;    // may be empty: the request ended at the first token
+  bool eos = false;               // generation ended at EOS (false: it hit max_new_tokens)
+  nlohmann::ordered_json extras;  // optional per-request fields kept verbatim (learned class, quality scores)
 
   int64_t decode_steps() const;
   int64_t output_tokens() const { return 1 + decode_steps(); }
@@ -76,28 +77,28 @@ void write_trace_file(const Trace& trace, const std::string& path);  // atomic
 // Synthetic schedules. Lengths are drawn from distributions with our own deterministic transforms of a
 // std::mt19937_64 stream, so the same parameters give the same trace on every platform.
 struct LengthDistribution {
-  std::string kind = "fixed";  // "fixed", "uniform", "normal", "lognormal"
-  double value = 0;            // fixed
-  double mean = 0, stddev = 0; // normal (of the value) and lognormal (of the value, not of its log)
-  int64_t min = 1, max = 1;    // inclusive clamp for every kind; uniform draws integers in [min, max]
+  std::string kind = "fixed";   // "fixed", "uniform", "normal", "lognormal"
+  double value = 0;             // fixed
+  double mean = 0, stddev = 0;  // normal (of the value) and lognormal (of the value, not of its log)
+  int64_t min = 1, max = 1;     // inclusive clamp for every kind; uniform draws integers in [min, max]
 };
 
 struct SynthParams {
   std::string model, task;
-  std::string scheduler = "static";    // "static": switch after `switch_step`; "learned": class per request;
-                                       // "fixed": every step at precisions[0]
-  std::vector<int> precisions{3, 2};   // high, low
+  std::string scheduler = "static";   // "static": switch after `switch_step`; "learned": class per request;
+                                      // "fixed": every step at precisions[0]
+  std::vector<int> precisions{3, 2};  // high, low
   std::string weight_format = "anyprec";
-  int prefill_bits = 0;                // 0: the high precision
-  int64_t switch_step = 0;             // static: decode steps 1..max(1, switch_step) run high, later ones low
+  int prefill_bits = 0;                     // 0: the high precision
+  int64_t switch_step = 0;                  // static: decode steps 1..max(1, switch_step) run high, later ones low
   std::vector<double> class_probabilities;  // learned: P(class c), c=0..3 -> switch after [0, M/3, 2M/3, M] steps
-  int64_t max_new_tokens = 128;        // M: generated tokens at most (decode steps at most M - 1)
+  int64_t max_new_tokens = 128;             // M: generated tokens at most (decode steps at most M - 1)
   LengthDistribution prompt_tokens;
-  LengthDistribution output_tokens;    // generated tokens; a draw >= M is cut to M and marked eos=false
-  double output_scale = 1.0;           // multiplies each output draw (after its clamp, before the cut at M)
+  LengthDistribution output_tokens;  // generated tokens; a draw >= M is cut to M and marked eos=false
+  double output_scale = 1.0;         // multiplies each output draw (after its clamp, before the cut at M)
   int64_t requests = 16;
   uint64_t seed = 1;
-  std::string notes;                   // assumptions, copied into the header's source
+  std::string notes;  // assumptions, copied into the header's source
 };
 
 // Reads a synth spec (YAML, declared fields); throws InputError with file, line and key.
@@ -122,7 +123,7 @@ struct TraceStats {
   int64_t eos_requests = 0;
   double mean_prompt_tokens = 0;
   double mean_output_tokens = 0;
-  double mean_decode_bits = 0;        // step-weighted over all decode steps
+  double mean_decode_bits = 0;                                // step-weighted over all decode steps
   std::vector<std::pair<int, int64_t>> decode_steps_by_bits;  // ascending bits
 };
 TraceStats summarize(const Trace& trace);
