@@ -206,3 +206,14 @@ TEST_F(Sweep, MpiRunEqualsLocalRunPointForPoint) {
 }
 
 }  // namespace
+
+namespace {
+
+// The example sweep's second precision pair is its spec synthesized, nothing else.
+TEST_F(Sweep, ExampleSweepTraceIsItsSpecSynthesized) {
+  const Result r = npusim({"trace", "synth", "traces/sweeps/vicuna-7b_cnn_dm_4-3.yaml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, read_text(kSource / "traces/sweeps/vicuna-7b_cnn_dm_4-3.jsonl"));
+}
+
+}  // namespace
