@@ -303,9 +303,9 @@ void apply_override(YAML::Node root, const std::string& assignment, const std::s
   } catch (const YAML::ParserException& e) {
     throw InputError(typed + ": value is not valid YAML: " + e.msg);
   }
-  // A list's element by its index (configurations.1.bits); -1 when `key` is not an index of `list`.
+  // A list's element by its index (configurations.1.bits); an InputError when `key` is not one of its indices.
   const auto index_in = [&](const YAML::Node& list, const std::string& key, const std::string& list_name) {
-    if (key.find_first_not_of("0123456789") != std::string::npos) {
+    if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos) {
       throw InputError(typed + ": '" + list_name + "' is a list: expected an element index, got '" + key + "'");
     }
     const size_t i = std::stoul(key);

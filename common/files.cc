@@ -1,5 +1,6 @@
 #include "common/files.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,12 +21,25 @@ std::string temporary_name(const std::string& path) {
   return path + ".tmp." + std::to_string(getpid());
 }
 
+// Writes and syncs the temporary file: a file renamed into place is complete on disk (a sweep relies on its
+// point.json, written last, never reaching the disk before the results it marks finished).
 void write_temporary(const std::string& path, const std::string& tmp, const std::string& content) {
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
-  out << content;
-  out.flush();
-  if (!out) {
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
+  const auto fail = [&](const char* what) {
+    const std::string why = std::strerror(errno);
+    close(fd);
+    std::remove(tmp.c_str());
+    throw InputError(path + ": " + what + " (" + why + ")");
+  };
+  for (size_t done = 0; done < content.size();) {
+    const ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write failed");
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) fail("write failed");
+  if (close(fd) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
     throw InputError(path + ": write failed (" + why + ")");

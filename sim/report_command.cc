@@ -279,8 +279,13 @@ void run_plot_scripts(const std::vector<const char*>& scripts, const std::string
   const std::string interpreter = python && *python ? python : "/usr/bin/python3";
   for (const char* name : scripts) {
     const std::string script = (fs::path(project_dir()) / "plots" / name).string();
-    const std::string command =
-        "'" + interpreter + "' '" + script + "' '" + input + "' --out '" + dir + "' --format png,svg";
+    const auto quoted = [](const std::string& word) {  // one shell word, whatever it holds
+      std::string out = "'";
+      for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      return out + "'";
+    };
+    const std::string command = quoted(interpreter) + " " + quoted(script) + " " + quoted(input) + " --out " +
+                                quoted(dir) + " --format png,svg";
     if (std::system(command.c_str()) != 0) {
       throw InputError("report --plot: the plot script failed (" + command +
                        "); it needs python3 with matplotlib (scripts/setup.sh installs python3-matplotlib)");

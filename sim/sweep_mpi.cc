@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -22,7 +23,8 @@ constexpr int kToCoordinator = 1;  // a worker's result (or first request) and i
 constexpr int kToWorker = 2;       // the next point's index, or stop
 
 void send_json(const json& j, int to, int tag) {
-  const std::string text = j.dump();
+  // Invalid UTF-8 (a log cut off mid-character) is replaced rather than thrown on.
+  const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, to, tag, MPI_COMM_WORLD);
 }
 
@@ -127,8 +129,10 @@ bool sweep_mpi(const SweepSpec& spec, const std::string& dir, const SweepOptions
     } else {
       work(spec, dir, rank, options.point_timeout_s);
     }
-  } catch (...) {
-    MPI_Abort(MPI_COMM_WORLD, 3);
+  } catch (const std::exception& e) {
+    // One rank's fault ends the job (the others would wait for it forever); say which and why first.
+    std::cerr << "npusim: error: sweep --mpi, rank " << rank << ": " << e.what() << std::endl;
+    MPI_Abort(MPI_COMM_WORLD, 2);
   }
   MPI_Finalize();
   return rank == 0;

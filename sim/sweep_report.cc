@@ -95,9 +95,13 @@ std::string sweep_report(const std::string& dir) {
   std::map<std::string, std::vector<const json*>> by_config;  // model / task / configuration
   std::vector<std::string> order;
   std::set<uint64_t> points;
+  // One group per model, task, configuration and (unless the trace is what the sweep varies) trace: a base run
+  // whose configuration replays several traces would otherwise compare different workloads.
+  bool traces_swept = false;
+  for (const std::string& f : fields) traces_swept = traces_swept || f.rfind("traces", 0) == 0;
   for (const json& r : rows) {
-    const std::string key =
-        r.value("model", "") + " / " + r.value("task", "") + " / " + r.value("configuration", "");
+    std::string key = r.value("model", "") + " / " + r.value("task", "") + " / " + r.value("configuration", "");
+    if (!traces_swept) key += " / " + fs::path(r.value("trace", "")).filename().string();
     if (!by_config.count(key)) order.push_back(key);
     by_config[key].push_back(&r);
     points.insert(r.value("point", uint64_t{0}));

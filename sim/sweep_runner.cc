@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -33,11 +34,18 @@ ojson fields_json(const SweepPoint& point) {
   return fields;
 }
 
-// A failed point's record (failed.json beside where its results would go).
-void record_failure(const std::string& dir, const SweepPoint& point, const std::string& error) {
-  make_dirs(point_dir(dir, point));
-  const ojson j = {{"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}, {"error", error}};
-  write_file_atomic((fs::path(point_dir(dir, point)) / "failed.json").string(), j.dump(2) + "\n");
+// A failed point's record (failed.json beside where its results would go). Never throws: a point whose failure
+// cannot even be recorded is still not finished, and the sweep goes on.
+void record_failure(const std::string& dir, const SweepPoint& point, const std::string& error) noexcept {
+  try {
+    make_dirs(point_dir(dir, point));
+    const ojson j = {
+        {"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}, {"error", error}};
+    write_file_atomic((fs::path(point_dir(dir, point)) / "failed.json").string(),
+                      j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n");
+  } catch (...) {
+    // nothing more to do
+  }
 }
 
 }  // namespace
@@ -107,6 +115,8 @@ PointRunner::PointRunner(const SweepSpec& spec, std::string dir, int jobs, doubl
 
 void PointRunner::start(const SweepPoint& point) {
   make_dirs(point_dir(dir_, point));
+  // A record of an earlier failure must not be taken for this attempt's.
+  fs::remove(fs::path(point_dir(dir_, point)) / "failed.json");
   std::cout.flush();
   std::cerr.flush();
   const pid_t pid = fork();
@@ -122,9 +132,15 @@ void PointRunner::start(const SweepPoint& point) {
       dup2(fd, STDERR_FILENO);
       close(fd);
     }
-    const std::string error = run_sweep_point(spec_, point, dir_);
-    std::cout.flush();
-    _exit(error.empty() ? 0 : 1);
+    // Nothing may unwind out of the child into the caller's code (under MPI that would abort the whole job).
+    int code = 2;
+    try {
+      code = run_sweep_point(spec_, point, dir_).empty() ? 0 : 1;
+      std::cout.flush();
+    } catch (...) {
+      code = 2;
+    }
+    _exit(code);
   }
   running_[pid] = {&point, std::chrono::steady_clock::now()};
 }
@@ -132,7 +148,7 @@ void PointRunner::start(const SweepPoint& point) {
 std::pair<const SweepPoint*, std::string> PointRunner::wait_one() {
   int status = 0;
   pid_t pid = 0;
-  while ((pid = waitpid(-1, &status, timeout_s_ > 0 ? WNOHANG : 0)) == 0) {
+  while ((pid = waitpid(-1, &status, timeout_s_ > 0 ? WNOHANG : 0)) == 0 || (pid < 0 && errno == EINTR)) {
     // Only with a timeout: look at the clocks every 20 ms.
     const auto now = std::chrono::steady_clock::now();
     for (const auto& [child, r] : running_) {
@@ -149,13 +165,16 @@ std::pair<const SweepPoint*, std::string> PointRunner::wait_one() {
   const SweepPoint& p = *it->second.point;
   running_.erase(it);
   std::string error;
-  if (timed_out_.erase(pid)) {
+  const bool killed_here = timed_out_.erase(pid) > 0;
+  if (fs::exists(point_done_file(dir_, p))) {
+    // Finished, whatever ended the child after it wrote its record.
+  } else if (killed_here) {
     error = fmt::format("timed out after {:g} s (--point-timeout)", timeout_s_);
     record_failure(dir_, p, error);
   } else if (WIFSIGNALED(status)) {
     error = "killed by signal " + std::to_string(WTERMSIG(status));
     record_failure(dir_, p, error);
-  } else if (!fs::exists(point_done_file(dir_, p))) {
+  } else {
     error = "failed";
     const fs::path failed = fs::path(point_dir(dir_, p)) / "failed.json";
     if (fs::exists(failed)) {

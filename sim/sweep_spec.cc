@@ -15,17 +15,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One option of one axis group: the (field, value) pairs it sets, with the spec line that names each.
+// One option of one axis group: the (field, value) pairs it sets, with the spec line that names each. `value` is
+// the text shown and matched by filters; `yaml` the value as YAML for the override (quoted where the spec quoted
+// it, so that "*_fp16.jsonl" stays a string).
 struct Assignment {
-  std::string field, value, origin;
+  std::string field, value, origin, yaml;
 };
 using Option = std::vector<Assignment>;
 
-std::string value_text(const YAML::Node& v) {
-  if (v.IsScalar()) return v.Scalar();
+std::string value_yaml(const YAML::Node& v) {
   YAML::Emitter out;
   out << YAML::Flow << v;
   return out.c_str();
+}
+
+std::string value_text(const YAML::Node& v) {
+  return v.IsScalar() ? v.Scalar() : value_yaml(v);
 }
 
 std::string where(const ConfigSection& s, const YAML::Node& node) {
@@ -47,7 +52,7 @@ std::vector<Option> read_axis(ConfigSection a) {
   for (const YAML::Node& v : values) {
     if (v.IsNull()) a.fail(v, "values", "expected a value, got nothing");
     const std::string text = value_text(v);
-    out.push_back({{field, text, where(a, v) + a.path() + " " + field + "=" + text}});
+    out.push_back({{field, text, where(a, v) + a.path() + " " + field + "=" + text, value_yaml(v)}});
   }
   return out;
 }
@@ -84,7 +89,7 @@ Option read_assignments(const ConfigSection& s, const YAML::Node& m, const std::
   for (const auto& kv : m) {
     const std::string field = kv.first.as<std::string>();
     const std::string text = value_text(kv.second);
-    out.push_back({field, text, where(s, kv.second) + key + " " + field + "=" + text});
+    out.push_back({field, text, where(s, kv.second) + key + " " + field + "=" + text, value_yaml(kv.second)});
   }
   return out;
 }
@@ -114,7 +119,7 @@ void read_spec(ConfigSection& s, SweepSpec* spec, std::vector<Assignment>* sets,
     const std::string a = o.Scalar();
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0) s.fail(o, "set", "expected key.path=value, got '" + a + "'");
-    sets->push_back({a.substr(0, eq), a.substr(eq + 1), where(s, o) + "set " + a});
+    sets->push_back({a.substr(0, eq), a.substr(eq + 1), where(s, o) + "set " + a, a.substr(eq + 1)});
   }
   for (size_t i = 0; i < axis_list.size(); ++i) {
     axes->push_back(read_axis_group(ConfigSection(axis_list[i], s.file(), "axes[" + std::to_string(i) + "]")));
@@ -172,6 +177,16 @@ SweepSpec load_sweep_spec(const std::string& path) {
   if (axes.empty()) options.clear();
   options.insert(options.end(), explicit_points.begin(), explicit_points.end());
 
+  // A filter on a field no point sets would silently drop nothing: a misspelling.
+  for (const Option& e : excludes) {
+    for (const Assignment& want : e) {
+      bool swept = false;
+      for (const Option& o : options) {
+        for (const Assignment& a : o) swept = swept || a.field == want.field;
+      }
+      if (!swept) throw InputError(want.origin + ": no axis or point sets " + want.field);
+    }
+  }
   std::map<std::string, std::string> file_hashes;  // a file read once, however many points name it
   const auto file_hash = [&](const std::string& file) {
     auto it = file_hashes.find(file);
@@ -199,10 +214,10 @@ SweepSpec load_sweep_spec(const std::string& path) {
       continue;
     }
     SweepPoint p;
-    for (const Assignment& a : sets) p.overrides.push_back({a.field + "=" + a.value, a.origin});
+    for (const Assignment& a : sets) p.overrides.push_back({a.field + "=" + a.yaml, a.origin});
     for (const Assignment& a : o) {
       p.fields.emplace_back(a.field, a.value);
-      p.overrides.push_back({a.field + "=" + a.value, a.origin});
+      p.overrides.push_back({a.field + "=" + a.yaml, a.origin});
       if (std::find(spec.fields.begin(), spec.fields.end(), a.field) == spec.fields.end()) {
         spec.fields.push_back(a.field);
       }

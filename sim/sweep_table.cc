@@ -31,15 +31,23 @@ void write_sweep_table(const SweepSpec& spec, const std::string& dir) {
     const fs::path pdir = point_dir(dir, p);
     if (!fs::exists(point_done_file(dir, p))) {
       const fs::path failed = pdir / "failed.json";
-      if (fs::exists(failed)) failures += ojson::parse(read_file(failed.string())).dump() + "\n";
+      if (fs::exists(failed)) {
+        try {
+          failures += ojson::parse(read_file(failed.string())).dump() + "\n";
+        } catch (const nlohmann::json::exception& e) {
+          throw InputError(failed.string() + ": not JSON (" + e.what() + "); remove it to run the point again");
+        }
+      }
       continue;
     }
     const std::string results_file = (pdir / "results.json").string();
     ojson doc;
     try {
       doc = ojson::parse(read_file(results_file));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(results_file + ": not JSON (" + e.what() + ")");
+      if (!doc.contains("results") || !doc.contains("npu")) throw std::runtime_error("no results or npu");
+    } catch (const std::exception& e) {
+      throw InputError(results_file + ": not an npusim results.json (" + e.what() +
+                       "); remove the point's folder to run it again");
     }
     for (const ojson& r : doc.at("results")) {
       ojson row;

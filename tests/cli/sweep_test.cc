@@ -71,6 +71,10 @@ TEST_F(Sweep, BadFieldsAndValuesNameTheSpecLine) {
       "[fast]}\n";
   const fs::path c = spec(zip);
   expect_rejected(npusim({"sweep", c.string(), "--out", out().string()}), {loc(c, 6), "zipped axes need as many"});
+  // A filter on a field nothing sets is a misspelling, not a filter that happens to drop nothing.
+  const fs::path e = spec("axes:\n  - {field: max_requests, values: [1, 2]}\nexclude:\n  - {max_request: 1}\n");
+  expect_rejected(npusim({"sweep", e.string(), "--out", out().string()}),
+                  {loc(e, 6), "no axis or point sets max_request"});
   const fs::path d = spec("axis:\n  - {field: max_requests, values: [1]}\n");
   expect_rejected(npusim({"sweep", d.string(), "--out", out().string()}), {loc(d, 3), "axis: unknown key"});
   EXPECT_FALSE(fs::exists(out()));
