@@ -1,0 +1,132 @@
+// The fp32 forward pass, operation for operation as llama2.c's forward(), with sums in the same order so that the
+// greedy output reproduces llama2.c's token for token.
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "decoder/llama.h"
+
+namespace npusim::decoder {
+
+namespace {
+
+void rmsnorm(float* out, const float* x, const float* weight, int size) {
+  float ss = 0.0f;
+  for (int j = 0; j < size; ++j) ss += x[j] * x[j];
+  ss /= static_cast<float>(size);
+  ss += 1e-5f;
+  ss = 1.0f / std::sqrt(ss);
+  for (int j = 0; j < size; ++j) out[j] = weight[j] * (ss * x[j]);
+}
+
+void softmax(float* x, int size) {
+  float max_val = x[0];
+  for (int i = 1; i < size; ++i) max_val = std::max(max_val, x[i]);
+  float sum = 0.0f;
+  for (int i = 0; i < size; ++i) {
+    x[i] = std::exp(x[i] - max_val);
+    sum += x[i];
+  }
+  for (int i = 0; i < size; ++i) x[i] /= sum;
+}
+
+// out[d] = W[d][n] . x[n]
+void matmul(float* out, const float* x, const float* w, int n, int d) {
+  for (int i = 0; i < d; ++i) {
+    float val = 0.0f;
+    const float* row = w + static_cast<size_t>(i) * static_cast<size_t>(n);
+    for (int j = 0; j < n; ++j) val += row[j] * x[j];
+    out[i] = val;
+  }
+}
+
+}  // namespace
+
+Transformer::Transformer(const LlamaModel& model) : model_(model) {
+  const LlamaConfig& c = model.config;
+  const auto n = [](int v) { return static_cast<size_t>(v); };
+  x_.resize(n(c.dim));
+  xb_.resize(n(c.dim));
+  xb2_.resize(n(c.dim));
+  hb_.resize(n(c.hidden_dim));
+  hb2_.resize(n(c.hidden_dim));
+  q_.resize(n(c.dim));
+  att_.resize(n(c.n_heads) * n(c.seq_len));
+  logits_.resize(n(c.vocab_size));
+  key_cache_.resize(n(c.n_layers) * n(c.seq_len) * n(c.kv_dim()));
+  value_cache_.resize(key_cache_.size());
+}
+
+const std::vector<float>& Transformer::forward(int token, int pos) {
+  const LlamaConfig& c = model_.config;
+  const LlamaWeights& w = model_.weights;
+  if (token < 0 || token >= c.vocab_size)
+    throw InputError("forward: token " + std::to_string(token) + " is not in the vocabulary");
+  if (pos < 0 || pos >= c.seq_len)
+    throw InputError("forward: position " + std::to_string(pos) + " is past seq_len " + std::to_string(c.seq_len));
+  const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim, head_size = c.head_size();
+  const int kv_mul = c.n_heads / c.n_kv_heads;
+  const auto at = [](int a, int b) { return static_cast<size_t>(a) * static_cast<size_t>(b); };
+  float* x = x_.data();
+  std::copy_n(w.token_embedding.data() + at(token, dim), dim, x);
+  for (int l = 0; l < c.n_layers; ++l) {
+    rmsnorm(xb_.data(), x, w.rms_att.data() + at(l, dim), dim);
+    const size_t cache_at = at(l, c.seq_len) * static_cast<size_t>(kv_dim) + at(pos, kv_dim);
+    float* k = key_cache_.data() + cache_at;
+    float* v = value_cache_.data() + cache_at;
+    matmul(q_.data(), xb_.data(), w.wq.data() + at(l, dim) * static_cast<size_t>(dim), dim, dim);
+    matmul(k, xb_.data(), w.wk.data() + at(l, kv_dim) * static_cast<size_t>(dim), dim, kv_dim);
+    matmul(v, xb_.data(), w.wv.data() + at(l, kv_dim) * static_cast<size_t>(dim), dim, kv_dim);
+    // RoPE: rotate each pair (i, i+1) of every head by pos x 10000^(-(i mod head_size) / head_size).
+    for (int i = 0; i < dim; i += 2) {
+      const int head_dim = i % head_size;
+      const float freq = 1.0f / std::pow(10000.0f, static_cast<float>(head_dim) / static_cast<float>(head_size));
+      const float val = static_cast<float>(pos) * freq;
+      const float fcr = std::cos(val), fci = std::sin(val);
+      const int rotations = i < kv_dim ? 2 : 1;  // q always, k while i is inside it
+      for (int r = 0; r < rotations; ++r) {
+        float* vec = r == 0 ? q_.data() : k;
+        const float v0 = vec[i], v1 = vec[i + 1];
+        vec[i] = v0 * fcr - v1 * fci;
+        vec[i + 1] = v0 * fci + v1 * fcr;
+      }
+    }
+    // Attention, each query head against its KV head's cache.
+    const size_t layer_cache = at(l, c.seq_len) * static_cast<size_t>(kv_dim);
+    for (int h = 0; h < c.n_heads; ++h) {
+      const float* q = q_.data() + at(h, head_size);
+      float* att = att_.data() + at(h, c.seq_len);
+      for (int t = 0; t <= pos; ++t) {
+        const float* kt = key_cache_.data() + layer_cache + at(t, kv_dim) + at(h / kv_mul, head_size);
+        float score = 0.0f;
+        for (int i = 0; i < head_size; ++i) score += q[i] * kt[i];
+        att[t] = score / std::sqrt(static_cast<float>(head_size));
+      }
+      softmax(att, pos + 1);
+      float* out = xb_.data() + at(h, head_size);
+      std::fill_n(out, head_size, 0.0f);
+      for (int t = 0; t <= pos; ++t) {
+        const float* vt = value_cache_.data() + layer_cache + at(t, kv_dim) + at(h / kv_mul, head_size);
+        for (int i = 0; i < head_size; ++i) out[i] += att[t] * vt[i];
+      }
+    }
+    matmul(xb2_.data(), xb_.data(), w.wo.data() + at(l, dim) * static_cast<size_t>(dim), dim, dim);
+    for (int i = 0; i < dim; ++i) x[i] += xb2_[static_cast<size_t>(i)];
+    // SwiGLU feed-forward.
+    rmsnorm(xb_.data(), x, w.rms_ffn.data() + at(l, dim), dim);
+    matmul(hb_.data(), xb_.data(), w.w1.data() + at(l, hidden) * static_cast<size_t>(dim), dim, hidden);
+    matmul(hb2_.data(), xb_.data(), w.w3.data() + at(l, hidden) * static_cast<size_t>(dim), dim, hidden);
+    for (int i = 0; i < hidden; ++i) {
+      float val = hb_[static_cast<size_t>(i)];
+      val *= 1.0f / (1.0f + std::exp(-val));
+      hb_[static_cast<size_t>(i)] = val * hb2_[static_cast<size_t>(i)];
+    }
+    matmul(xb_.data(), hb_.data(), w.w2.data() + at(l, dim) * static_cast<size_t>(hidden), hidden, dim);
+    for (int i = 0; i < dim; ++i) x[i] += xb_[static_cast<size_t>(i)];
+  }
+  rmsnorm(x, x, w.rms_final.data(), dim);
+  matmul(logits_.data(), x, w.lm_head(), dim, c.vocab_size);
+  return logits_;
+}
+
+}  // namespace npusim::decoder
