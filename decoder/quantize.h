@@ -1,0 +1,52 @@
+// Public header of decoder/'s quantizers: any-precision (nested non-uniform) weights as bitplanes and per-row
+// centroid tables, the LUT matrix-vector kernel that reads only the planes a precision needs, and the uniform:k
+// (per-group scale and zero) baseline. PMPD.md's "Any-precision weights" describes the format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace npusim::decoder {
+
+// IEEE half precision, round to nearest even (the tables' storage).
+uint16_t float_to_half(float f);
+float half_to_float(uint16_t h);
+
+// One linear [rows][cols] quantized the any-precision way. The parent code of a weight has `parent_bits` bits; its
+// b-bit code (seed_bits <= b <= parent_bits) is the code's top b bits. Codes are stored as bitplanes, most
+// significant first: plane p of row r holds bit (parent_bits - 1 - p) of each weight's code, 32 weights a word.
+// Each precision b has its own table of 2^b fp16 centroids per row.
+struct AnyPrecLinear {
+  int rows = 0, cols = 0, seed_bits = 0, parent_bits = 0;
+  std::vector<uint32_t> planes;               // [row][plane][word]
+  std::vector<std::vector<uint16_t>> tables;  // [b - seed_bits][row][2^b]
+
+  int words_per_plane() const { return (cols + 31) / 32; }
+  // The fp32 weights the b-bit model holds.
+  std::vector<float> dequantize(int bits) const;
+  // out[r] = sum_c W_b[r][c] x[c], reading only the first b planes of each row and the b-bit table.
+  void matvec(const float* x, float* out, int bits) const;
+};
+
+// Quantizes `w` ([rows][cols], row-major) per output row: a weighted 1-D k-means to 2^seed_bits centroids, then
+// each cluster split in two by weighted 2-means (children 2c and 2c+1) up to parent_bits. `importance` ([cols],
+// >= 0) weighs each input column's weights (the calibration's activation second moments); empty means 1.
+AnyPrecLinear quantize_anyprec(const float* w, int rows, int cols, const std::vector<float>& importance, int seed_bits,
+                               int parent_bits);
+
+// uniform:k, the GPTQ/AWQ-style baseline without their error correction: per row, groups of `group` weights along
+// cols each get an fp16 scale and an integer zero from their min and max (round to nearest).
+struct UniformLinear {
+  int rows = 0, cols = 0, bits = 0, group = 0;
+  std::vector<uint8_t> codes;    // [row][col], one code per byte
+  std::vector<uint16_t> scales;  // [row][group], fp16
+  std::vector<uint8_t> zeros;    // [row][group]
+
+  std::vector<float> dequantize() const;
+  void matvec(const float* x, float* out) const;
+};
+
+UniformLinear quantize_uniform(const float* w, int rows, int cols, int bits, int group);
+
+}  // namespace npusim::decoder

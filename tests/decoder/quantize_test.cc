@@ -1,0 +1,142 @@
+// The quantizers and their kernels: fp16 conversion, any-precision k-means with nesting on a hand-derived row,
+// the LUT kernel against dequantize-then-multiply (and reading only the planes it needs), importance weighting,
+// and the uniform:k baseline on a hand-derived group.
+#include "decoder/quantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace npusim::decoder {
+namespace {
+
+std::vector<float> dense_matvec(const std::vector<float>& w, const std::vector<float>& x, int rows, int cols) {
+  std::vector<float> out(static_cast<size_t>(rows));
+  for (int r = 0; r < rows; ++r) {
+    float acc = 0.0f;  // the same order as the kernels: column by column
+    for (int c = 0; c < cols; ++c) acc += w[static_cast<size_t>(r * cols + c)] * x[static_cast<size_t>(c)];
+    out[static_cast<size_t>(r)] = acc;
+  }
+  return out;
+}
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(0.0f, 0.02f);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(gen);
+  return v;
+}
+
+TEST(Half, KnownValuesAndEveryHalfRoundTrips) {
+  EXPECT_EQ(float_to_half(1.0f), 0x3C00);
+  EXPECT_EQ(float_to_half(-2.0f), 0xC000);
+  EXPECT_EQ(float_to_half(65504.0f), 0x7BFF);  // the largest half
+  EXPECT_EQ(float_to_half(70000.0f), 0x7C00);  // beyond it: infinity
+  // 1/3 = 0x3555 (0.333251953125) rounded to nearest; 2^-24 is the smallest subnormal.
+  EXPECT_EQ(float_to_half(1.0f / 3.0f), 0x3555);
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);
+  // 1 + 2^-11 lies halfway between 1 and 1 + 2^-10: ties go to the even mantissa, 1.
+  EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3C00);
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const bool nan = (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0;
+    if (nan) continue;
+    ASSERT_EQ(float_to_half(half_to_float(static_cast<uint16_t>(h))), h) << std::hex << h;
+  }
+}
+
+// One row of 8 weights, seed 1 bit, parent 2 bits, equal importance.
+// Seed: 2-means starts at the weighted quartiles (the 2nd and 6th values, -1.9 and 1.1); the midpoint 0.4 splits
+// the row into {-2, -1.9, -1, -0.9} and {1, 1.1, 2, 2.1}: centroids -1.45 and 1.55, stable.
+// Parent: each cluster split by 2-means: {-2, -1.9} -> -1.95 (code 00), {-1, -0.9} -> -0.95 (01), {1, 1.1} -> 1.05
+// (10), {2, 2.1} -> 2.05 (11). The 1-bit code is the top bit of the 2-bit one.
+TEST(AnyPrec, NestedClustersOfAHandDerivedRow) {
+  const std::vector<float> w = {-2.0f, 1.0f, -1.9f, 2.1f, -1.0f, 1.1f, -0.9f, 2.0f};  // any order
+  const AnyPrecLinear q = quantize_anyprec(w.data(), 1, 8, {}, 1, 2);
+  const auto h = [](float v) { return half_to_float(float_to_half(v)); };
+  EXPECT_EQ(q.dequantize(1), (std::vector<float>{h(-1.45f), h(1.55f), h(-1.45f), h(1.55f), h(-1.45f), h(1.55f),
+                                                 h(-1.45f), h(1.55f)}));
+  EXPECT_EQ(q.dequantize(2), (std::vector<float>{h(-1.95f), h(1.05f), h(-1.95f), h(2.05f), h(-0.95f), h(1.05f),
+                                                 h(-0.95f), h(2.05f)}));
+  // Plane 0 (most significant) of the parent codes 00 10 00 11 01 10 01 11 is 0 1 0 1 0 1 0 1: columns 1, 3, 5, 7.
+  EXPECT_EQ(q.planes[0], 0b10101010u);
+  // Plane 1: 0 0 0 1 1 0 1 1: columns 3, 4, 6, 7.
+  EXPECT_EQ(q.planes[1], 0b11011000u);
+}
+
+TEST(AnyPrec, LutKernelEqualsDequantizeThenMultiplyAtEveryPrecision) {
+  const int rows = 24, cols = 100;  // cols not a multiple of 32: a partial last word
+  const std::vector<float> w = random_values(static_cast<size_t>(rows * cols), 1);
+  const std::vector<float> x = random_values(static_cast<size_t>(cols), 2);
+  const AnyPrecLinear q = quantize_anyprec(w.data(), rows, cols, {}, 2, 4);
+  double previous_error = INFINITY;
+  for (int b = 2; b <= 4; ++b) {
+    const std::vector<float> wb = q.dequantize(b);
+    std::vector<float> out(static_cast<size_t>(rows));
+    q.matvec(x.data(), out.data(), b);
+    EXPECT_EQ(out, dense_matvec(wb, x, rows, cols)) << b << " bits";  // same products, same order: exact
+    double error = 0;
+    for (size_t i = 0; i < w.size(); ++i) error += (w[i] - wb[i]) * (w[i] - wb[i]);
+    EXPECT_LT(error, previous_error) << "more bits, closer weights: " << b;
+    previous_error = error;
+  }
+}
+
+// A b-bit model reads planes 0..b-1 only: scrambling the planes below them changes nothing it computes.
+TEST(AnyPrec, ABitModelReadsOnlyItsPlanes) {
+  const int rows = 8, cols = 64;
+  const std::vector<float> w = random_values(static_cast<size_t>(rows * cols), 3);
+  const std::vector<float> x = random_values(static_cast<size_t>(cols), 4);
+  const AnyPrecLinear q = quantize_anyprec(w.data(), rows, cols, {}, 2, 4);
+  AnyPrecLinear scrambled = q;
+  const size_t words = static_cast<size_t>(q.words_per_plane());
+  for (int r = 0; r < rows; ++r) {
+    for (int p = 2; p < 4; ++p) {
+      for (size_t i = 0; i < words; ++i)
+        scrambled.planes[(static_cast<size_t>(r) * 4 + static_cast<size_t>(p)) * words + i] ^= 0xA5A5A5A5u;
+    }
+  }
+  std::vector<float> a(static_cast<size_t>(rows)), b(static_cast<size_t>(rows));
+  q.matvec(x.data(), a.data(), 2);
+  scrambled.matvec(x.data(), b.data(), 2);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(q.dequantize(2), scrambled.dequantize(2));
+  EXPECT_NE(q.dequantize(4), scrambled.dequantize(4));
+}
+
+// Values 0..5, two centroids. Unweighted: {0, 1, 2} and {3, 4, 5}, centroids 1 and 4. With column 2 (value 2)
+// weighing 1000: the lower centroid moves to (0 + 1 + 2000) / 1002 = 1.997.
+TEST(AnyPrec, ImportanceDrawsCentroidsToTheWeightsThatMatter) {
+  const std::vector<float> w = {0, 1, 2, 3, 4, 5};
+  const AnyPrecLinear plain = quantize_anyprec(w.data(), 1, 6, {}, 1, 1);
+  EXPECT_FLOAT_EQ(plain.dequantize(1)[2], 1.0f);
+  const AnyPrecLinear weighted = quantize_anyprec(w.data(), 1, 6, {1, 1, 1000, 1, 1, 1}, 1, 1);
+  EXPECT_NEAR(weighted.dequantize(1)[2], 2001.0 / 1002.0, 2e-3);  // fp16 spacing near 2 is 2^-9
+}
+
+// One group of 4 at 2 bits: min -1, max 2, so scale (2 - -1) / 3 = 1 and zero round(1 / 1) = 1; codes round(w /
+// scale) + zero = 0, 1, 2 (0.5 rounds away from zero), 3; dequantized (code - zero) x scale = -1, 0, 1, 2.
+TEST(Uniform, HandDerivedGroup) {
+  const std::vector<float> w = {-1.0f, 0.0f, 0.5f, 2.0f};
+  const UniformLinear q = quantize_uniform(w.data(), 1, 4, 2, 4);
+  EXPECT_EQ(q.codes, (std::vector<uint8_t>{0, 1, 2, 3}));
+  EXPECT_EQ(q.zeros[0], 1);
+  EXPECT_EQ(half_to_float(q.scales[0]), 1.0f);
+  EXPECT_EQ(q.dequantize(), (std::vector<float>{-1.0f, 0.0f, 1.0f, 2.0f}));
+}
+
+TEST(Uniform, KernelEqualsDequantizeThenMultiply) {
+  const int rows = 16, cols = 96;
+  const std::vector<float> w = random_values(static_cast<size_t>(rows * cols), 5);
+  const std::vector<float> x = random_values(static_cast<size_t>(cols), 6);
+  for (int bits : {2, 3, 4, 8}) {
+    const UniformLinear q = quantize_uniform(w.data(), rows, cols, bits, 32);
+    std::vector<float> out(static_cast<size_t>(rows));
+    q.matvec(x.data(), out.data());
+    EXPECT_EQ(out, dense_matvec(q.dequantize(), x, rows, cols)) << bits;
+  }
+}
+
+}  // namespace
+}  // namespace npusim::decoder
