@@ -67,17 +67,53 @@ class Tokenizer {
   std::vector<std::pair<std::string, int>> sorted_;  // for lookup
 };
 
-// One sequence's forward pass with its KV cache, fp32 throughout (the reference the quantized kernels are checked
-// against). The linears go through `Linear` so that quantized weights can stand in for the fp32 ones.
+// The seven linears of each decoder layer, as the forward pass multiplies by them.
+enum class LinearKind { kQ, kK, kV, kO, kW1, kW2, kW3 };
+constexpr int kLinearsPerLayer = 7;
+
+// Where the forward pass gets its linear products: the fp32 weights, or quantized ones at some precision.
+class ILinears {
+ public:
+  virtual ~ILinears() = default;
+  // out = W x, W the layer's `kind` linear.
+  virtual void matvec(int layer, LinearKind kind, const float* x, float* out) = 0;
+};
+
+// The fp32 linears of a model; optionally summing every input element's square per (layer, linear) input column,
+// the activation second moments the any-precision quantizer weighs weights by.
+class Fp32Linears : public ILinears {
+ public:
+  explicit Fp32Linears(const LlamaModel& model) : model_(model) {}
+  void matvec(int layer, LinearKind kind, const float* x, float* out) override;
+  void start_calibration();
+  // Mean square of each input column of linear `kind` in `layer` over the calibrated tokens.
+  std::vector<float> second_moments(int layer, LinearKind kind) const;
+
+ private:
+  const LlamaModel& model_;
+  std::vector<std::vector<double>> square_sums_;  // [layer * 7 + kind][input column]
+  std::vector<int64_t> counts_;
+};
+
+// The shape of linear `kind` ([rows][cols]) and its fp32 weights in `model`.
+void linear_shape(const LlamaConfig& config, LinearKind kind, int* rows, int* cols);
+const float* linear_weights(const LlamaModel& model, int layer, LinearKind kind);
+
+// One sequence's forward pass with its KV cache, fp32 arithmetic throughout. The linears go through ILinears, so
+// quantized weights stand in for the fp32 ones (and may change between positions: PMPD's precision schedule).
 class Transformer {
  public:
   explicit Transformer(const LlamaModel& model);
+  Transformer(const LlamaModel& model, ILinears* linears);
+  void set_linears(ILinears* linears) { linears_ = linears; }
   // Logits for `token` at position `pos` (0-based; pos < seq_len), after every earlier position was run.
   const std::vector<float>& forward(int token, int pos);
   const LlamaConfig& config() const { return model_.config; }
 
  private:
   const LlamaModel& model_;
+  Fp32Linears fp32_;
+  ILinears* linears_;
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, k_, v_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [layer][seq_len][kv_dim]
 };

@@ -71,8 +71,9 @@ struct Member {
 };
 
 // Weighted 1-D k-means of `members` (sorted by value) into k clusters: centroids start at the weighted quantiles
-// (j + 1/2) / k (distinct ones); Lloyd iterations (in 1-D an assignment is a split of the sorted values at the midpoints between
-// neighbouring centroids) until nothing moves. Returns the centroids (ascending) and each member's cluster.
+// (j + 1/2) / k (distinct ones); Lloyd iterations (in 1-D an assignment is a split of the sorted values at the
+// midpoints between neighbouring centroids) until nothing moves. Returns the centroids (ascending) and each
+// member's cluster.
 std::vector<double> kmeans_1d(const std::vector<Member>& members, int k, std::vector<int>* cluster) {
   const size_t n = members.size();
   double total = 0;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "decoder/llama.h"
+
 namespace npusim::decoder {
 
 // IEEE half precision, round to nearest even (the tables' storage).
@@ -32,8 +34,8 @@ struct AnyPrecLinear {
 // Quantizes `w` ([rows][cols], row-major) per output row: a weighted 1-D k-means to 2^seed_bits centroids, then
 // each cluster split in two by weighted 2-means (children 2c and 2c+1) up to parent_bits. `importance` ([cols],
 // >= 0) weighs each input column's weights (the calibration's activation second moments); empty means 1.
-AnyPrecLinear quantize_anyprec(const float* w, int rows, int cols, const std::vector<float>& importance, int seed_bits,
-                               int parent_bits);
+AnyPrecLinear quantize_anyprec(const float* w, int rows, int cols, const std::vector<float>& importance,
+                               int seed_bits, int parent_bits);
 
 // uniform:k, the GPTQ/AWQ-style baseline without their error correction: per row, groups of `group` weights along
 // cols each get an fp16 scale and an integer zero from their min and max (round to nearest).
@@ -48,5 +50,50 @@ struct UniformLinear {
 };
 
 UniformLinear quantize_uniform(const float* w, int rows, int cols, int bits, int group);
+
+// A model whose decoder linears are any-precision (seed_bits..parent_bits): the fp32 model keeps its embedding,
+// norms and classifier (lm_head stays fp16-class, as in PMPD), its linears are replaced by the quantized ones.
+struct QuantizedModel {
+  LlamaModel base;  // linears emptied
+  int seed_bits = 0, parent_bits = 0;
+  std::vector<AnyPrecLinear> linears;  // [layer * kLinearsPerLayer + kind]
+  const AnyPrecLinear& linear(int layer, LinearKind kind) const {
+    return linears[static_cast<size_t>(layer) * kLinearsPerLayer + static_cast<size_t>(kind)];
+  }
+};
+
+// Quantizes every decoder linear of `model`; importance[layer * 7 + kind] weighs that linear's input columns
+// (empty vectors: equal weights).
+QuantizedModel quantize_model(const LlamaModel& model, const std::vector<std::vector<float>>& importance,
+                              int seed_bits, int parent_bits);
+
+// Our file format (.npaq): "NPAQ", version 1, the model's shape, seed and parent bits, the fp32 tensors that stay
+// fp32, then per linear its shape, bitplanes and per-precision fp16 tables. Saved atomically; loading names the
+// file and what is wrong (short, wrong magic or version, inconsistent shapes, trailing bytes).
+void save_quantized(const QuantizedModel& model, const std::string& path);
+QuantizedModel load_quantized(const std::string& path);
+
+// The quantized linears at `bits` (switchable between positions: a precision schedule).
+class AnyPrecLinears : public ILinears {
+ public:
+  AnyPrecLinears(const QuantizedModel& model, int bits);
+  void set_bits(int bits);
+  int bits() const { return bits_; }
+  void matvec(int layer, LinearKind kind, const float* x, float* out) override;
+
+ private:
+  const QuantizedModel& model_;
+  int bits_ = 0;
+};
+
+// The uniform:k baseline's linears.
+class UniformLinears : public ILinears {
+ public:
+  UniformLinears(const LlamaModel& model, int bits, int group);
+  void matvec(int layer, LinearKind kind, const float* x, float* out) override;
+
+ private:
+  std::vector<UniformLinear> linears_;
+};
 
 }  // namespace npusim::decoder

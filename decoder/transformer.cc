@@ -42,7 +42,87 @@ void matmul(float* out, const float* x, const float* w, int n, int d) {
 
 }  // namespace
 
-Transformer::Transformer(const LlamaModel& model) : model_(model) {
+void linear_shape(const LlamaConfig& c, LinearKind kind, int* rows, int* cols) {
+  switch (kind) {
+    case LinearKind::kQ:
+    case LinearKind::kO:
+      *rows = c.dim, *cols = c.dim;
+      return;
+    case LinearKind::kK:
+    case LinearKind::kV:
+      *rows = c.kv_dim(), *cols = c.dim;
+      return;
+    case LinearKind::kW1:
+    case LinearKind::kW3:
+      *rows = c.hidden_dim, *cols = c.dim;
+      return;
+    case LinearKind::kW2:
+      *rows = c.dim, *cols = c.hidden_dim;
+      return;
+  }
+}
+
+const float* linear_weights(const LlamaModel& model, int layer, LinearKind kind) {
+  const LlamaWeights& w = model.weights;
+  int rows = 0, cols = 0;
+  linear_shape(model.config, kind, &rows, &cols);
+  const size_t offset = static_cast<size_t>(layer) * static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  switch (kind) {
+    case LinearKind::kQ:
+      return w.wq.data() + offset;
+    case LinearKind::kK:
+      return w.wk.data() + offset;
+    case LinearKind::kV:
+      return w.wv.data() + offset;
+    case LinearKind::kO:
+      return w.wo.data() + offset;
+    case LinearKind::kW1:
+      return w.w1.data() + offset;
+    case LinearKind::kW2:
+      return w.w2.data() + offset;
+    case LinearKind::kW3:
+      return w.w3.data() + offset;
+  }
+  return nullptr;
+}
+
+void Fp32Linears::matvec(int layer, LinearKind kind, const float* x, float* out) {
+  int rows = 0, cols = 0;
+  linear_shape(model_.config, kind, &rows, &cols);
+  if (!square_sums_.empty()) {
+    const size_t slot = static_cast<size_t>(layer) * kLinearsPerLayer + static_cast<size_t>(kind);
+    std::vector<double>& sums = square_sums_[slot];
+    for (int c = 0; c < cols; ++c) sums[static_cast<size_t>(c)] += static_cast<double>(x[c]) * x[c];
+    ++counts_[slot];
+  }
+  matmul(out, x, linear_weights(model_, layer, kind), cols, rows);
+}
+
+void Fp32Linears::start_calibration() {
+  square_sums_.assign(static_cast<size_t>(model_.config.n_layers) * kLinearsPerLayer, {});
+  counts_.assign(square_sums_.size(), 0);
+  for (int l = 0; l < model_.config.n_layers; ++l) {
+    for (int k = 0; k < kLinearsPerLayer; ++k) {
+      int rows = 0, cols = 0;
+      linear_shape(model_.config, static_cast<LinearKind>(k), &rows, &cols);
+      square_sums_[static_cast<size_t>(l) * kLinearsPerLayer + static_cast<size_t>(k)].assign(
+          static_cast<size_t>(cols), 0.0);
+    }
+  }
+}
+
+std::vector<float> Fp32Linears::second_moments(int layer, LinearKind kind) const {
+  const size_t slot = static_cast<size_t>(layer) * kLinearsPerLayer + static_cast<size_t>(kind);
+  if (square_sums_.empty() || counts_[slot] == 0) return {};
+  std::vector<float> m;
+  for (double v : square_sums_[slot]) m.push_back(static_cast<float>(v / static_cast<double>(counts_[slot])));
+  return m;
+}
+
+Transformer::Transformer(const LlamaModel& model) : Transformer(model, nullptr) {}
+
+Transformer::Transformer(const LlamaModel& model, ILinears* linears)
+    : model_(model), fp32_(model), linears_(linears ? linears : &fp32_) {
   const LlamaConfig& c = model.config;
   const auto n = [](int v) { return static_cast<size_t>(v); };
   x_.resize(n(c.dim));
@@ -74,9 +154,9 @@ const std::vector<float>& Transformer::forward(int token, int pos) {
     const size_t cache_at = at(l, c.seq_len) * static_cast<size_t>(kv_dim) + at(pos, kv_dim);
     float* k = key_cache_.data() + cache_at;
     float* v = value_cache_.data() + cache_at;
-    matmul(q_.data(), xb_.data(), w.wq.data() + at(l, dim) * static_cast<size_t>(dim), dim, dim);
-    matmul(k, xb_.data(), w.wk.data() + at(l, kv_dim) * static_cast<size_t>(dim), dim, kv_dim);
-    matmul(v, xb_.data(), w.wv.data() + at(l, kv_dim) * static_cast<size_t>(dim), dim, kv_dim);
+    linears_->matvec(l, LinearKind::kQ, xb_.data(), q_.data());
+    linears_->matvec(l, LinearKind::kK, xb_.data(), k);
+    linears_->matvec(l, LinearKind::kV, xb_.data(), v);
     // RoPE: rotate each pair (i, i+1) of every head by pos x 10000^(-(i mod head_size) / head_size).
     for (int i = 0; i < dim; i += 2) {
       const int head_dim = i % head_size;
@@ -110,18 +190,18 @@ const std::vector<float>& Transformer::forward(int token, int pos) {
         for (int i = 0; i < head_size; ++i) out[i] += att[t] * vt[i];
       }
     }
-    matmul(xb2_.data(), xb_.data(), w.wo.data() + at(l, dim) * static_cast<size_t>(dim), dim, dim);
+    linears_->matvec(l, LinearKind::kO, xb_.data(), xb2_.data());
     for (int i = 0; i < dim; ++i) x[i] += xb2_[static_cast<size_t>(i)];
     // SwiGLU feed-forward.
     rmsnorm(xb_.data(), x, w.rms_ffn.data() + at(l, dim), dim);
-    matmul(hb_.data(), xb_.data(), w.w1.data() + at(l, hidden) * static_cast<size_t>(dim), dim, hidden);
-    matmul(hb2_.data(), xb_.data(), w.w3.data() + at(l, hidden) * static_cast<size_t>(dim), dim, hidden);
+    linears_->matvec(l, LinearKind::kW1, xb_.data(), hb_.data());
+    linears_->matvec(l, LinearKind::kW3, xb_.data(), hb2_.data());
     for (int i = 0; i < hidden; ++i) {
       float val = hb_[static_cast<size_t>(i)];
       val *= 1.0f / (1.0f + std::exp(-val));
       hb_[static_cast<size_t>(i)] = val * hb2_[static_cast<size_t>(i)];
     }
-    matmul(xb_.data(), hb_.data(), w.w2.data() + at(l, dim) * static_cast<size_t>(hidden), hidden, dim);
+    linears_->matvec(l, LinearKind::kW2, hb_.data(), xb_.data());
     for (int i = 0; i < dim; ++i) x[i] += xb_[static_cast<size_t>(i)];
   }
   rmsnorm(x, x, w.rms_final.data(), dim);

@@ -26,6 +26,10 @@ commands:
                                  every point of a sweep spec (configs/sweeps/*.yaml), each a full run in its own
                                  process; resumes where it stopped; writes DIR/sweep.csv and sweep.jsonl
                                  (DIR defaults to results/sweeps/<name>)
+  decode --model CKPT.bin --tokenizer TOK.bin --prompts FILE [--out DIR] [--precisions H,L] [--scheduler static|fixed]
+         [--switch-step N] [--prefill-bits B] [--max-new-tokens M] [--temperature T] [--top-p P] [--seed S]
+                                 the reference decoder (llama2.c models, any-precision quantized, PMPD schedule):
+                                 writes DIR/generations.jsonl and the pmpd-trace DIR/trace.jsonl of what it ran
   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
                                  deterministic schedule trace from scheduler parameters
   trace suite ASSUMPTIONS.yaml -o DIR
@@ -59,6 +63,7 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "dram-bench") return sim::dram_bench_command(rest);
   if (cmd == "report") return sim::report_command(rest);
   if (cmd == "sweep") return sim::sweep_command(rest);
+  if (cmd == "decode") return sim::decode_command(rest);
   if (cmd == "trace") {
     if (rest.empty()) throw InputError("trace: expected 'synth', 'suite' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
@@ -68,7 +73,7 @@ int dispatch(const std::vector<std::string>& words) {
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, sweep, report, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, sweep, report, decode, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace

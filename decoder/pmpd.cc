@@ -1,0 +1,82 @@
+// PMPD generation: one request, with its precision switching between positions.
+#include "decoder/pmpd.h"
+
+#include "common/error.h"
+
+namespace npusim::decoder {
+
+namespace {
+
+constexpr int kBos = 1, kEos = 2;
+
+// The linears at a precision: the fp32 model's for 16, else the any-precision model's.
+class ScheduledLinears : public ILinears {
+ public:
+  ScheduledLinears(const LlamaModel& fp32, const QuantizedModel* quantized) : fp32_(fp32) {
+    if (quantized) anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
+  }
+  void set_bits(int bits) {
+    if (bits != 16) {
+      if (!anyprec_) throw InputError("decode: " + std::to_string(bits) + " bits needs a quantized model");
+      anyprec_->set_bits(bits);
+    }
+    bits_ = bits;
+  }
+  void matvec(int layer, LinearKind kind, const float* x, float* out) override {
+    if (bits_ == 16) {
+      fp32_.matvec(layer, kind, x, out);
+    } else {
+      anyprec_->matvec(layer, kind, x, out);
+    }
+  }
+
+ private:
+  Fp32Linears fp32_;
+  std::unique_ptr<AnyPrecLinears> anyprec_;
+  int bits_ = 16;
+};
+
+}  // namespace
+
+Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* model, const Tokenizer& tokenizer,
+                         IScheduler& scheduler, const std::string& prompt, const GenerationOptions& options) {
+  if (options.max_new_tokens < 1) throw InputError("decode: max_new_tokens must be at least 1");
+  ScheduledLinears linears(fp32_model, model);
+  Transformer t(fp32_model, &linears);
+  Sampler sampler(options.temperature, options.top_p, options.seed);
+  Generation g;
+  const std::vector<int> prompt_tokens = tokenizer.encode(prompt, true, false);
+  g.prompt_tokens = static_cast<int>(prompt_tokens.size());
+  if (g.prompt_tokens >= t.config().seq_len) {
+    throw InputError("decode: the prompt has " + std::to_string(g.prompt_tokens) +
+                     " tokens; the model's context is " + std::to_string(t.config().seq_len));
+  }
+  g.prefill_bits = options.prefill_bits == 0 ? options.high_bits : options.prefill_bits;
+  linears.set_bits(g.prefill_bits);
+  const std::vector<float>* logits = nullptr;
+  for (int pos = 0; pos < g.prompt_tokens; ++pos)
+    logits = &t.forward(prompt_tokens[static_cast<size_t>(pos)], pos);
+  int token = sampler.sample(*logits);  // the first generated token: from the prefill logits
+  g.tokens.push_back(token);
+  g.eos = token == kEos || token == kBos;
+  int previous = prompt_tokens.back();
+  int pos = g.prompt_tokens;
+  for (int pass = 1;
+       !g.eos && static_cast<int>(g.tokens.size()) < options.max_new_tokens && pos < t.config().seq_len; ++pass) {
+    g.text += tokenizer.decode(previous, token);
+    const int bits =
+        pass == 1 ? options.high_bits : scheduler.bits_for_pass(pass, options.high_bits, options.low_bits);
+    linears.set_bits(bits);
+    logits = &t.forward(token, pos++);
+    g.pass_bits.push_back(bits);
+    if (pass == 1) scheduler.start(t, g.prompt_tokens);
+    previous = token;
+    token = sampler.sample(*logits);
+    g.tokens.push_back(token);
+    g.eos = token == kEos || token == kBos;
+  }
+  if (!g.eos) g.text += tokenizer.decode(previous, token);
+  return g;
+}
+
+}  // namespace npusim::decoder

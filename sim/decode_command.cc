@@ -1,0 +1,199 @@
+// `npusim decode`: the reference decoder on a prompts file, writing the generated text and the pmpd-trace of what
+// it ran (real prompt lengths, real EOS positions, the real precision of every decode pass).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "decoder/pmpd.h"
+#include "sim/commands.h"
+#include "traces/trace.h"
+
+namespace npusim::sim {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace npusim::decoder;
+
+// One prompt per line, or JSON Lines with a "prompt" field; blank lines skipped.
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::vector<std::string> prompts;
+  std::istringstream in(read_file(path));
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line[0] == '{') {
+      try {
+        prompts.push_back(nlohmann::json::parse(line).at("prompt").get<std::string>());
+      } catch (const nlohmann::json::exception& e) {
+        throw InputError(path + ":" + std::to_string(n) + ": expected {\"prompt\": \"...\"} (" + e.what() + ")");
+      }
+    } else {
+      prompts.push_back(line);
+    }
+  }
+  if (prompts.empty()) throw InputError(path + ": no prompts (one per line, or JSON Lines with \"prompt\")");
+  return prompts;
+}
+
+std::vector<traces::Segment> run_lengths(const std::vector<int>& bits) {
+  std::vector<traces::Segment> out;
+  for (int b : bits) {
+    if (out.empty() || out.back().bits != b) out.push_back({b, 0});
+    ++out.back().steps;
+  }
+  return out;
+}
+
+}  // namespace
+
+int decode_command(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
+  po::options_description flags("npusim decode --model CKPT.bin --tokenizer TOK.bin --prompts FILE");
+  flags.add_options()("model", po::value<std::string>(), "llama2.c checkpoint (legacy or version 1)")(
+      "tokenizer", po::value<std::string>(), "llama2.c tokenizer.bin")(
+      "prompts", po::value<std::string>(), "prompts: one per line, or JSON Lines with \"prompt\"")(
+      "out", po::value<std::string>()->default_value("results/decode"),
+      "folder for generations.jsonl, trace.jsonl")("precisions", po::value<std::string>()->default_value("4,3"),
+                                                   "high,low bits (16: the unquantized model)")(
+      "prefill-bits", po::value<int>()->default_value(0), "prefill precision (0: the high one)")(
+      "scheduler", po::value<std::string>()->default_value("static"),
+      "static (switch after --switch-step) or fixed")("switch-step", po::value<int>()->default_value(0),
+                                                      "static N: decode passes 1..max(1, N) high")(
+      "max-new-tokens", po::value<int>()->default_value(64), "generated tokens at most")(
+      "temperature", po::value<float>()->default_value(0.0f), "0: greedy")(
+      "top-p", po::value<float>()->default_value(0.9f), "nucleus sampling threshold")(
+      "seed", po::value<uint64_t>()->default_value(1), "sampling seed")(
+      "seed-bits", po::value<int>()->default_value(2), "any-precision seed model bits")(
+      "parent-bits", po::value<int>()->default_value(4), "any-precision parent model bits")(
+      "quantized", po::value<std::string>(), "use this .npaq model instead of quantizing")(
+      "save-quantized", po::value<std::string>(), "write the quantized model (.npaq)")(
+      "model-name", po::value<std::string>()->default_value("stories260k"), "the trace header's model")(
+      "task", po::value<std::string>()->default_value("tinystories"), "the trace header's task and request ids");
+  const po::variables_map vm = parse_flags("decode", args, flags, po::positional_options_description());
+  for (const char* required : {"model", "tokenizer", "prompts"}) {
+    if (!vm.count(required)) throw InputError(std::string("decode: --") + required + " is required");
+  }
+  GenerationOptions options;
+  {
+    const std::string pair = vm["precisions"].as<std::string>();
+    int high = 0, low = 0;
+    char comma = 0;
+    std::istringstream p(pair);
+    if (!(p >> high >> comma >> low) || comma != ',' || !p.eof() || !traces::valid_bits(high) ||
+        !traces::valid_bits(low) || low > high) {
+      throw InputError("decode --precisions " + pair + ": expected high,low bits (1..8 or 16), high first");
+    }
+    options.high_bits = high;
+    options.low_bits = low;
+  }
+  options.prefill_bits = vm["prefill-bits"].as<int>();
+  options.max_new_tokens = vm["max-new-tokens"].as<int>();
+  options.temperature = vm["temperature"].as<float>();
+  options.top_p = vm["top-p"].as<float>();
+  options.seed = vm["seed"].as<uint64_t>();
+  const std::string scheduler_name = vm["scheduler"].as<std::string>();
+  std::unique_ptr<IScheduler> scheduler;
+  if (scheduler_name == "static") {
+    scheduler = std::make_unique<StaticScheduler>(vm["switch-step"].as<int>());
+  } else if (scheduler_name == "fixed") {
+    scheduler = std::make_unique<FixedScheduler>();
+  } else {
+    throw InputError("decode --scheduler " + scheduler_name + ": expected static or fixed");
+  }
+
+  const LlamaModel model = load_checkpoint(vm["model"].as<std::string>());
+  const Tokenizer tokenizer(vm["tokenizer"].as<std::string>(), model.config.vocab_size);
+  const std::vector<std::string> prompts = read_prompts(vm["prompts"].as<std::string>());
+  const bool quantized = options.high_bits != 16 || options.low_bits != 16 ||
+                         (options.prefill_bits != 0 && options.prefill_bits != 16);
+  std::unique_ptr<QuantizedModel> q;
+  std::string calibration = "none (unquantized)";
+  if (quantized && vm.count("quantized")) {
+    q = std::make_unique<QuantizedModel>(load_quantized(vm["quantized"].as<std::string>()));
+    calibration = "from " + vm["quantized"].as<std::string>();
+  } else if (quantized) {
+    // Importance: the squared-gradient sensitivity needs a backward pass this decoder does not have; the
+    // substitute is each linear's input second moments over the prompts (an fp32 run through every prompt).
+    Fp32Linears calibrating(model);
+    calibrating.start_calibration();
+    for (const std::string& p : prompts) {
+      Transformer t(model, &calibrating);
+      const std::vector<int> ids = tokenizer.encode(p, true, false);
+      for (size_t pos = 0; pos < ids.size() && static_cast<int>(pos) < model.config.seq_len; ++pos) {
+        t.forward(ids[pos], static_cast<int>(pos));
+      }
+    }
+    std::vector<std::vector<float>> importance;
+    for (int l = 0; l < model.config.n_layers; ++l) {
+      for (int k = 0; k < kLinearsPerLayer; ++k)
+        importance.push_back(calibrating.second_moments(l, static_cast<LinearKind>(k)));
+    }
+    q = std::make_unique<QuantizedModel>(
+        quantize_model(model, importance, vm["seed-bits"].as<int>(), vm["parent-bits"].as<int>()));
+    calibration = "activation second moments of each linear's inputs over the prompts";
+  }
+  if (q && vm.count("save-quantized")) save_quantized(*q, vm["save-quantized"].as<std::string>());
+
+  traces::Trace trace;
+  trace.header.model = vm["model-name"].as<std::string>();
+  trace.header.task = vm["task"].as<std::string>();
+  trace.header.scheduler = options.high_bits == 16 ? "reference" : scheduler->name();
+  trace.header.precisions = options.high_bits == options.low_bits
+                                ? std::vector<int>{options.high_bits}
+                                : std::vector<int>{options.high_bits, options.low_bits};
+  trace.header.weight_format = options.high_bits == 16 ? "fp16" : "anyprec";
+  nlohmann::ordered_json params;
+  for (const auto& [name, value] : vm) {
+    if (name == "out" || name == "save-quantized") continue;  // where results go is not how they were made
+    std::ostringstream text;
+    const boost::any& v = value.value();
+    if (v.type() == typeid(std::string))
+      text << boost::any_cast<std::string>(v);
+    else if (v.type() == typeid(int))
+      text << boost::any_cast<int>(v);
+    else if (v.type() == typeid(float))
+      text << boost::any_cast<float>(v);
+    else if (v.type() == typeid(uint64_t))
+      text << boost::any_cast<uint64_t>(v);
+    params[name] = text.str();
+  }
+  trace.header.source = {{"tool", "npusim decode"}, {"params", params}, {"importance", calibration}};
+  std::string generations;
+  int64_t passes = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const Generation g = generate_pmpd(model, q.get(), tokenizer, *scheduler, prompts[i], options);
+    traces::Request r;
+    r.id = trace.header.task + "/" + std::to_string(i);
+    r.prompt_tokens = g.prompt_tokens;
+    r.prefill_bits = g.prefill_bits;
+    r.decode = run_lengths(g.pass_bits);
+    r.eos = g.eos;
+    trace.requests.push_back(r);
+    passes += static_cast<int64_t>(g.pass_bits.size());
+    nlohmann::ordered_json out = {{"id", r.id},
+                                  {"prompt", prompts[i]},
+                                  {"text", g.text},
+                                  {"prompt_tokens", g.prompt_tokens},
+                                  {"generated_tokens", g.tokens.size()},
+                                  {"eos", g.eos},
+                                  {"tokens", g.tokens}};
+    generations += out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  }
+  const std::string dir = vm["out"].as<std::string>();
+  make_dirs(dir);
+  write_files_atomic(
+      {{dir + "/generations.jsonl", generations}, {dir + "/trace.jsonl", traces::write_trace(trace)}});
+  std::cout << fmt::format(
+      "decoded {} prompts ({} decode passes) at {}; wrote {}/generations.jsonl and trace.jsonl\n", prompts.size(),
+      passes, vm["precisions"].as<std::string>(), dir);
+  return 0;
+}
+
+}  // namespace npusim::sim

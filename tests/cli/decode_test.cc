@@ -1,0 +1,73 @@
+// `npusim decode` end to end on stories260K (../shared; skipped without it): the committed decoder traces are what
+// traces/decoded/make.sh produces, npusim replays them, and bad flags and files are refused.
+#include "tests/cli/cli_fixture.h"
+
+namespace {
+
+const fs::path kShared = kSource / "../shared/models/stories260K";
+
+#define REQUIRE_SHARED()                                                                              \
+  if (!fs::exists(kShared / "stories260K.bin")) {                                                     \
+    GTEST_SKIP() << "../shared/models/stories260K is missing (" << kShared << "): nothing to decode"; \
+  }
+
+TEST_F(Cli, DecodedTracesAreWhatTheDecoderWrites) {
+  REQUIRE_SHARED();
+  fs::create_directories(out());
+  const std::string command = "bash '" + (kSource / "traces/decoded/make.sh").string() + "' '" + NPUSIM_EXE +
+                              "' '" + out().string() + "' > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  for (const char* name : {"fp32", "uniform4", "uniform3", "pmpd"}) {
+    const std::string file = std::string("stories260k_tinystories_") + name + ".jsonl";
+    EXPECT_EQ(read_text(out() / file), read_text(kSource / "traces/decoded" / file)) << file;
+  }
+}
+
+// The replay: each configuration runs its own trace; PMPD's decode bits lie between uniform 3 and 4 bits (20 of
+// each request's passes at 4 bits, the rest at 3), and every trace's real lengths come through.
+TEST_F(Cli, DecodedTracesReplay) {
+  const Result r = npusim({"run", "configs/runs/decoded_stories260k.yaml", "--out", out().string(), "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(read_text(out() / "results.json"));
+  ASSERT_EQ(doc.at("results").size(), 4u);
+  for (const auto& result : doc.at("results")) {
+    const std::string c = result.at("configuration");
+    const double bits = result.at("metrics").at("mean_decode_bits");
+    if (c == "pmpd") {
+      EXPECT_GT(bits, 3.0);
+      EXPECT_LT(bits, 4.0);
+    }
+    if (c == "uniform4" || c == "uniform3") {
+      EXPECT_EQ(bits, c == "uniform4" ? 4.0 : 3.0);
+    }
+    EXPECT_EQ(result.at("counters").at("requests"), 8) << c;
+  }
+}
+
+TEST_F(Cli, DecodeRefusesBadFlagsAndFiles) {
+  expect_rejected(npusim({"decode", "--tokenizer", "t", "--prompts", "p"}), {"--model is required"});
+  REQUIRE_SHARED();
+  const std::vector<std::string> model = {"--model", (kShared / "stories260K.bin").string(), "--tokenizer",
+                                          (kShared / "tok512.bin").string()};
+  const fs::path empty = write("empty.txt", "\n\n");
+  std::vector<std::string> args = {"decode", "--prompts", empty.string(), "--out", out().string()};
+  args.insert(args.end(), model.begin(), model.end());
+  expect_rejected(npusim(args), {empty.string(), "no prompts"});
+  const fs::path prompts = write("p.txt", "Once upon a time\n");
+  args = {"decode", "--prompts", prompts.string(), "--precisions", "3,4", "--out", out().string()};
+  args.insert(args.end(), model.begin(), model.end());
+  expect_rejected(npusim(args), {"--precisions 3,4", "high first"});
+  const fs::path truncated = write("m.bin", read_text(kShared / "stories260K.bin").substr(0, 5000));
+  args = {"decode",
+          "--prompts",
+          prompts.string(),
+          "--model",
+          truncated.string(),
+          "--tokenizer",
+          (kShared / "tok512.bin").string(),
+          "--out",
+          out().string()};
+  expect_rejected(npusim(args), {truncated.string(), "ends at byte 5000"});
+}
+
+}  // namespace
