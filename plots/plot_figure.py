@@ -17,7 +17,6 @@ Standard library and matplotlib only (Agg backend); files written atomically; th
 files. Bad input prints one line on stderr and exits 2 without writing anything.
 """
 
-import argparse
 import os
 import sys
 
@@ -228,29 +227,15 @@ def charts(doc):
     return out
 
 
+def load(path):
+    doc = common.load_results(path)
+    check(doc, path)
+    return doc
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="npusim results folder or its results.json")
-    parser.add_argument("--out", required=True, help="folder for the charts (created if missing)")
-    parser.add_argument("--format", type=common.parse_formats, default=["png"],
-                        help="comma list of png,svg,pdf (default png)")
-    args = parser.parse_args(argv)
-    try:
-        doc = common.load_results(args.results)
-        check(doc, args.results)
-    except common.InputError as e:
-        print(f"plot_figure.py: error: {e}", file=sys.stderr)
-        return 2
-    plt.rcParams["svg.hashsalt"] = "npusim"
-    os.makedirs(args.out, exist_ok=True)
-    for stem, build in charts(doc):
-        fig = build()
-        for fmt in args.format:
-            path = os.path.join(args.out, f"{stem}.{fmt}")
-            common.save_atomic(fig, path, fmt)
-            print(path)
-        plt.close(fig)
-    return 0
+    return common.chart_main(argv, "plot_figure.py", __doc__, "npusim results folder or its results.json", load,
+                             charts)
 
 
 if __name__ == "__main__":

@@ -178,28 +178,41 @@ def parse_formats(text):
     return list(dict.fromkeys(formats))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="npusim results folder or its results.json")
+def chart_main(argv, script, doc_text, input_help, load, charts):
+    """The command line every plot script shares: INPUT --out DIR [--format ...]; `load(path)` reads the input
+    (raising InputError), `charts(data)` lists (file stem, figure builder). Bad input: one line, exit 2, nothing
+    written. Charts are written atomically, one file per format, and their paths printed."""
+    parser = argparse.ArgumentParser(description=doc_text.splitlines()[0])
+    parser.add_argument("input", help=input_help)
     parser.add_argument("--out", required=True, help="folder for the charts (created if missing)")
     parser.add_argument("--format", type=parse_formats, default=["png"], help="comma list of png,svg,pdf (default png)")
     args = parser.parse_args(argv)
     try:
-        doc = load_results(args.results)
+        data = load(args.input)
     except InputError as e:
-        print(f"plot_results.py: error: {e}", file=sys.stderr)
+        print(f"{script}: error: {e}", file=sys.stderr)
         return 2
     plt.rcParams["svg.hashsalt"] = "npusim"  # stable SVG ids, so same input gives the same files
     os.makedirs(args.out, exist_ok=True)
-    for task, rows in group_by_task(doc["results"]).items():
-        for name, draw in CHARTS:
-            fig = draw(doc, task, rows)
-            for fmt in args.format:
-                path = os.path.join(args.out, f"{safe_name(task)}_{name}.{fmt}")
-                save_atomic(fig, path, fmt)
-                print(path)
-            plt.close(fig)
+    for stem, build in charts(data):
+        fig = build()
+        for fmt in args.format:
+            path = os.path.join(args.out, f"{stem}.{fmt}")
+            save_atomic(fig, path, fmt)
+            print(path)
+        plt.close(fig)
     return 0
+
+
+def charts(doc):
+    """(file stem, figure builder) for every task and chart."""
+    return [(f"{safe_name(task)}_{name}", lambda d=draw, t=task, r=rows: d(doc, t, r))
+            for task, rows in group_by_task(doc["results"]).items() for name, draw in CHARTS]
+
+
+def main(argv=None):
+    return chart_main(argv, "plot_results.py", __doc__, "npusim results folder or its results.json", load_results,
+                      charts)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Standard library and matplotlib only; files written atomically; the same input g
 prints one line on stderr and exits 2 without writing anything.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -165,27 +164,8 @@ def charts(description, rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep", help="a sweep folder (holding sweep.json and sweep.jsonl)")
-    parser.add_argument("--out", required=True, help="folder for the charts (created if missing)")
-    parser.add_argument("--format", type=common.parse_formats, default=["png"],
-                        help="comma list of png,svg,pdf (default png)")
-    args = parser.parse_args(argv)
-    try:
-        description, rows = load_sweep(args.sweep)
-    except common.InputError as e:
-        print(f"plot_sweep.py: error: {e}", file=sys.stderr)
-        return 2
-    plt.rcParams["svg.hashsalt"] = "npusim"
-    os.makedirs(args.out, exist_ok=True)
-    for stem, build in charts(description, rows):
-        fig = build()
-        for fmt in args.format:
-            path = os.path.join(args.out, f"{stem}.{fmt}")
-            common.save_atomic(fig, path, fmt)
-            print(path)
-        plt.close(fig)
-    return 0
+    return common.chart_main(argv, "plot_sweep.py", __doc__, "a sweep folder (holding sweep.json and sweep.jsonl)",
+                             load_sweep, lambda data: charts(*data))
 
 
 if __name__ == "__main__":

@@ -77,11 +77,9 @@ class PointRunner {
   std::set<int> timed_out_;
 };
 
-// The points of `spec` without a finished record under `dir`, in order.
-std::vector<const SweepPoint*> unfinished_points(const SweepSpec& spec, const std::string& dir);
-
-// Writes sweep.json (the spec's points and fields) into `dir`.
-void write_sweep_description(const SweepSpec& spec, const std::string& dir);
+// Starts (or resumes) a sweep in `dir`: writes sweep.json (the spec's points and fields), fills the summary's
+// total and skipped counts, and returns the points without a finished record, in order.
+std::vector<const SweepPoint*> prepare_sweep(const SweepSpec& spec, const std::string& dir, SweepSummary* summary);
 
 // Progress of a sweep on stderr: a live bar on a terminal, else a line per finished point.
 class SweepProgress {

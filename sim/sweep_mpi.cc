@@ -50,12 +50,8 @@ json point_files(const std::string& dir, const SweepPoint& point) {
 }
 
 SweepSummary coordinate(const SweepSpec& spec, const std::string& dir, int workers) {
-  make_dirs(dir);
-  write_sweep_description(spec, dir);
-  const std::vector<const SweepPoint*> pending = unfinished_points(spec, dir);
   SweepSummary summary;
-  summary.total = spec.points.size();
-  summary.skipped = summary.total - pending.size();
+  const std::vector<const SweepPoint*> pending = prepare_sweep(spec, dir, &summary);
   SweepProgress progress(summary.total, summary.skipped, false);
   size_t next = 0;
   for (int active = workers; active > 0;) {

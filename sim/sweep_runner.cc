@@ -48,8 +48,6 @@ void record_failure(const std::string& dir, const SweepPoint& point, const std::
   }
 }
 
-}  // namespace
-
 // The sweep's description beside its points: what `report` and a resumed run read.
 void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
   ojson points = ojson::array();
@@ -61,6 +59,8 @@ void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
                    {"points", std::move(points)}};
   write_file_atomic((fs::path(dir) / "sweep.json").string(), j.dump(2) + "\n");
 }
+
+}  // namespace
 
 std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, const std::string& dir) {
   try {
@@ -191,21 +191,23 @@ std::pair<const SweepPoint*, std::string> PointRunner::wait_one() {
   return {&p, error};
 }
 
-std::vector<const SweepPoint*> unfinished_points(const SweepSpec& spec, const std::string& dir) {
+std::vector<const SweepPoint*> prepare_sweep(const SweepSpec& spec, const std::string& dir,
+                                             SweepSummary* summary) {
+  make_dirs(dir);
+  write_sweep_description(spec, dir);
   std::vector<const SweepPoint*> pending;
   for (const SweepPoint& p : spec.points) {
     if (!fs::exists(point_done_file(dir, p))) pending.push_back(&p);
   }
+  *summary = SweepSummary{};
+  summary->total = spec.points.size();
+  summary->skipped = summary->total - pending.size();
   return pending;
 }
 
 SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, const SweepOptions& options) {
-  make_dirs(dir);
-  write_sweep_description(spec, dir);
-  const std::vector<const SweepPoint*> pending = unfinished_points(spec, dir);
   SweepSummary summary;
-  summary.total = spec.points.size();
-  summary.skipped = summary.total - pending.size();
+  const std::vector<const SweepPoint*> pending = prepare_sweep(spec, dir, &summary);
   SweepProgress progress(summary.total, summary.skipped, options.progress_bar);
   PointRunner runner(spec, dir, options.jobs, options.point_timeout_s);
   size_t next = 0;

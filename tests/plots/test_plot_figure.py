@@ -9,16 +9,17 @@ Run directly or through ctest (-R plot). Exits 77 (ctest's skip) when this inter
 import copy
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(ROOT, "plots", "plot_figure.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_test_support as support  # noqa: E402
+
+HERE = support.HERE
+ROOT = support.ROOT
 FIXTURE = os.path.join(HERE, "fixtures", "pmpd_paper_results.json")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = support.PNG_SIGNATURE
 # The fixture's (model, task) groups: Phi-1.5 has no IWSLT bar.
 GROUPS = [("vicuna-7b", t) for t in ("cnn_dm", "dialogsum", "iwslt")] + \
          [("mobilellama-1.4b", t) for t in ("cnn_dm", "dialogsum", "iwslt")] + \
@@ -26,8 +27,7 @@ GROUPS = [("vicuna-7b", t) for t in ("cnn_dm", "dialogsum", "iwslt")] + \
 
 
 def plot(*args):
-    p = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    return support.run_script("plot_figure.py", *args)
 
 
 class DrawsCharts(unittest.TestCase):
@@ -96,9 +96,4 @@ class RefusesBadInput(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is missing: skipped (install python3-matplotlib)")
-        sys.exit(77)
-    unittest.main()
+    support.main()

@@ -7,24 +7,23 @@ this interpreter has no matplotlib.
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(ROOT, "plots", "plot_results.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_test_support as support  # noqa: E402
+
+HERE = support.HERE
+ROOT = support.ROOT
 FIXTURE = os.path.join(HERE, "fixtures", "results.json")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = support.PNG_SIGNATURE
 CHARTS = ("samples_per_s", "time_split", "utilisation")
 TASKS = ("cnn_dm", "iwslt")  # the fixture's tasks
 
 
 def plot(*args):
-    """Run plot_results.py; return (exit code, stdout, stderr)."""
-    p = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    return support.run_script("plot_results.py", *args)
 
 
 class DrawsCharts(unittest.TestCase):
@@ -122,10 +121,4 @@ class RefusesBadInput(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print(f"skipped: {sys.executable} has no matplotlib", file=sys.stderr)
-        sys.exit(77)
-    result = unittest.main(exit=False, verbosity=2).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    support.main()

@@ -8,21 +8,21 @@ Run directly or through ctest (-R plot). Exits 77 (ctest's skip) when this inter
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(ROOT, "plots", "plot_sweep.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_test_support as support  # noqa: E402
+
+HERE = support.HERE
+ROOT = support.ROOT
 FIXTURE = os.path.join(HERE, "fixtures", "sweep")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = support.PNG_SIGNATURE
 
 
 def plot(*args):
-    p = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    return support.run_script("plot_sweep.py", *args)
 
 
 class DrawsCharts(unittest.TestCase):
@@ -73,9 +73,4 @@ class RefusesBadInput(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is missing: skipped (install python3-matplotlib)")
-        sys.exit(77)
-    unittest.main()
+    support.main()
