@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "decoder/pmpd.h"
+#include "decoder/quality.h"
 #include "sim/commands.h"
 #include "traces/trace.h"
 
@@ -40,6 +41,30 @@ std::vector<std::string> read_prompts(const std::string& path) {
   }
   if (prompts.empty()) throw InputError(path + ": no prompts (one per line, or JSON Lines with \"prompt\")");
   return prompts;
+}
+
+constexpr const char* kCalibration = "activation second moments of each linear's inputs over the prompts";
+
+// Importance for the any-precision k-means: the squared-gradient sensitivity needs a backward pass this decoder
+// does not have; the substitute is each linear's input second moments over the prompts (an fp32 run through each).
+QuantizedModel calibrate_and_quantize(const LlamaModel& model, const Tokenizer& tokenizer,
+                                      const std::vector<std::string>& prompts, int seed_bits, int parent_bits) {
+  Fp32Linears calibrating(model);
+  calibrating.start_calibration();
+  for (const std::string& p : prompts) {
+    Transformer t(model, &calibrating);
+    const std::vector<int> ids = tokenizer.encode(p, true, false);
+    for (size_t pos = 0; pos < ids.size() && static_cast<int>(pos) < model.config.seq_len; ++pos) {
+      t.forward(ids[pos], static_cast<int>(pos));
+    }
+  }
+  std::vector<std::vector<float>> importance;
+  for (int l = 0; l < model.config.n_layers; ++l) {
+    for (int k = 0; k < kLinearsPerLayer; ++k) {
+      importance.push_back(calibrating.second_moments(l, static_cast<LinearKind>(k)));
+    }
+  }
+  return quantize_model(model, importance, seed_bits, parent_bits);
 }
 
 std::vector<traces::Segment> run_lengths(const std::vector<int>& bits) {
@@ -119,25 +144,9 @@ int decode_command(const std::vector<std::string>& args) {
     q = std::make_unique<QuantizedModel>(load_quantized(vm["quantized"].as<std::string>()));
     calibration = "from " + vm["quantized"].as<std::string>();
   } else if (quantized) {
-    // Importance: the squared-gradient sensitivity needs a backward pass this decoder does not have; the
-    // substitute is each linear's input second moments over the prompts (an fp32 run through every prompt).
-    Fp32Linears calibrating(model);
-    calibrating.start_calibration();
-    for (const std::string& p : prompts) {
-      Transformer t(model, &calibrating);
-      const std::vector<int> ids = tokenizer.encode(p, true, false);
-      for (size_t pos = 0; pos < ids.size() && static_cast<int>(pos) < model.config.seq_len; ++pos) {
-        t.forward(ids[pos], static_cast<int>(pos));
-      }
-    }
-    std::vector<std::vector<float>> importance;
-    for (int l = 0; l < model.config.n_layers; ++l) {
-      for (int k = 0; k < kLinearsPerLayer; ++k)
-        importance.push_back(calibrating.second_moments(l, static_cast<LinearKind>(k)));
-    }
     q = std::make_unique<QuantizedModel>(
-        quantize_model(model, importance, vm["seed-bits"].as<int>(), vm["parent-bits"].as<int>()));
-    calibration = "activation second moments of each linear's inputs over the prompts";
+        calibrate_and_quantize(model, tokenizer, prompts, vm["seed-bits"].as<int>(), vm["parent-bits"].as<int>()));
+    calibration = kCalibration;
   }
   if (q && vm.count("save-quantized")) save_quantized(*q, vm["save-quantized"].as<std::string>());
 
@@ -193,6 +202,107 @@ int decode_command(const std::vector<std::string>& args) {
   std::cout << fmt::format(
       "decoded {} prompts ({} decode passes) at {}; wrote {}/generations.jsonl and trace.jsonl\n", prompts.size(),
       passes, vm["precisions"].as<std::string>(), dir);
+  return 0;
+}
+
+int decode_quality_command(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
+  po::options_description flags("npusim decode-quality --model CKPT.bin --tokenizer TOK.bin --prompts FILE");
+  flags.add_options()("model", po::value<std::string>(), "llama2.c checkpoint")(
+      "tokenizer", po::value<std::string>(), "llama2.c tokenizer.bin")(
+      "prompts", po::value<std::string>(), "prompts: one per line, or JSON Lines with \"prompt\"")(
+      "precisions", po::value<std::string>()->default_value("4,3"), "the PMPD pair, high,low")(
+      "switch-steps", po::value<std::string>()->default_value("0,16,32,48"), "static N values to compare")(
+      "max-new-tokens", po::value<int>()->default_value(64), "tokens generated per prompt")(
+      "seed-bits", po::value<int>()->default_value(2), "any-precision seed bits (the low prefill)")(
+      "parent-bits", po::value<int>()->default_value(4), "any-precision parent bits")(
+      "json", "print JSON instead of a table");
+  const po::variables_map vm = parse_flags("decode-quality", args, flags, po::positional_options_description());
+  for (const char* required : {"model", "tokenizer", "prompts"}) {
+    if (!vm.count(required)) throw InputError(std::string("decode-quality: --") + required + " is required");
+  }
+  int high = 0, low = 0;
+  {
+    char comma = 0;
+    std::istringstream p(vm["precisions"].as<std::string>());
+    if (!(p >> high >> comma >> low) || comma != ',' || low >= high || low < 1 || high > 8) {
+      throw InputError("decode-quality --precisions " + vm["precisions"].as<std::string>() +
+                       ": expected high,low any-precision bits, high first");
+    }
+  }
+  std::vector<int> steps;
+  {
+    std::istringstream in(vm["switch-steps"].as<std::string>());
+    for (std::string item; std::getline(in, item, ',');) {
+      try {
+        steps.push_back(std::stoi(item));
+      } catch (const std::exception&) {
+        throw InputError("decode-quality --switch-steps: '" + item + "' is not a number");
+      }
+    }
+    if (steps.empty()) throw InputError("decode-quality --switch-steps: expected a comma list of N");
+  }
+  const LlamaModel model = load_checkpoint(vm["model"].as<std::string>());
+  const Tokenizer tokenizer(vm["tokenizer"].as<std::string>(), model.config.vocab_size);
+  const std::vector<std::string> prompts = read_prompts(vm["prompts"].as<std::string>());
+  const int seed_bits = vm["seed-bits"].as<int>();
+  const QuantizedModel q =
+      calibrate_and_quantize(model, tokenizer, prompts, seed_bits, vm["parent-bits"].as<int>());
+  std::vector<QualityConfig> configs = {{"fp32", 16, 16, 16, 0},
+                                        {fmt::format("uniform {}", high), high, high, high, 0},
+                                        {fmt::format("uniform {}", low), low, low, low, 0}};
+  for (int n : steps) configs.push_back({fmt::format("pmpd N={}", n), high, low, high, n});
+  const int mid = steps[steps.size() / 2];
+  configs.push_back({fmt::format("pmpd N={}, {}-bit prefill", mid, seed_bits), high, low, seed_bits, mid});
+  const std::vector<QualityResult> results =
+      evaluate_quality(model, q, tokenizer, prompts, configs, vm["max-new-tokens"].as<int>());
+
+  // PMPD.md's claims, on this model.
+  const auto by = [&](const std::string& name) -> const QualityResult& {
+    for (const QualityResult& r : results) {
+      if (r.name == name) return r;
+    }
+    throw std::logic_error("decode-quality: no result " + name);
+  };
+  const QualityResult& uhigh = by(fmt::format("uniform {}", high));
+  const QualityResult& ulow = by(fmt::format("uniform {}", low));
+  const QualityResult& pmid = by(fmt::format("pmpd N={}", mid));
+  const QualityResult& plow = by(fmt::format("pmpd N={}, {}-bit prefill", mid, seed_bits));
+  bool later_better = true;
+  for (size_t i = 1; i < steps.size(); ++i) {
+    later_better = later_better && by(fmt::format("pmpd N={}", steps[i])).perplexity <=
+                                       by(fmt::format("pmpd N={}", steps[i - 1])).perplexity;
+  }
+  const std::vector<std::pair<std::string, bool>> claims = {
+      {"a high-precision prefill beats a low one (perplexity)", pmid.perplexity < plow.perplexity},
+      {"switching later beats switching earlier (perplexity falls as N grows)", later_better},
+      {"PMPD sits between uniform low and high in bits",
+       pmid.mean_bits > ulow.mean_bits && pmid.mean_bits < uhigh.mean_bits},
+      {"PMPD sits between uniform low and high in quality (perplexity)",
+       pmid.perplexity < ulow.perplexity && pmid.perplexity > uhigh.perplexity},
+  };
+  if (vm.count("json")) {
+    nlohmann::ordered_json j = {{"configurations", nlohmann::ordered_json::array()},
+                                {"claims", nlohmann::ordered_json::array()}};
+    for (const QualityResult& r : results) {
+      j["configurations"].push_back({{"name", r.name},
+                                     {"mean_bits", r.mean_bits},
+                                     {"token_agreement", r.token_agreement},
+                                     {"rouge_l", r.rouge_l},
+                                     {"perplexity", r.perplexity}});
+    }
+    for (const auto& [claim, holds] : claims) j["claims"].push_back({{"claim", claim}, {"holds", holds}});
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<28} {:>9} {:>16} {:>8} {:>11}\n", "configuration", "mean bits", "token agreement",
+                           "ROUGE-L", "perplexity");
+  for (const QualityResult& r : results) {
+    std::cout << fmt::format("{:<28} {:>9.2f} {:>15.1f}% {:>8.3f} {:>11.3f}\n", r.name, r.mean_bits,
+                             100 * r.token_agreement, r.rouge_l, r.perplexity);
+  }
+  std::cout << "\n";
+  for (const auto& [claim, holds] : claims) std::cout << (holds ? "holds: " : "does not hold: ") << claim << "\n";
   return 0;
 }
 

@@ -30,6 +30,9 @@ commands:
          [--switch-step N] [--prefill-bits B] [--max-new-tokens M] [--temperature T] [--top-p P] [--seed S]
                                  the reference decoder (llama2.c models, any-precision quantized, PMPD schedule):
                                  writes DIR/generations.jsonl and the pmpd-trace DIR/trace.jsonl of what it ran
+  decode-quality --model CKPT.bin --tokenizer TOK.bin --prompts FILE [--precisions H,L] [--switch-steps N,...]
+                                 quality against the unquantized model (token agreement, ROUGE-L, perplexity)
+                                 of uniform high/low, PMPD at each N and with a low prefill, and PMPD.md's claims
   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
                                  deterministic schedule trace from scheduler parameters
   trace suite ASSUMPTIONS.yaml -o DIR
@@ -64,6 +67,7 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "report") return sim::report_command(rest);
   if (cmd == "sweep") return sim::sweep_command(rest);
   if (cmd == "decode") return sim::decode_command(rest);
+  if (cmd == "decode-quality") return sim::decode_quality_command(rest);
   if (cmd == "trace") {
     if (rest.empty()) throw InputError("trace: expected 'synth', 'suite' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
@@ -73,7 +77,7 @@ int dispatch(const std::vector<std::string>& words) {
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, sweep, report, decode, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, sweep, report, decode, decode-quality, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace

@@ -71,3 +71,26 @@ TEST_F(Cli, DecodeRefusesBadFlagsAndFiles) {
 }
 
 }  // namespace
+
+namespace {
+
+// PMPD.md's claims on stories260K (measured: perplexity of the fp32 greedy continuations 1.81 fp32, 1.89 uniform
+// 4, 2.65 uniform 3; PMPD 2.57 / 2.39 / 2.20 / 2.02 at N = 0 / 16 / 32 / 48; 2.52 with a 2-bit prefill at N = 32):
+// a high prefill beats a low one, later switching beats earlier, PMPD lies between uniform low and high in bits
+// and in quality.
+TEST_F(Cli, DecodeQualityUpholdsThePmpdClaimsOnStories260k) {
+  REQUIRE_SHARED();
+  const Result r = npusim({"decode-quality", "--model", (kShared / "stories260K.bin").string(), "--tokenizer",
+                           (kShared / "tok512.bin").string(), "--prompts",
+                           (kSource / "decoder/prompts/tinystories_openings.txt").string(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.at("claims").size(), 4u);
+  for (const auto& claim : j.at("claims")) EXPECT_TRUE(claim.at("holds").get<bool>()) << claim.at("claim");
+  ASSERT_EQ(j.at("configurations").size(), 8u);
+  EXPECT_EQ(j.at("configurations")[0].at("name"), "fp32");
+  EXPECT_EQ(j.at("configurations")[0].at("token_agreement"), 1.0);  // the reference agrees with itself
+  EXPECT_EQ(j.at("configurations")[0].at("rouge_l"), 1.0);
+}
+
+}  // namespace
