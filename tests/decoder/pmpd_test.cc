@@ -1,6 +1,7 @@
 // PMPD generation on stories260K (../shared; skipped without it): the loop's precision per pass, agreement with
 // the plain generator at full precision, the .npaq round trip, and quantization quality ordered by bits.
 #include "decoder/pmpd.h"
+#include "decoder/quality.h"
 
 #include <gtest/gtest.h>
 
@@ -116,6 +117,16 @@ TEST_F(Pmpd, MoreBitsScoreTheReferenceContinuationBetter) {
   EXPECT_LT(n4, n3);
   EXPECT_LT(n3, n2);
   EXPECT_LT(n16, n4);
+}
+
+// "the cat sat on the mat" against "the cat lay on the mat": the longest common subsequence is "the cat on the
+// mat", 5 of 6 words each way: precision = recall = F1 = 5/6. Unrelated text: 0. Identical: 1.
+TEST(Quality, RougeLOfHandDerivedSentences) {
+  EXPECT_DOUBLE_EQ(rouge_l("the cat sat on the mat", "the cat lay on the mat"), 5.0 / 6.0);
+  EXPECT_DOUBLE_EQ(rouge_l("a b c", "x y z"), 0.0);
+  EXPECT_DOUBLE_EQ(rouge_l("Lily ran home.", "Lily ran home."), 1.0);
+  // 2 words against 4 with an LCS of 2: precision 1, recall 1/2, F1 2/3.
+  EXPECT_DOUBLE_EQ(rouge_l("cat mat", "the cat the mat"), 2.0 / 3.0);
 }
 
 }  // namespace
