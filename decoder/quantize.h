@@ -27,8 +27,15 @@ struct AnyPrecLinear {
   int words_per_plane() const { return (cols + 31) / 32; }
   // The fp32 weights the b-bit model holds.
   std::vector<float> dequantize(int bits) const;
-  // out[r] = sum_c W_b[r][c] x[c], reading only the first b planes of each row and the b-bit table.
-  void matvec(const float* x, float* out, int bits) const;
+  // out[r] = sum_c W_b[r][c] x[c], reading only the first b planes of each row and the b-bit table. With
+  // `threads` > 1 and a large matrix (over a million weights) the rows are shared among that many threads; each
+  // row's sum is the same either way.
+  void matvec(const float* x, float* out, int bits, int threads = 1) const;
+  // The bytes a b-bit product reads: b planes and the b-bit table of every row.
+  uint64_t bytes_read(int bits) const;
+
+ private:
+  void matvec_rows(const float* x, float* out, int bits, int first_row, int end_row) const;
 };
 
 // Quantizes `w` ([rows][cols], row-major) per output row: a weighted 1-D k-means to 2^seed_bits centroids, then
@@ -36,6 +43,10 @@ struct AnyPrecLinear {
 // >= 0) weighs each input column's weights (the calibration's activation second moments); empty means 1.
 AnyPrecLinear quantize_anyprec(const float* w, int rows, int cols, const std::vector<float>& importance,
                                int seed_bits, int parent_bits);
+
+// An any-precision linear with random codes and tables (for kernel speed on large shapes, where the values do
+// not matter and k-means would take minutes): deterministic for a seed.
+AnyPrecLinear random_anyprec(int rows, int cols, int seed_bits, int parent_bits, uint64_t seed);
 
 // uniform:k, the GPTQ/AWQ-style baseline without their error correction: per row, groups of `group` weights along
 // cols each get an fp16 scale and an integer zero from their min and max (round to nearest).

@@ -16,6 +16,7 @@ int report_command(const std::vector<std::string>& args);
 int sweep_command(const std::vector<std::string>& args);
 int decode_command(const std::vector<std::string>& args);
 int decode_quality_command(const std::vector<std::string>& args);
+int decode_bench_command(const std::vector<std::string>& args);
 
 // Where configs/ and traces/ live when a command needs the project's own files: the working directory if it has
 // them, else the source tree the binary was built from.

@@ -33,6 +33,9 @@ commands:
   decode-quality --model CKPT.bin --tokenizer TOK.bin --prompts FILE [--precisions H,L] [--switch-steps N,...]
                                  quality against the unquantized model (token agreement, ROUGE-L, perplexity)
                                  of uniform high/low, PMPD at each N and with a low prefill, and PMPD.md's claims
+  decode-bench [--threads N] [--copy-mib M] [--repeats R]
+                                 the decoder's speed: STREAM-like copy bandwidth, the LUT kernel on Vicuna-7B
+                                 shapes at 2-4 bits (GB/s, share of the copy's), tokens/s
   trace synth SPEC.yaml [-o OUT.jsonl] [--seed N] [--requests N]
                                  deterministic schedule trace from scheduler parameters
   trace suite ASSUMPTIONS.yaml -o DIR
@@ -68,6 +71,7 @@ int dispatch(const std::vector<std::string>& words) {
   if (cmd == "sweep") return sim::sweep_command(rest);
   if (cmd == "decode") return sim::decode_command(rest);
   if (cmd == "decode-quality") return sim::decode_quality_command(rest);
+  if (cmd == "decode-bench") return sim::decode_bench_command(rest);
   if (cmd == "trace") {
     if (rest.empty()) throw InputError("trace: expected 'synth', 'suite' or 'stats'");
     const std::vector<std::string> args(rest.begin() + 1, rest.end());
@@ -77,7 +81,7 @@ int dispatch(const std::vector<std::string>& words) {
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, sweep, report, decode, decode-quality, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, sweep, report, decode, decode-quality, decode-bench, trace, describe, bench or dram-bench; see npusim --help)");
 }
 
 }  // namespace
