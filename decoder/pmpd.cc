@@ -1,6 +1,8 @@
 // PMPD generation: one request, with its precision switching between positions.
 #include "decoder/pmpd.h"
 
+#include <map>
+
 #include "common/error.h"
 
 namespace npusim::decoder {
@@ -9,22 +11,32 @@ namespace {
 
 constexpr int kBos = 1, kEos = 2;
 
-// The linears at a precision: the fp32 model's for 16, else the any-precision model's.
+// The linears at a precision: the fp32 model's for 16, else the any-precision model's or a uniform:k model's.
 class ScheduledLinears : public ILinears {
  public:
-  ScheduledLinears(const LlamaModel& fp32, const QuantizedModel* quantized) : fp32_(fp32) {
-    if (quantized) anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
+  ScheduledLinears(const LlamaModel& fp32, const QuantizedModel* quantized, const GenerationOptions& options)
+      : fp32_(fp32), model_(fp32), uniform_(options.weights == "uniform"), group_(options.group_size) {
+    if (options.weights != "anyprec" && options.weights != "uniform") {
+      throw InputError("decode: weights '" + options.weights + "' is not anyprec or uniform");
+    }
+    if (quantized && !uniform_) anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
   }
   void set_bits(int bits) {
-    if (bits != 16) {
-      if (!anyprec_) throw InputError("decode: " + std::to_string(bits) + " bits needs a quantized model");
-      anyprec_->set_bits(bits);
-    }
     bits_ = bits;
+    if (bits == 16) return;
+    if (uniform_) {
+      if (!uniform_by_bits_.count(bits))
+        uniform_by_bits_[bits] = std::make_unique<UniformLinears>(model_, bits, group_);
+      return;
+    }
+    if (!anyprec_) throw InputError("decode: " + std::to_string(bits) + " bits needs a quantized model");
+    anyprec_->set_bits(bits);
   }
   void matvec(int layer, LinearKind kind, const float* x, float* out) override {
     if (bits_ == 16) {
       fp32_.matvec(layer, kind, x, out);
+    } else if (uniform_) {
+      uniform_by_bits_.at(bits_)->matvec(layer, kind, x, out);
     } else {
       anyprec_->matvec(layer, kind, x, out);
     }
@@ -32,7 +44,11 @@ class ScheduledLinears : public ILinears {
 
  private:
   Fp32Linears fp32_;
+  const LlamaModel& model_;
+  bool uniform_;
+  int group_;
   std::unique_ptr<AnyPrecLinears> anyprec_;
+  std::map<int, std::unique_ptr<UniformLinears>> uniform_by_bits_;
   int bits_ = 16;
 };
 
@@ -41,7 +57,7 @@ class ScheduledLinears : public ILinears {
 Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* model, const Tokenizer& tokenizer,
                          IScheduler& scheduler, const std::string& prompt, const GenerationOptions& options) {
   if (options.max_new_tokens < 1) throw InputError("decode: max_new_tokens must be at least 1");
-  ScheduledLinears linears(fp32_model, model);
+  ScheduledLinears linears(fp32_model, model, options);
   Transformer t(fp32_model, &linears);
   Sampler sampler(options.temperature, options.top_p, options.seed);
   Generation g;

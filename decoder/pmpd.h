@@ -53,6 +53,10 @@ struct GenerationOptions {
   int max_new_tokens = 64;
   float temperature = 0.0f, top_p = 0.9f;
   uint64_t seed = 1;
+  // "anyprec": the nested any-precision model; "uniform": uniform:k with a scale and zero per `group_size` weights
+  // along each row, quantized from the fp32 model for each precision the schedule uses.
+  std::string weights = "anyprec";
+  int group_size = 32;
 };
 
 struct Generation {

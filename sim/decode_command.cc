@@ -97,6 +97,9 @@ int decode_command(const std::vector<std::string>& args) {
       "seed", po::value<uint64_t>()->default_value(1), "sampling seed")(
       "seed-bits", po::value<int>()->default_value(2), "any-precision seed model bits")(
       "parent-bits", po::value<int>()->default_value(4), "any-precision parent model bits")(
+      "weights", po::value<std::string>()->default_value("anyprec"),
+      "anyprec (nested, PMPD's) or uniform (uniform:k with a scale and zero per --group-size weights)")(
+      "group-size", po::value<int>()->default_value(32), "uniform: weights per scale and zero along a row")(
       "quantized", po::value<std::string>(), "use this .npaq model instead of quantizing")(
       "save-quantized", po::value<std::string>(), "write the quantized model (.npaq)")(
       "model-name", po::value<std::string>()->default_value("stories260k"), "the trace header's model")(
@@ -123,6 +126,12 @@ int decode_command(const std::vector<std::string>& args) {
   options.temperature = vm["temperature"].as<float>();
   options.top_p = vm["top-p"].as<float>();
   options.seed = vm["seed"].as<uint64_t>();
+  options.weights = vm["weights"].as<std::string>();
+  options.group_size = vm["group-size"].as<int>();
+  if (options.weights != "anyprec" && options.weights != "uniform") {
+    throw InputError("decode --weights " + options.weights + ": expected anyprec or uniform");
+  }
+  if (options.group_size < 1) throw InputError("decode --group-size: expected at least 1");
   const std::string scheduler_name = vm["scheduler"].as<std::string>();
   std::unique_ptr<IScheduler> scheduler;
   if (scheduler_name == "static") {
@@ -143,6 +152,8 @@ int decode_command(const std::vector<std::string>& args) {
   if (quantized && vm.count("quantized")) {
     q = std::make_unique<QuantizedModel>(load_quantized(vm["quantized"].as<std::string>()));
     calibration = "from " + vm["quantized"].as<std::string>();
+  } else if (quantized && options.weights == "uniform") {
+    calibration = "none (uniform:k from each group's min and max)";
   } else if (quantized) {
     q = std::make_unique<QuantizedModel>(
         calibrate_and_quantize(model, tokenizer, prompts, vm["seed-bits"].as<int>(), vm["parent-bits"].as<int>()));
@@ -157,7 +168,7 @@ int decode_command(const std::vector<std::string>& args) {
   trace.header.precisions = options.high_bits == options.low_bits
                                 ? std::vector<int>{options.high_bits}
                                 : std::vector<int>{options.high_bits, options.low_bits};
-  trace.header.weight_format = options.high_bits == 16 ? "fp16" : "anyprec";
+  trace.header.weight_format = options.high_bits == 16 ? "fp16" : options.weights;
   nlohmann::ordered_json params;
   for (const auto& [name, value] : vm) {
     if (name == "out" || name == "save-quantized") continue;  // where results go is not how they were made

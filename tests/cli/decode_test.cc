@@ -94,3 +94,26 @@ TEST_F(Cli, DecodeQualityUpholdsThePmpdClaimsOnStories260k) {
 }
 
 }  // namespace
+
+namespace {
+
+// The uniform:k baseline generates too: its trace says so, and every pass runs at the fixed precision.
+TEST_F(Cli, DecodeWithUniformWeights) {
+  REQUIRE_SHARED();
+  const Result r =
+      npusim({"decode", "--model", (kShared / "stories260K.bin").string(), "--tokenizer",
+              (kShared / "tok512.bin").string(), "--prompts",
+              (kSource / "decoder/prompts/tinystories_openings.txt").string(), "--weights", "uniform",
+              "--precisions", "4,4", "--scheduler", "fixed", "--max-new-tokens", "16", "--out", out().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream trace(read_text(out() / "trace.jsonl"));
+  std::string header, first;
+  std::getline(trace, header);
+  std::getline(trace, first);
+  const auto h = nlohmann::json::parse(header), q = nlohmann::json::parse(first);
+  EXPECT_EQ(h.at("weight_format"), "uniform");
+  EXPECT_EQ(h.at("precisions"), nlohmann::json::array({4}));
+  EXPECT_EQ(q.at("decode"), nlohmann::json::parse("[[4, 15]]"));  // 16 tokens: one from the prefill, 15 passes
+}
+
+}  // namespace
