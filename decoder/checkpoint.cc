@@ -2,6 +2,7 @@
 // the final norm) and version 1 (256-byte header, norms first, no RoPE tables).
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "common/error.h"
@@ -53,7 +54,9 @@ class Reader {
   size_t at_ = 0;
 };
 
-void check_config(const LlamaConfig& c, const std::string& path) {
+}  // namespace
+
+void check_llama_config(const LlamaConfig& c, const std::string& path) {
   const auto bad = [&](const std::string& what) { throw InputError(path + ": header: " + what); };
   if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
       c.vocab_size <= 0 || c.seq_len <= 0) {
@@ -64,8 +67,13 @@ void check_config(const LlamaConfig& c, const std::string& path) {
   }
   if (c.dim % c.n_heads != 0 || c.head_size() % 2 != 0) bad("dim must split into heads of an even size");
   if (c.n_heads % c.n_kv_heads != 0) bad("n_heads must be a multiple of n_kv_heads");
-  if (static_cast<int64_t>(c.dim) * c.hidden_dim > (int64_t{1} << 34)) bad("implausibly large shapes");
+  if (static_cast<int64_t>(c.dim) * c.hidden_dim > (int64_t{1} << 34) || c.seq_len > (1 << 20) ||
+      c.vocab_size > (1 << 24)) {
+    bad("implausibly large shapes");
+  }
 }
+
+namespace {
 
 size_t per_layer(const LlamaConfig& c, int rows, int cols) {
   return static_cast<size_t>(c.n_layers) * static_cast<size_t>(rows) * static_cast<size_t>(cols);
@@ -99,13 +107,15 @@ LlamaModel load_checkpoint(const std::string& path) {
   if (v1) {
     c.vocab_size = vocab;
     c.shared_classifier = r.value<uint8_t>("header") != 0;
-    r.seek(kV1HeaderBytes);
+    r.skip(kV1HeaderBytes - 4 - 4 - 7 * 4 - 1, "the header's padding");
   } else {
     // Legacy: a negative vocabulary size flags a classifier of its own.
+    if (vocab == std::numeric_limits<int32_t>::min())
+      throw InputError(path + ": header: vocabulary size out of range");
     c.shared_classifier = vocab > 0;
     c.vocab_size = vocab < 0 ? -vocab : vocab;
   }
-  check_config(c, path);
+  check_llama_config(c, path);
   const size_t dim = static_cast<size_t>(c.dim);
   const size_t layers = static_cast<size_t>(c.n_layers);
   if (v1) {

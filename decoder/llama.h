@@ -44,6 +44,9 @@ struct LlamaModel {
 // 7 int32, a shared-classifier byte, padding to 256 bytes). Throws InputError naming the file and the fault
 // (short file, inconsistent shape, trailing bytes).
 LlamaModel load_checkpoint(const std::string& path);
+// Throws InputError naming `path` unless the shape is one the forward pass can run (positive sizes, heads of an
+// even size, n_heads a multiple of n_kv_heads, plausible magnitudes).
+void check_llama_config(const LlamaConfig& config, const std::string& path);
 // Writes the version-1 format (what llama2.c's export.py writes), atomically.
 void write_checkpoint_v1(const LlamaModel& model, const std::string& path);
 

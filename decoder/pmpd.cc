@@ -19,7 +19,16 @@ class ScheduledLinears : public ILinears {
     if (options.weights != "anyprec" && options.weights != "uniform") {
       throw InputError("decode: weights '" + options.weights + "' is not anyprec or uniform");
     }
-    if (quantized && !uniform_) anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
+    if (quantized && !uniform_) {
+      // The quantized model must be this model's: its products fill buffers sized by the checkpoint's shape.
+      const LlamaConfig& a = fp32.config;
+      const LlamaConfig& b = quantized->base.config;
+      if (a.dim != b.dim || a.hidden_dim != b.hidden_dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads ||
+          a.n_kv_heads != b.n_kv_heads || a.vocab_size != b.vocab_size) {
+        throw InputError("decode: the quantized model's shape is not the checkpoint's (another model's .npaq?)");
+      }
+      anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
+    }
   }
   void set_bits(int bits) {
     bits_ = bits;

@@ -75,7 +75,7 @@ QuantizedModel quantize_model(const LlamaModel& model, const std::vector<std::ve
     }
   }
   LlamaWeights& w = q.base.weights;
-  for (std::vector<float>* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w1, &w.w2, &w.w3}) t->clear();
+  for (std::vector<float>* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w1, &w.w2, &w.w3}) std::vector<float>().swap(*t);
   return q;
 }
 
@@ -126,10 +126,10 @@ QuantizedModel load_quantized(const std::string& path) {
   c.shared_classifier = in.value<uint8_t>("the header") != 0;
   m.seed_bits = in.value<int32_t>("the header");
   m.parent_bits = in.value<int32_t>("the header");
-  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
-      c.vocab_size <= 0 || c.seq_len <= 0 || c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 ||
-      m.seed_bits < 1 || m.parent_bits < m.seed_bits || m.parent_bits > 8) {
-    throw InputError(path + ": header: inconsistent shape or precisions");
+  check_llama_config(c, path);
+  if (m.seed_bits < 1 || m.parent_bits < m.seed_bits || m.parent_bits > 8) {
+    throw InputError(path + ": header: seed bits " + std::to_string(m.seed_bits) + " and parent bits " +
+                     std::to_string(m.parent_bits) + " (expected 1 <= seed <= parent <= 8)");
   }
   const auto n = [](int v) { return static_cast<size_t>(v); };
   LlamaWeights& w = m.base.weights;

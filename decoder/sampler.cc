@@ -48,6 +48,10 @@ int Sampler::sample(std::vector<float> logits) {
   for (int i = 0; i < n; ++i) {
     if (logits[static_cast<size_t>(i)] >= cutoff) candidates.emplace_back(logits[static_cast<size_t>(i)], i);
   }
+  if (candidates
+          .empty()) {  // no probability reaches the cutoff (one token, or non-finite logits): the most likely
+    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
   // Descending probability; equal ones by index, so that the draw is deterministic.
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);

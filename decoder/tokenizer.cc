@@ -1,5 +1,7 @@
 // llama2.c's tokenizer: a vocabulary of pieces with merge scores; encoding starts from UTF-8 characters (or byte
 // tokens) and merges the best-scoring neighbouring pair until none merges, as llama2.c's encode() does.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -68,7 +70,13 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool bos, bool eos) 
     if (id >= 0) {
       tokens.push_back(id);
     } else {
-      for (unsigned char b : character) tokens.push_back(b + kByteTokenOffset);
+      for (unsigned char b : character) {
+        if (b + kByteTokenOffset >= static_cast<int>(vocab_.size())) {
+          throw InputError("tokenizer: no byte token for 0x" + fmt::format("{:02X}", b) + " (a vocabulary of " +
+                           std::to_string(vocab_.size()) + " pieces has no byte fallback for it)");
+        }
+        tokens.push_back(b + kByteTokenOffset);
+      }
     }
     i += n;
   }

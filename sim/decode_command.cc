@@ -164,11 +164,12 @@ int decode_command(const std::vector<std::string>& args) {
   traces::Trace trace;
   trace.header.model = vm["model-name"].as<std::string>();
   trace.header.task = vm["task"].as<std::string>();
-  trace.header.scheduler = options.high_bits == 16 ? "reference" : scheduler->name();
+  const bool unquantized = !quantized;  // every precision used is 16
+  trace.header.scheduler = unquantized ? "reference" : scheduler->name();
   trace.header.precisions = options.high_bits == options.low_bits
                                 ? std::vector<int>{options.high_bits}
                                 : std::vector<int>{options.high_bits, options.low_bits};
-  trace.header.weight_format = options.high_bits == 16 ? "fp16" : options.weights;
+  trace.header.weight_format = unquantized ? "fp16" : options.weights;
   nlohmann::ordered_json params;
   for (const auto& [name, value] : vm) {
     if (name == "out" || name == "save-quantized") continue;  // where results go is not how they were made

@@ -155,6 +155,16 @@ TEST(Checkpoint, ShortOrMalformedFilesAreRejectedWithTheFileNamed) {
     EXPECT_NE(std::string(e.what()).find(f.string()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("token_embedding"), std::string::npos) << e.what();
   }
+  // A version-1 header cut inside its padding (37 of 256 bytes).
+  std::string v1("\x32\x34\x6b\x61\x01\x00\x00\x00", 8);
+  v1 += std::string(reinterpret_cast<const char*>(header), sizeof header) + std::string(1, '\x01');
+  write_file_atomic(f.string(), v1);
+  try {
+    load_checkpoint(f.string());
+    ADD_FAILURE() << "a checkpoint cut inside its version-1 header loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("padding"), std::string::npos) << e.what();
+  }
   const int32_t odd[7] = {64, 172, 5, 7, 4, 512, 512};  // 64 does not split into 7 heads
   write_file_atomic(f.string(), std::string(reinterpret_cast<const char*>(odd), sizeof odd));
   EXPECT_THROW(load_checkpoint(f.string()), InputError);
