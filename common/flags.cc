@@ -32,4 +32,15 @@ double parse_real_flag(const std::string& flag, const std::string& text) {
   return value;
 }
 
+std::vector<uint64_t> parse_count_list_flag(const std::string& flag, const std::string& text) {
+  std::vector<uint64_t> values;
+  size_t from = 0;
+  for (;;) {
+    const size_t comma = text.find(',', from);
+    values.push_back(parse_count_flag(flag, text.substr(from, comma == std::string::npos ? comma : comma - from)));
+    if (comma == std::string::npos) return values;
+    from = comma + 1;
+  }
+}
+
 }  // namespace npusim

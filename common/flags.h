@@ -4,10 +4,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace npusim {
 
 uint64_t parse_count_flag(const std::string& flag, const std::string& text);  // a non-negative integer
 double parse_real_flag(const std::string& flag, const std::string& text);     // a finite number
+// A comma list of non-negative integers ("4,3"), each parsed as parse_count_flag does; at least one.
+std::vector<uint64_t> parse_count_list_flag(const std::string& flag, const std::string& text);
 
 }  // namespace npusim

@@ -119,6 +119,7 @@ class Transformer {
   ILinears* linears_;
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, k_, v_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [layer][seq_len][kv_dim]
+  std::vector<float> rope_cos_, rope_sin_;      // [head_size / 2] at the current position
 };
 
 // llama2.c's sampler: temperature 0 is argmax; otherwise softmax(logits / temperature), then top-p (nucleus)

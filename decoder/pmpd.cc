@@ -1,8 +1,6 @@
 // PMPD generation: one request, with its precision switching between positions.
 #include "decoder/pmpd.h"
 
-#include <map>
-
 #include "common/error.h"
 
 namespace npusim::decoder {
@@ -11,62 +9,52 @@ namespace {
 
 constexpr int kBos = 1, kEos = 2;
 
-// The linears at a precision: the fp32 model's for 16, else the any-precision model's or a uniform:k model's.
-class ScheduledLinears : public ILinears {
- public:
-  ScheduledLinears(const LlamaModel& fp32, const QuantizedModel* quantized, const GenerationOptions& options)
-      : fp32_(fp32), model_(fp32), uniform_(options.weights == "uniform"), group_(options.group_size) {
-    if (options.weights != "anyprec" && options.weights != "uniform") {
-      throw InputError("decode: weights '" + options.weights + "' is not anyprec or uniform");
-    }
-    if (quantized && !uniform_) {
-      // The quantized model must be this model's: its products fill buffers sized by the checkpoint's shape.
-      const LlamaConfig& a = fp32.config;
-      const LlamaConfig& b = quantized->base.config;
-      if (a.dim != b.dim || a.hidden_dim != b.hidden_dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads ||
-          a.n_kv_heads != b.n_kv_heads || a.vocab_size != b.vocab_size) {
-        throw InputError("decode: the quantized model's shape is not the checkpoint's (another model's .npaq?)");
-      }
-      anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
-    }
-  }
-  void set_bits(int bits) {
-    bits_ = bits;
-    if (bits == 16) return;
-    if (uniform_) {
-      if (!uniform_by_bits_.count(bits))
-        uniform_by_bits_[bits] = std::make_unique<UniformLinears>(model_, bits, group_);
-      return;
-    }
-    if (!anyprec_) throw InputError("decode: " + std::to_string(bits) + " bits needs a quantized model");
-    anyprec_->set_bits(bits);
-  }
-  void matvec(int layer, LinearKind kind, const float* x, float* out) override {
-    if (bits_ == 16) {
-      fp32_.matvec(layer, kind, x, out);
-    } else if (uniform_) {
-      uniform_by_bits_.at(bits_)->matvec(layer, kind, x, out);
-    } else {
-      anyprec_->matvec(layer, kind, x, out);
-    }
-  }
-
- private:
-  Fp32Linears fp32_;
-  const LlamaModel& model_;
-  bool uniform_;
-  int group_;
-  std::unique_ptr<AnyPrecLinears> anyprec_;
-  std::map<int, std::unique_ptr<UniformLinears>> uniform_by_bits_;
-  int bits_ = 16;
-};
-
 }  // namespace
 
-Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* model, const Tokenizer& tokenizer,
+PrecisionLinears::PrecisionLinears(const LlamaModel& fp32, const QuantizedModel* quantized,
+                                   const std::string& weights, int group_size)
+    : fp32_(fp32), model_(fp32), uniform_(weights == "uniform"), group_size_(group_size) {
+  if (weights != "anyprec" && weights != "uniform") {
+    throw InputError("decode --weights " + weights + ": expected anyprec or uniform");
+  }
+  if (group_size < 1) throw InputError("decode --group-size: expected at least 1");
+  if (quantized && !uniform_) {
+    // The quantized model must be this model's: its products fill buffers sized by the checkpoint's shape.
+    const LlamaConfig& a = fp32.config;
+    const LlamaConfig& b = quantized->base.config;
+    if (a.dim != b.dim || a.hidden_dim != b.hidden_dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads ||
+        a.n_kv_heads != b.n_kv_heads || a.vocab_size != b.vocab_size) {
+      throw InputError("decode: the quantized model's shape is not the checkpoint's (another model's .npaq?)");
+    }
+    anyprec_ = std::make_unique<AnyPrecLinears>(*quantized, quantized->parent_bits);
+  }
+}
+
+void PrecisionLinears::set_bits(int bits) {
+  bits_ = bits;
+  if (bits == 16) return;
+  if (uniform_) {
+    auto& linears = uniform_by_bits_[bits];
+    if (!linears) linears = std::make_unique<UniformLinears>(model_, bits, group_size_);
+    return;
+  }
+  if (!anyprec_) throw InputError("decode: " + std::to_string(bits) + " bits needs a quantized model");
+  anyprec_->set_bits(bits);
+}
+
+void PrecisionLinears::matvec(int layer, LinearKind kind, const float* x, float* out) {
+  if (bits_ == 16) {
+    fp32_.matvec(layer, kind, x, out);
+  } else if (uniform_) {
+    uniform_by_bits_.at(bits_)->matvec(layer, kind, x, out);
+  } else {
+    anyprec_->matvec(layer, kind, x, out);
+  }
+}
+
+Generation generate_pmpd(const LlamaModel& fp32_model, PrecisionLinears& linears, const Tokenizer& tokenizer,
                          IScheduler& scheduler, const std::string& prompt, const GenerationOptions& options) {
   if (options.max_new_tokens < 1) throw InputError("decode: max_new_tokens must be at least 1");
-  ScheduledLinears linears(fp32_model, model, options);
   Transformer t(fp32_model, &linears);
   Sampler sampler(options.temperature, options.top_p, options.seed);
   Generation g;
@@ -76,7 +64,7 @@ Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* mod
     throw InputError("decode: the prompt has " + std::to_string(g.prompt_tokens) +
                      " tokens; the model's context is " + std::to_string(t.config().seq_len));
   }
-  g.prefill_bits = options.prefill_bits == 0 ? options.high_bits : options.prefill_bits;
+  g.prefill_bits = options.prefill();
   linears.set_bits(g.prefill_bits);
   const std::vector<float>* logits = nullptr;
   for (int pos = 0; pos < g.prompt_tokens; ++pos)
@@ -89,8 +77,7 @@ Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* mod
   for (int pass = 1;
        !g.eos && static_cast<int>(g.tokens.size()) < options.max_new_tokens && pos < t.config().seq_len; ++pass) {
     g.text += tokenizer.decode(previous, token);
-    const int bits =
-        pass == 1 ? options.high_bits : scheduler.bits_for_pass(pass, options.high_bits, options.low_bits);
+    const int bits = scheduler.bits(pass, options.high_bits, options.low_bits);
     linears.set_bits(bits);
     logits = &t.forward(token, pos++);
     g.pass_bits.push_back(bits);

@@ -5,13 +5,16 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "decoder/llama.h"
 #include "decoder/quantize.h"
+#include "traces/trace.h"
 
 namespace npusim::decoder {
 
@@ -25,6 +28,8 @@ class IScheduler {
   virtual void start(const Transformer& /*transformer*/, int /*prompt_tokens*/) {}
   // The precision of decode pass `pass` (2, 3, ...; pass 1 always runs high).
   virtual int bits_for_pass(int pass, int high, int low) = 0;
+  // The precision of any decode pass (1, 2, ...): PMPD runs pass 1 at the high precision.
+  int bits(int pass, int high, int low) { return pass == 1 ? high : bits_for_pass(pass, high, low); }
 };
 
 // PMPD's static scheduler: passes 1..max(1, N) high, the rest low (as `npusim trace synth` schedules).
@@ -33,7 +38,7 @@ class StaticScheduler : public IScheduler {
   explicit StaticScheduler(int switch_step) : switch_step_(switch_step) {}
   std::string name() const override { return "static"; }
   int bits_for_pass(int pass, int high, int low) override {
-    return pass <= std::max(1, switch_step_) ? high : low;
+    return pass <= traces::static_high_passes(switch_step_) ? high : low;
   }
 
  private:
@@ -53,10 +58,28 @@ struct GenerationOptions {
   int max_new_tokens = 64;
   float temperature = 0.0f, top_p = 0.9f;
   uint64_t seed = 1;
-  // "anyprec": the nested any-precision model; "uniform": uniform:k with a scale and zero per `group_size` weights
-  // along each row, quantized from the fp32 model for each precision the schedule uses.
-  std::string weights = "anyprec";
-  int group_size = 32;
+  int prefill() const { return prefill_bits == 0 ? high_bits : prefill_bits; }
+};
+
+// The decoder's linears at a precision, switchable between positions: the fp32 model's at 16 bits, else the
+// any-precision model's ("anyprec") or uniform:k ones with a scale and zero per `group_size` weights along each
+// row ("uniform", quantized from the fp32 model once per precision used). Built once per run of many requests.
+class PrecisionLinears : public ILinears {
+ public:
+  // `quantized` (anyprec only) must be `fp32`'s quantized model; null when every precision used is 16.
+  PrecisionLinears(const LlamaModel& fp32, const QuantizedModel* quantized, const std::string& weights = "anyprec",
+                   int group_size = 32);
+  void set_bits(int bits);
+  void matvec(int layer, LinearKind kind, const float* x, float* out) override;
+
+ private:
+  Fp32Linears fp32_;
+  const LlamaModel& model_;
+  bool uniform_;
+  int group_size_;
+  std::unique_ptr<AnyPrecLinears> anyprec_;
+  std::map<int, std::unique_ptr<UniformLinears>> uniform_by_bits_;
+  int bits_ = 16;
 };
 
 struct Generation {
@@ -68,8 +91,38 @@ struct Generation {
   bool eos = false;            // ended at EOS or BOS (false: at max_new_tokens or the context's end)
 };
 
-// Generates one request. `model` may be null when every precision involved is 16.
-Generation generate_pmpd(const LlamaModel& fp32_model, const QuantizedModel* model, const Tokenizer& tokenizer,
+// Generates one request on `fp32_model` with `linears` (built for it) switched per phase and pass.
+Generation generate_pmpd(const LlamaModel& fp32_model, PrecisionLinears& linears, const Tokenizer& tokenizer,
                          IScheduler& scheduler, const std::string& prompt, const GenerationOptions& options);
+
+// Teacher forcing: the negative log-likelihood (nats, summed) of `continuation` after `prompt`, the prompt run at
+// `prefill_bits` and continuation token t (predicted by decode pass t, the first by the prefill) at
+// `pass_bits(t)`.
+template <class PassBits>
+double continuation_nll(const LlamaModel& model, PrecisionLinears& linears, const Tokenizer& tokenizer,
+                        const std::string& prompt, const std::vector<int>& continuation, int prefill_bits,
+                        PassBits pass_bits);
+
+template <class PassBits>
+double continuation_nll(const LlamaModel& model, PrecisionLinears& linears, const Tokenizer& tokenizer,
+                        const std::string& prompt, const std::vector<int>& continuation, int prefill_bits,
+                        PassBits pass_bits) {
+  Transformer transformer(model, &linears);
+  std::vector<int> seq = tokenizer.encode(prompt, true, false);
+  const size_t prompt_tokens = seq.size();
+  seq.insert(seq.end(), continuation.begin(), continuation.end());
+  double nll = 0;
+  for (size_t pos = 0; pos + 1 < seq.size() && static_cast<int>(pos) < model.config.seq_len; ++pos) {
+    const int pass = pos + 1 < prompt_tokens ? 0 : static_cast<int>(pos + 1 - prompt_tokens);  // 0: the prefill
+    linears.set_bits(pass == 0 ? prefill_bits : pass_bits(pass));
+    const std::vector<float>& logits = transformer.forward(seq[pos], static_cast<int>(pos));
+    if (pos + 1 < prompt_tokens) continue;  // inside the prompt: nothing to score
+    const float top = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (float l : logits) sum += std::exp(static_cast<double>(l - top));
+    nll -= static_cast<double>(logits[static_cast<size_t>(seq[pos + 1])] - top) - std::log(sum);
+  }
+  return nll;
+}
 
 }  // namespace npusim::decoder

@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "decoder/byte_io.h"
 #include "decoder/quantize.h"
 
 namespace npusim::decoder {
@@ -11,48 +12,6 @@ namespace {
 
 constexpr char kMagic[4] = {'N', 'P', 'A', 'Q'};
 constexpr uint32_t kVersion = 1;
-
-class Writer {
- public:
-  template <class T>
-  void value(T v) {
-    bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  template <class T>
-  void array(const std::vector<T>& v) {
-    bytes.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  std::string bytes;
-};
-
-class Reader {
- public:
-  Reader(const std::string& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
-  template <class T>
-  T value(const std::string& what) {
-    T v;
-    need(sizeof v, what);
-    std::memcpy(&v, bytes_.data() + at_, sizeof v);
-    at_ += sizeof v;
-    return v;
-  }
-  template <class T>
-  void array(std::vector<T>* v, size_t n, const std::string& what) {
-    need(n * sizeof(T), what);
-    v->resize(n);
-    std::memcpy(v->data(), bytes_.data() + at_, n * sizeof(T));
-    at_ += n * sizeof(T);
-  }
-  size_t left() const { return bytes_.size() - at_; }
-
- private:
-  void need(size_t n, const std::string& what) const {
-    if (bytes_.size() - at_ < n) throw InputError(path_ + ": ends inside " + what + " (a truncated .npaq file)");
-  }
-  const std::string& bytes_;
-  std::string path_;
-  size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -80,12 +39,11 @@ QuantizedModel quantize_model(const LlamaModel& model, const std::vector<std::ve
 }
 
 void save_quantized(const QuantizedModel& m, const std::string& path) {
-  Writer out;
+  ByteWriter out;
   out.bytes.append(kMagic, sizeof kMagic);
   out.value(kVersion);
   const LlamaConfig& c = m.base.config;
-  for (int32_t v : {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len})
-    out.value(v);
+  write_shape(out, c);
   out.value<uint8_t>(c.shared_classifier ? 1 : 0);
   out.value<int32_t>(m.seed_bits);
   out.value<int32_t>(m.parent_bits);
@@ -107,7 +65,7 @@ QuantizedModel load_quantized(const std::string& path) {
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     throw InputError(path + ": not an any-precision model (.npaq files start with NPAQ)");
   }
-  Reader in(bytes, path);
+  ByteReader in(bytes, path, "a truncated .npaq file");
   in.value<uint32_t>("the magic");
   const uint32_t version = in.value<uint32_t>("the version");
   if (version != kVersion) {
@@ -116,13 +74,7 @@ QuantizedModel load_quantized(const std::string& path) {
   }
   QuantizedModel m;
   LlamaConfig& c = m.base.config;
-  c.dim = in.value<int32_t>("the header");
-  c.hidden_dim = in.value<int32_t>("the header");
-  c.n_layers = in.value<int32_t>("the header");
-  c.n_heads = in.value<int32_t>("the header");
-  c.n_kv_heads = in.value<int32_t>("the header");
-  c.vocab_size = in.value<int32_t>("the header");
-  c.seq_len = in.value<int32_t>("the header");
+  read_shape(in, &c);
   c.shared_classifier = in.value<uint8_t>("the header") != 0;
   m.seed_bits = in.value<int32_t>("the header");
   m.parent_bits = in.value<int32_t>("the header");

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "decoder/byte_io.h"
 #include "decoder/llama.h"
 
 namespace npusim::decoder {
@@ -20,28 +21,18 @@ constexpr int kByteTokenOffset = 3;  // <0x00> is token 3
 
 Tokenizer::Tokenizer(const std::string& path, int vocab_size) {
   const std::string bytes = read_file(path);
-  size_t at = 0;
-  const auto take = [&](void* out, size_t n, const std::string& what) {
-    if (bytes.size() - at < n) {
-      throw InputError(path + ": ends inside " + what + " (a tokenizer of " + std::to_string(vocab_size) +
-                       " pieces expected)");
-    }
-    std::memcpy(out, bytes.data() + at, n);
-    at += n;
-  };
+  ByteReader in(bytes, path, "a tokenizer of " + std::to_string(vocab_size) + " pieces expected");
   int32_t max_length = 0;
-  take(&max_length, sizeof max_length, "the header");
+  max_length = in.value<int32_t>("the header");
   for (int i = 0; i < vocab_size; ++i) {
-    float score = 0;
-    int32_t length = 0;
-    take(&score, sizeof score, "piece " + std::to_string(i));
-    take(&length, sizeof length, "piece " + std::to_string(i));
+    const float score = in.value<float>("piece " + std::to_string(i));
+    const int32_t length = in.value<int32_t>("piece " + std::to_string(i));
     if (length < 0 || length > max_length) {
       throw InputError(path + ": piece " + std::to_string(i) + " has length " + std::to_string(length) +
                        " (the header's longest is " + std::to_string(max_length) + ")");
     }
     std::string piece(static_cast<size_t>(length), '\0');
-    take(piece.data(), piece.size(), "piece " + std::to_string(i));
+    in.take(piece.data(), piece.size(), "piece " + std::to_string(i));
     vocab_.push_back(std::move(piece));
     scores_.push_back(score);
   }

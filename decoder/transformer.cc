@@ -133,6 +133,8 @@ Transformer::Transformer(const LlamaModel& model, ILinears* linears)
   q_.resize(n(c.dim));
   att_.resize(n(c.n_heads) * n(c.seq_len));
   logits_.resize(n(c.vocab_size));
+  rope_cos_.resize(n(c.head_size() / 2));
+  rope_sin_.resize(n(c.head_size() / 2));
   key_cache_.resize(n(c.n_layers) * n(c.seq_len) * n(c.kv_dim()));
   value_cache_.resize(key_cache_.size());
 }
@@ -149,6 +151,14 @@ const std::vector<float>& Transformer::forward(int token, int pos) {
   const auto at = [](int a, int b) { return static_cast<size_t>(a) * static_cast<size_t>(b); };
   float* x = x_.data();
   std::copy_n(w.token_embedding.data() + at(token, dim), dim, x);
+  // The rotation angles depend on the position and the place in a head only: once per position, not per layer
+  // (the same float expressions as llama2.c's, so the results are unchanged).
+  for (int j = 0; j < head_size / 2; ++j) {
+    const float freq = 1.0f / std::pow(10000.0f, static_cast<float>(2 * j) / static_cast<float>(head_size));
+    const float val = static_cast<float>(pos) * freq;
+    rope_cos_[static_cast<size_t>(j)] = std::cos(val);
+    rope_sin_[static_cast<size_t>(j)] = std::sin(val);
+  }
   for (int l = 0; l < c.n_layers; ++l) {
     rmsnorm(xb_.data(), x, w.rms_att.data() + at(l, dim), dim);
     const size_t cache_at = at(l, c.seq_len) * static_cast<size_t>(kv_dim) + at(pos, kv_dim);
@@ -159,10 +169,8 @@ const std::vector<float>& Transformer::forward(int token, int pos) {
     linears_->matvec(l, LinearKind::kV, xb_.data(), v);
     // RoPE: rotate each pair (i, i+1) of every head by pos x 10000^(-(i mod head_size) / head_size).
     for (int i = 0; i < dim; i += 2) {
-      const int head_dim = i % head_size;
-      const float freq = 1.0f / std::pow(10000.0f, static_cast<float>(head_dim) / static_cast<float>(head_size));
-      const float val = static_cast<float>(pos) * freq;
-      const float fcr = std::cos(val), fci = std::sin(val);
+      const float fcr = rope_cos_[static_cast<size_t>((i % head_size) / 2)];
+      const float fci = rope_sin_[static_cast<size_t>((i % head_size) / 2)];
       const int rotations = i < kv_dim ? 2 : 1;  // q always, k while i is inside it
       for (int r = 0; r < rotations; ++r) {
         float* vec = r == 0 ? q_.data() : k;

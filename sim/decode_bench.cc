@@ -89,6 +89,7 @@ int decode_bench_command(const std::vector<std::string>& args) {
     const LlamaModel model = load_checkpoint((shared / "stories260K.bin").string());
     const Tokenizer tokenizer((shared / "tok512.bin").string(), model.config.vocab_size);
     const QuantizedModel q = quantize_model(model, {}, 2, 4);
+    PrecisionLinears linears(model, &q);
     for (int bits : {16, 4, 3}) {
       FixedScheduler fixed;
       GenerationOptions o;
@@ -96,7 +97,7 @@ int decode_bench_command(const std::vector<std::string>& args) {
       o.max_new_tokens = 256;
       size_t tokens = 0;
       const double s = best_seconds(repeats, [&] {
-        tokens = generate_pmpd(model, &q, tokenizer, fixed, "Once upon a time", o).tokens.size();
+        tokens = generate_pmpd(model, linears, tokenizer, fixed, "Once upon a time", o).tokens.size();
       });
       std::cout << fmt::format("stories260K, {:>2} bits: {:.0f} tokens/s ({} tokens)\n", bits,
                                static_cast<double>(tokens) / s, tokens);

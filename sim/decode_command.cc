@@ -6,9 +6,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/flags.h"
 #include "decoder/pmpd.h"
 #include "decoder/quality.h"
 #include "sim/commands.h"
@@ -41,6 +43,17 @@ std::vector<std::string> read_prompts(const std::string& path) {
   }
   if (prompts.empty()) throw InputError(path + ": no prompts (one per line, or JSON Lines with \"prompt\")");
   return prompts;
+}
+
+// --precisions high,low: two bit widths, high first; `allowed` says which (16: the unquantized model).
+std::pair<int, int> precision_pair(const std::string& flag, const std::string& text, bool allow16) {
+  const std::vector<uint64_t> v = parse_count_list_flag(flag, text);
+  const auto valid = [&](uint64_t b) { return (b >= 1 && b <= 8) || (allow16 && b == 16); };
+  if (v.size() != 2 || !valid(v[0]) || !valid(v[1]) || v[1] > v[0]) {
+    throw InputError(flag + " " + text + ": expected high,low bits (1..8" + (allow16 ? " or 16" : "") +
+                     "), high first");
+  }
+  return {static_cast<int>(v[0]), static_cast<int>(v[1])};
 }
 
 constexpr const char* kCalibration = "activation second moments of each linear's inputs over the prompts";
@@ -109,29 +122,14 @@ int decode_command(const std::vector<std::string>& args) {
     if (!vm.count(required)) throw InputError(std::string("decode: --") + required + " is required");
   }
   GenerationOptions options;
-  {
-    const std::string pair = vm["precisions"].as<std::string>();
-    int high = 0, low = 0;
-    char comma = 0;
-    std::istringstream p(pair);
-    if (!(p >> high >> comma >> low) || comma != ',' || !p.eof() || !traces::valid_bits(high) ||
-        !traces::valid_bits(low) || low > high) {
-      throw InputError("decode --precisions " + pair + ": expected high,low bits (1..8 or 16), high first");
-    }
-    options.high_bits = high;
-    options.low_bits = low;
-  }
+  std::tie(options.high_bits, options.low_bits) =
+      precision_pair("decode --precisions", vm["precisions"].as<std::string>(), true);
   options.prefill_bits = vm["prefill-bits"].as<int>();
   options.max_new_tokens = vm["max-new-tokens"].as<int>();
   options.temperature = vm["temperature"].as<float>();
   options.top_p = vm["top-p"].as<float>();
   options.seed = vm["seed"].as<uint64_t>();
-  options.weights = vm["weights"].as<std::string>();
-  options.group_size = vm["group-size"].as<int>();
-  if (options.weights != "anyprec" && options.weights != "uniform") {
-    throw InputError("decode --weights " + options.weights + ": expected anyprec or uniform");
-  }
-  if (options.group_size < 1) throw InputError("decode --group-size: expected at least 1");
+  const std::string weights = vm["weights"].as<std::string>();
   const std::string scheduler_name = vm["scheduler"].as<std::string>();
   std::unique_ptr<IScheduler> scheduler;
   if (scheduler_name == "static") {
@@ -152,7 +150,7 @@ int decode_command(const std::vector<std::string>& args) {
   if (quantized && vm.count("quantized")) {
     q = std::make_unique<QuantizedModel>(load_quantized(vm["quantized"].as<std::string>()));
     calibration = "from " + vm["quantized"].as<std::string>();
-  } else if (quantized && options.weights == "uniform") {
+  } else if (quantized && weights == "uniform") {
     calibration = "none (uniform:k from each group's min and max)";
   } else if (quantized) {
     q = std::make_unique<QuantizedModel>(
@@ -160,6 +158,7 @@ int decode_command(const std::vector<std::string>& args) {
     calibration = kCalibration;
   }
   if (q && vm.count("save-quantized")) save_quantized(*q, vm["save-quantized"].as<std::string>());
+  PrecisionLinears linears(model, q.get(), weights, vm["group-size"].as<int>());
 
   traces::Trace trace;
   trace.header.model = vm["model-name"].as<std::string>();
@@ -169,7 +168,7 @@ int decode_command(const std::vector<std::string>& args) {
   trace.header.precisions = options.high_bits == options.low_bits
                                 ? std::vector<int>{options.high_bits}
                                 : std::vector<int>{options.high_bits, options.low_bits};
-  trace.header.weight_format = unquantized ? "fp16" : options.weights;
+  trace.header.weight_format = unquantized ? "fp16" : weights;
   nlohmann::ordered_json params;
   for (const auto& [name, value] : vm) {
     if (name == "out" || name == "save-quantized") continue;  // where results go is not how they were made
@@ -189,7 +188,7 @@ int decode_command(const std::vector<std::string>& args) {
   std::string generations;
   int64_t passes = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const Generation g = generate_pmpd(model, q.get(), tokenizer, *scheduler, prompts[i], options);
+    const Generation g = generate_pmpd(model, linears, tokenizer, *scheduler, prompts[i], options);
     traces::Request r;
     r.id = trace.header.task + "/" + std::to_string(i);
     r.prompt_tokens = g.prompt_tokens;
@@ -233,26 +232,12 @@ int decode_quality_command(const std::vector<std::string>& args) {
   for (const char* required : {"model", "tokenizer", "prompts"}) {
     if (!vm.count(required)) throw InputError(std::string("decode-quality: --") + required + " is required");
   }
-  int high = 0, low = 0;
-  {
-    char comma = 0;
-    std::istringstream p(vm["precisions"].as<std::string>());
-    if (!(p >> high >> comma >> low) || comma != ',' || low >= high || low < 1 || high > 8) {
-      throw InputError("decode-quality --precisions " + vm["precisions"].as<std::string>() +
-                       ": expected high,low any-precision bits, high first");
-    }
-  }
+  const auto [high, low] =
+      precision_pair("decode-quality --precisions", vm["precisions"].as<std::string>(), false);
+  if (low == high) throw InputError("decode-quality --precisions: the pair must be two different bit widths");
   std::vector<int> steps;
-  {
-    std::istringstream in(vm["switch-steps"].as<std::string>());
-    for (std::string item; std::getline(in, item, ',');) {
-      try {
-        steps.push_back(std::stoi(item));
-      } catch (const std::exception&) {
-        throw InputError("decode-quality --switch-steps: '" + item + "' is not a number");
-      }
-    }
-    if (steps.empty()) throw InputError("decode-quality --switch-steps: expected a comma list of N");
+  for (uint64_t n : parse_count_list_flag("decode-quality --switch-steps", vm["switch-steps"].as<std::string>())) {
+    steps.push_back(static_cast<int>(std::min<uint64_t>(n, 1 << 30)));
   }
   const LlamaModel model = load_checkpoint(vm["model"].as<std::string>());
   const Tokenizer tokenizer(vm["tokenizer"].as<std::string>(), model.config.vocab_size);

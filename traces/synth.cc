@@ -126,7 +126,7 @@ void validate(const SynthParams& p) {
 // Decode steps 1..max(1, N) run high, the rest low. PMPD.md: "pass 1 always runs high; passes with index < N run
 // high": pass 1 is high whatever N is, so N = 0 still gives one high step.
 std::vector<Segment> two_phase(int high, int low, int64_t switch_step, int64_t decode_steps) {
-  const int64_t high_steps = std::min(decode_steps, std::max<int64_t>(1, switch_step));
+  const int64_t high_steps = std::min(decode_steps, static_high_passes(switch_step));
   std::vector<Segment> out;
   for (const Segment s : {Segment{high, high_steps}, Segment{low, decode_steps - high_steps}}) {
     if (s.steps == 0) continue;  // run-length encoding has no empty runs

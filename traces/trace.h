@@ -23,6 +23,12 @@ constexpr int kTraceVersion = 1;
 // Longest prompt or run of decode steps a trace may hold (far above any model's context).
 constexpr int64_t kMaxTraceTokens = 10000000;
 
+// PMPD's static scheduler (PMPD.md): decode passes 1..max(1, N) run at the high precision, later ones low. Pass 1
+// always runs high, whatever N is. Shared by the synthetic schedules and the decoder's scheduler.
+inline int64_t static_high_passes(int64_t switch_step) {
+  return switch_step > 1 ? switch_step : 1;
+}
+
 // The bit widths a trace may name: 1..8, or 16 for fp16.
 inline bool valid_bits(int64_t bits) {
   return (bits >= 1 && bits <= 8) || bits == 16;

@@ -1,13 +1,14 @@
 // PMPD generation on stories260K (../shared; skipped without it): the loop's precision per pass, agreement with
 // the plain generator at full precision, the .npaq round trip, and quantization quality ordered by bits.
 #include "decoder/pmpd.h"
-#include "decoder/quality.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+
+#include "decoder/quality.h"
 
 namespace npusim::decoder {
 namespace {
@@ -31,7 +32,8 @@ class Pmpd : public ::testing::Test {
     o.high_bits = high;
     o.low_bits = low;
     o.max_new_tokens = max_new;
-    return generate_pmpd(model_, quantized_.get(), *tokenizer_, s, prompt, o);
+    PrecisionLinears linears(model_, quantized_.get());
+    return generate_pmpd(model_, linears, *tokenizer_, s, prompt, o);
   }
   LlamaModel model_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -79,8 +81,9 @@ TEST_F(Pmpd, QuantizedModelFileRoundTrips) {
   GenerationOptions o;
   o.high_bits = o.low_bits = 3;
   o.max_new_tokens = 24;
-  EXPECT_EQ(generate_pmpd(model_, &back, *tokenizer_, s, "Lily", o).tokens,
-            generate_pmpd(model_, quantized_.get(), *tokenizer_, s, "Lily", o).tokens);
+  PrecisionLinears from_file(model_, &back), in_memory(model_, quantized_.get());
+  EXPECT_EQ(generate_pmpd(model_, from_file, *tokenizer_, s, "Lily", o).tokens,
+            generate_pmpd(model_, in_memory, *tokenizer_, s, "Lily", o).tokens);
 }
 
 // The unquantized model's own greedy continuation (32 tokens after each of several prompts), scored under the
@@ -89,25 +92,13 @@ TEST_F(Pmpd, QuantizedModelFileRoundTrips) {
 TEST_F(Pmpd, MoreBitsScoreTheReferenceContinuationBetter) {
   const std::vector<std::string> prompts = {
       "Once upon a time", "One day, a little boy named Tim went to the park.", "Lily wanted to play", "The cat"};
+  PrecisionLinears linears(model_, quantized_.get());
   const auto nll = [&](int bits) {
     double total = 0;
     for (const std::string& p : prompts) {
       FixedScheduler s;
       const Generation ref = run(s, 16, 16, 32, p);
-      std::vector<int> seq = tokenizer_->encode(p, true, false);
-      const size_t prompt = seq.size();
-      seq.insert(seq.end(), ref.tokens.begin(), ref.tokens.end());
-      std::unique_ptr<AnyPrecLinears> linears;
-      if (bits != 16) linears = std::make_unique<AnyPrecLinears>(*quantized_, bits);
-      Transformer t(model_, linears.get());
-      for (size_t pos = 0; pos + 1 < seq.size(); ++pos) {
-        const std::vector<float>& logits = t.forward(seq[pos], static_cast<int>(pos));
-        if (pos + 1 < prompt) continue;  // score only the continuation
-        const float top = *std::max_element(logits.begin(), logits.end());
-        double sum = 0;
-        for (float l : logits) sum += std::exp(static_cast<double>(l - top));
-        total -= static_cast<double>(logits[static_cast<size_t>(seq[pos + 1])] - top) - std::log(sum);
-      }
+      total += continuation_nll(model_, linears, *tokenizer_, p, ref.tokens, bits, [&](int) { return bits; });
     }
     return total;
   };
