@@ -17,7 +17,7 @@ class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
       : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
-    if (!run_.configurations.front().replays(run_.trace_files.front())) next_group();
+    skip_unreplayed();
     if (trace_ < run_.traces.size()) open_group();
   }
 
@@ -171,12 +171,19 @@ class RunWorkSource : public hw::IWorkSource {
 
   // The next (trace, configuration) pair in trace-major order whose configuration replays the trace.
   void next_group() {
-    do {
-      if (++config_ == run_.configurations.size()) {
-        config_ = 0;
-        ++trace_;
-      }
-    } while (trace_ < run_.traces.size() && !run_.configurations[config_].replays(run_.trace_files[trace_]));
+    advance();
+    skip_unreplayed();
+  }
+  // From the current pair on, past those whose configuration does not replay the trace.
+  void skip_unreplayed() {
+    while (trace_ < run_.traces.size() && !run_.configurations[config_].replays(run_.trace_files[trace_]))
+      advance();
+  }
+  void advance() {
+    if (++config_ == run_.configurations.size()) {
+      config_ = 0;
+      ++trace_;
+    }
   }
 
   void open_group() {

@@ -81,7 +81,8 @@ int dispatch(const std::vector<std::string>& words) {
     throw InputError("trace " + rest[0] + ": unknown subcommand (expected 'synth', 'suite' or 'stats')");
   }
   throw InputError("unknown command '" + cmd +
-                   "' (expected run, sweep, report, decode, decode-quality, decode-bench, trace, describe, bench or dram-bench; see npusim --help)");
+                   "' (expected run, sweep, report, decode, decode-quality, decode-bench, trace, describe, bench "
+                   "or dram-bench; see npusim --help)");
 }
 
 }  // namespace

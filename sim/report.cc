@@ -75,6 +75,8 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
   };
 }
 
+}  // namespace
+
 std::string speedup_text(double x) {
   return x > 0 ? fmt::format("{:.2f}x", x) : "-";
 }
@@ -86,8 +88,6 @@ std::string csv_field(const std::string& text) {
   for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
-
-}  // namespace
 
 std::string results_table(const RunResults& results) {
   std::string out = fmt::format("{} | {} on {} ({}, {:.1f} GB/s peak, {:.1f} TMAC/s peak)\n", results.run_name,
@@ -132,6 +132,7 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
   for (const workloads::ModelShape& m : run.models) doc["models"].push_back(m.name);
   doc["configurations"] = json::array();
   for (const Configuration& c : run.configurations) doc["configurations"].push_back(c.name);
+  doc["baselines"] = {{"fp16", run.fp16_baseline}, {"uniform", run.uniform_baseline}};
   doc["simulated_ps"] = results.simulated_ps;
   doc["fidelity"] = {{"mode", results.fidelity},
                      {"simulated_phases", results.simulated_phases},

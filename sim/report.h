@@ -9,6 +9,11 @@
 
 namespace npusim::sim {
 
+// "3.04x", or "-" where there is no speedup (0).
+std::string speedup_text(double x);
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& text);
+
 std::string results_table(const RunResults& results);
 std::string results_json(const RunConfig& run, const RunResults& results);
 std::string results_csv(const RunResults& results);

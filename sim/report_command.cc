@@ -18,6 +18,7 @@
 #include "common/files.h"
 #include "sim/commands.h"
 #include "sim/reference.h"
+#include "sim/report.h"
 #include "sim/sweep.h"
 
 namespace npusim::sim {
@@ -126,16 +127,19 @@ Report read_report(const std::string& path) {
     }
     // Within the tolerance, and PMPD (any bar faster than fp16 but not the uniform one) on the same side of
     // uniform as published.
+    // The run's uniform baseline (results.json names it; older results: the configuration called uniform).
+    const std::string uniform_name =
+        doc.contains("baselines") ? doc["baselines"].value("uniform", "uniform") : std::string("uniform");
     std::map<std::pair<std::string, std::string>, const Row*> uniform;
     for (const Row& row : rep.rows) {
-      if (row.configuration == "uniform") uniform[{row.model, row.task}] = &row;
+      if (row.configuration == uniform_name) uniform[{row.model, row.task}] = &row;
     }
     for (const Row& row : rep.rows) {
       if (row.paper_speedup_over_fp16 <= 0) continue;
       ++rep.compared;
       rep.within += std::fabs(row.speedup_error()) <= kReproducedWithin;
       const auto u = uniform.find({row.model, row.task});
-      if (row.configuration == "uniform" || u == uniform.end() || u->second->paper_speedup_over_fp16 <= 0)
+      if (row.configuration == uniform_name || u == uniform.end() || u->second->paper_speedup_over_fp16 <= 0)
         continue;
       ++rep.directions;
       const double published = row.paper_speedup_over_fp16 - u->second->paper_speedup_over_fp16;
@@ -148,9 +152,6 @@ Report read_report(const std::string& path) {
 
 std::string fixed(double v, int digits) {
   return fmt::format("{:.{}f}", v, digits);
-}
-std::string times(double v) {
-  return v > 0 ? fmt::format("{:.2f}x", v) : "-";
 }
 std::string percent(double v, bool present) {
   return present ? fmt::format("{:+.1f}%", 100 * v) : "-";
@@ -172,9 +173,9 @@ std::vector<std::pair<std::string, std::vector<std::string>>> columns(const Repo
                                       r.task,
                                       r.configuration,
                                       fixed(r.samples_per_s, 2),
-                                      times(r.speedup_over_fp16),
-                                      times(r.tpot_speedup_over_fp16),
-                                      times(r.speedup_over_uniform),
+                                      speedup_text(r.speedup_over_fp16),
+                                      speedup_text(r.tpot_speedup_over_fp16),
+                                      speedup_text(r.speedup_over_uniform),
                                       fixed(r.mean_decode_bits, 2),
                                       fixed(r.mean_prompt_tokens, 1),
                                       fixed(r.mean_output_tokens, 1),
@@ -182,7 +183,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> columns(const Repo
     if (rep.has_reference) {
       cells.push_back(r.paper_samples_per_s > 0 ? fixed(r.paper_samples_per_s, 1) : "-");
       cells.push_back(percent(r.samples_error(), r.paper_samples_per_s > 0));
-      cells.push_back(times(r.paper_speedup_over_fp16));
+      cells.push_back(speedup_text(r.paper_speedup_over_fp16));
       cells.push_back(percent(r.speedup_error(), r.paper_speedup_over_fp16 > 0));
     }
     for (size_t i = 0; i < cells.size(); ++i) cols[i].second.push_back(cells[i]);
@@ -234,7 +235,7 @@ std::string as_csv(const Report& rep) {
   for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i].first;
   out += "\n";
   for (size_t r = 0; r < rep.rows.size(); ++r) {
-    for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i].second[r];
+    for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + csv_field(cols[i].second[r]);
     out += "\n";
   }
   return out;

@@ -235,7 +235,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   return load_run_config(path, typed);
 }
 
-RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides) {
+RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides, RunFileCache* cache) {
   YAML::Node run_doc = load_yaml_file(path);
   std::vector<Override> npu_sets, model_sets;
   for (const Override& o : overrides) {
@@ -288,7 +288,13 @@ RunConfig load_run_config(const std::string& path, const std::vector<Override>& 
   std::vector<std::set<std::string>> formats_seen(run.models.size());
   for (const std::string& t : run.trace_files) {
     require_file(s, "traces", t);
-    run.traces.push_back(traces::read_trace(t));
+    if (cache) {
+      auto it = cache->traces.find(t);
+      if (it == cache->traces.end()) it = cache->traces.emplace(t, traces::read_trace(t)).first;
+      run.traces.push_back(it->second);
+    } else {
+      run.traces.push_back(traces::read_trace(t));
+    }
     traces::Trace& trace = run.traces.back();
     size_t model = run.models.size();
     for (size_t m = 0; m < run.models.size(); ++m) {

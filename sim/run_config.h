@@ -3,6 +3,7 @@
 // through declared fields; paths inside are relative to the run file.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,7 +67,12 @@ struct Override {
   std::string assignment;  // key.path=value
   std::string origin;
 };
-RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides);
+// Files that a series of runs share (a sweep's points), each read and parsed once.
+struct RunFileCache {
+  std::map<std::string, traces::Trace> traces;  // by resolved path
+};
+RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides,
+                          RunFileCache* cache = nullptr);
 
 // The format a configuration runs a phase in, given the trace header and the phase's traced bits.
 workloads::PrecisionFormat phase_format(const Configuration& c, const traces::TraceHeader& header,

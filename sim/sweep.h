@@ -102,6 +102,11 @@ SweepSummary run_sweep_local(const SweepSpec& spec, const std::string& dir, cons
 // rank 0 (which fills `summary`). Built with NPUSIM_WITH_MPI; otherwise throws InputError saying so.
 bool sweep_mpi(const SweepSpec& spec, const std::string& dir, const SweepOptions& options, SweepSummary* summary);
 
+// Records a finished point under `dir`: `files` (name, content) atomically, then its point.json (the mark of a
+// finished point); an earlier failure record goes. Shared by the local runner and the MPI coordinator.
+void commit_point(const std::string& dir, const SweepPoint& point,
+                  const std::vector<std::pair<std::string, std::string>>& files);
+
 // Runs one point in the calling process (which must be a fresh one: a forked child): the run, then its results
 // and its record, each written atomically. Returns the error text ("" when it succeeded); a failed point is
 // recorded with its error.

@@ -59,20 +59,19 @@ SweepSummary coordinate(const SweepSpec& spec, const std::string& dir, int worke
     const json message = receive_json(MPI_ANY_SOURCE, kToCoordinator, &source);
     if (message.contains("index")) {
       const SweepPoint& p = spec.points.at(message["index"].get<size_t>());
-      const std::string pdir = point_dir(dir, p);
-      make_dirs(pdir);
-      // The results first, the record that marks the point finished last.
       std::vector<std::pair<std::string, std::string>> files;
       for (const auto& [name, content] : message["files"].items()) {
-        if (name != "point.json") files.emplace_back(pdir + "/" + name, content.get<std::string>());
+        if (name != "point.json") files.emplace_back(name, content.get<std::string>());
       }
-      write_files_atomic(files);
       const std::string error = message.value("error", "");
       if (error.empty() && message["files"].contains("point.json")) {
-        write_file_atomic(point_done_file(dir, p), message["files"]["point.json"].get<std::string>());
-        fs::remove(fs::path(pdir) / "failed.json");
+        commit_point(dir, p, files);
         ++summary.done;
       } else {
+        // The failure record (and log) as the worker wrote them; no point.json: not finished.
+        make_dirs(point_dir(dir, p));
+        for (auto& [name, content] : files) name = point_dir(dir, p) + "/" + name;
+        write_files_atomic(files);
         ++summary.failed;
       }
       progress.finished(p, error);

@@ -28,10 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-ojson fields_json(const SweepPoint& point) {
+// What every record of a point carries: its index, hash and swept fields.
+ojson point_record(const SweepPoint& point) {
   ojson fields = ojson::object();
   for (const auto& [field, value] : point.fields) fields[field] = value;
-  return fields;
+  return {{"index", point.index}, {"hash", point.hash}, {"fields", std::move(fields)}};
 }
 
 // A failed point's record (failed.json beside where its results would go). Never throws: a point whose failure
@@ -39,8 +40,8 @@ ojson fields_json(const SweepPoint& point) {
 void record_failure(const std::string& dir, const SweepPoint& point, const std::string& error) noexcept {
   try {
     make_dirs(point_dir(dir, point));
-    const ojson j = {
-        {"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}, {"error", error}};
+    ojson j = point_record(point);
+    j["error"] = error;
     write_file_atomic((fs::path(point_dir(dir, point)) / "failed.json").string(),
                       j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n");
   } catch (...) {
@@ -52,7 +53,7 @@ void record_failure(const std::string& dir, const SweepPoint& point, const std::
 void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
   ojson points = ojson::array();
   for (const SweepPoint& p : spec.points) {
-    points.push_back({{"index", p.index}, {"hash", p.hash}, {"fields", fields_json(p)}});
+    points.push_back(point_record(p));
   }
   const ojson j = {{"format", "npusim-sweep"},   {"version", 1},          {"name", spec.name},
                    {"spec", spec.file},          {"base", spec.base_run}, {"fields", spec.fields},
@@ -62,18 +63,24 @@ void write_sweep_description(const SweepSpec& spec, const std::string& dir) {
 
 }  // namespace
 
+void commit_point(const std::string& dir, const SweepPoint& point,
+                  const std::vector<std::pair<std::string, std::string>>& files) {
+  const std::string pdir = point_dir(dir, point);
+  make_dirs(pdir);
+  std::vector<std::pair<std::string, std::string>> paths;
+  for (const auto& [name, content] : files) paths.emplace_back(pdir + "/" + name, content);
+  write_files_atomic(paths);
+  // Written last: its presence is what makes the point finished.
+  write_file_atomic(point_done_file(dir, point), point_record(point).dump(2) + "\n");
+  fs::remove(fs::path(pdir) / "failed.json");
+}
+
 std::string run_sweep_point(const SweepSpec& spec, const SweepPoint& point, const std::string& dir) {
   try {
     const RunConfig run = load_run_config(spec.base_run, point.overrides);
     const RunResults results = run_simulation(run);
-    const std::string pdir = point_dir(dir, point);
-    make_dirs(pdir);
-    write_files_atomic(
-        {{pdir + "/results.json", results_json(run, results)}, {pdir + "/results.csv", results_csv(results)}});
-    // Written last: its presence is what makes the point finished.
-    const ojson record = {{"index", point.index}, {"hash", point.hash}, {"fields", fields_json(point)}};
-    write_file_atomic(point_done_file(dir, point), record.dump(2) + "\n");
-    fs::remove(fs::path(pdir) / "failed.json");
+    commit_point(dir, point,
+                 {{"results.json", results_json(run, results)}, {"results.csv", results_csv(results)}});
     return "";
   } catch (const std::exception& e) {
     record_failure(dir, point, e.what());

@@ -33,11 +33,6 @@ std::string value_text(const YAML::Node& v) {
   return v.IsScalar() ? v.Scalar() : value_yaml(v);
 }
 
-std::string where(const ConfigSection& s, const YAML::Node& node) {
-  const int line = line_of(node);
-  return s.file() + (line > 0 ? ":" + std::to_string(line) : "") + ": ";
-}
-
 // One axis: `field` and its `values`.
 std::vector<Option> read_axis(ConfigSection a) {
   const std::string field = a.text("field",
@@ -52,7 +47,8 @@ std::vector<Option> read_axis(ConfigSection a) {
   for (const YAML::Node& v : values) {
     if (v.IsNull()) a.fail(v, "values", "expected a value, got nothing");
     const std::string text = value_text(v);
-    out.push_back({{field, text, where(a, v) + a.path() + " " + field + "=" + text, value_yaml(v)}});
+    out.push_back({{field, text, location_prefix(a.file(), line_of(v)) + a.path() + " " + field + "=" + text,
+                    value_yaml(v)}});
   }
   return out;
 }
@@ -89,12 +85,13 @@ Option read_assignments(const ConfigSection& s, const YAML::Node& m, const std::
   for (const auto& kv : m) {
     const std::string field = kv.first.as<std::string>();
     const std::string text = value_text(kv.second);
-    out.push_back({field, text, where(s, kv.second) + key + " " + field + "=" + text, value_yaml(kv.second)});
+    out.push_back({field, text, location_prefix(s.file(), line_of(kv.second)) + key + " " + field + "=" + text,
+                   value_yaml(kv.second)});
   }
   return out;
 }
 
-void read_spec(ConfigSection& s, SweepSpec* spec, std::vector<Assignment>* sets,
+void read_spec(ConfigSection& s, SweepSpec* spec, std::vector<Override>* sets,
                std::vector<std::vector<Option>>* axes, std::vector<Option>* points,
                std::vector<Option>* excludes) {
   spec->name =
@@ -116,10 +113,7 @@ void read_spec(ConfigSection& s, SweepSpec* spec, std::vector<Assignment>* sets,
   if (s.documenting()) return;
   for (const YAML::Node& o : set) {
     if (!o.IsScalar()) s.fail(o, "set", "expected key.path=value");
-    const std::string a = o.Scalar();
-    const auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) s.fail(o, "set", "expected key.path=value, got '" + a + "'");
-    sets->push_back({a.substr(0, eq), a.substr(eq + 1), where(s, o) + "set " + a, a.substr(eq + 1)});
+    sets->push_back({o.Scalar(), location_prefix(s.file(), line_of(o)) + "set " + o.Scalar()});
   }
   for (size_t i = 0; i < axis_list.size(); ++i) {
     axes->push_back(read_axis_group(ConfigSection(axis_list[i], s.file(), "axes[" + std::to_string(i) + "]")));
@@ -152,7 +146,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
   ConfigSection s(root, path);
   SweepSpec spec;
   spec.file = path;
-  std::vector<Assignment> sets;
+  std::vector<Override> sets;
   std::vector<std::vector<Option>> axes;
   std::vector<Option> explicit_points, excludes;
   read_spec(s, &spec, &sets, &axes, &explicit_points, &excludes);
@@ -161,6 +155,19 @@ SweepSpec load_sweep_spec(const std::string& path) {
                       : (fs::path(path).parent_path() / spec.base_run).lexically_normal().string();
   if (!fs::is_regular_file(spec.base_run)) s.fail(s.node_of("base"), "base", "no such file: " + spec.base_run);
 
+  // A filter on a field no axis or point sets would silently drop nothing: a misspelling.
+  std::set<std::string> swept;
+  for (const std::vector<Option>& group : axes) {
+    for (const Assignment& a : group.front()) swept.insert(a.field);
+  }
+  for (const Option& o : explicit_points) {
+    for (const Assignment& a : o) swept.insert(a.field);
+  }
+  for (const Option& e : excludes) {
+    for (const Assignment& want : e) {
+      if (!swept.count(want.field)) throw InputError(want.origin + ": no axis or point sets " + want.field);
+    }
+  }
   // The product, the first axis slowest; then the explicit points.
   std::vector<Option> options{Option{}};
   for (const std::vector<Option>& group : axes) {
@@ -177,16 +184,6 @@ SweepSpec load_sweep_spec(const std::string& path) {
   if (axes.empty()) options.clear();
   options.insert(options.end(), explicit_points.begin(), explicit_points.end());
 
-  // A filter on a field no point sets would silently drop nothing: a misspelling.
-  for (const Option& e : excludes) {
-    for (const Assignment& want : e) {
-      bool swept = false;
-      for (const Option& o : options) {
-        for (const Assignment& a : o) swept = swept || a.field == want.field;
-      }
-      if (!swept) throw InputError(want.origin + ": no axis or point sets " + want.field);
-    }
-  }
   std::map<std::string, std::string> file_hashes;  // a file read once, however many points name it
   const auto file_hash = [&](const std::string& file) {
     auto it = file_hashes.find(file);
@@ -198,6 +195,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
     return it->second;
   };
   std::set<std::string> seen;
+  RunFileCache files;  // every point reads the same traces: parse them once
   for (const Option& o : options) {
     bool excluded = false;
     for (const Option& e : excludes) {
@@ -214,7 +212,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
       continue;
     }
     SweepPoint p;
-    for (const Assignment& a : sets) p.overrides.push_back({a.field + "=" + a.yaml, a.origin});
+    p.overrides = sets;
     for (const Assignment& a : o) {
       p.fields.emplace_back(a.field, a.value);
       p.overrides.push_back({a.field + "=" + a.yaml, a.origin});
@@ -223,7 +221,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
       }
     }
     // Loading checks every field as a run would, and names the files whose bytes make the resolved config.
-    const RunConfig run = load_run_config(spec.base_run, p.overrides);
+    const RunConfig run = load_run_config(spec.base_run, p.overrides, &files);
     Hash h;
     for (const Override& ov : p.overrides) h.add(ov.assignment);
     for (const std::string& f : {spec.base_run, run.npu_file, run.reference_file})
@@ -245,7 +243,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
 void describe_sweep_spec(std::vector<FieldDoc>* docs) {
   ConfigSection s = ConfigSection::for_docs(docs);
   SweepSpec spec;
-  std::vector<Assignment> sets;
+  std::vector<Override> sets;
   std::vector<std::vector<Option>> axes;
   std::vector<Option> points, excludes;
   read_spec(s, &spec, &sets, &axes, &points, &excludes);

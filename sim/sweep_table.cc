@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "sim/report.h"
 #include "sim/sweep.h"
 
 namespace npusim::sim {
@@ -15,11 +16,7 @@ namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
 std::string csv_cell(const ojson& v) {
-  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return csv_field(v.is_string() ? v.get<std::string>() : v.dump());
 }
 
 }  // namespace
