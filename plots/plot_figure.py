@@ -41,14 +41,9 @@ def check(doc, path):
                                     "requests[].prefill_bits and decode_bits (results of an older npusim?)")
 
 
-def ordered(values):
-    """Distinct values in first-seen order."""
-    return list(dict.fromkeys(values))
-
-
 def run_order(doc, key, field):
     """The run's order of models or configurations (results.json lists them), else first-seen order."""
-    seen = ordered(r[field] for r in doc["results"])
+    seen = common.ordered(r[field] for r in doc["results"])
     listed = [v for v in doc.get(key, []) if v in seen]
     return listed + [v for v in seen if v not in listed]
 
@@ -77,7 +72,7 @@ def plot_figure(doc):
     width = 0.8 / len(configs)
     for ax, model in zip(axes[0], models):
         rows = [r for r in results if r["model"] == model]
-        tasks = ordered(r["task"] for r in rows)
+        tasks = common.ordered(r["task"] for r in rows)
         top = 0
         for k, config in enumerate(configs):
             xs, heights, labels, ticks = [], [], [], []
@@ -220,7 +215,7 @@ def charts(doc):
     """(file stem, figure builder) for every chart of the run."""
     out = [("figure_samples_per_s", lambda: plot_figure(doc))]
     for model in run_order(doc, "models", "model"):
-        for task in ordered(r["task"] for r in doc["results"] if r["model"] == model):
+        for task in common.ordered(r["task"] for r in doc["results"] if r["model"] == model):
             stem = f"timeline_{common.safe_name(model)}_{common.safe_name(task)}"
             out.append((stem, lambda m=model, t=task: plot_timeline(doc, m, t)))
     out += [("roofline", lambda: plot_roofline(doc)), ("stall_breakdown", lambda: plot_stalls(doc))]

@@ -39,17 +39,27 @@ class InputError(Exception):
     """Bad input; the message names the file and what was expected."""
 
 
+def read_json(path, expected):
+    """A JSON file's document; InputError naming the file and `expected` when it is missing or not JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; expected {expected}")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not readable JSON ({e}); expected {expected}")
+
+
+def ordered(values):
+    """Distinct values in first-seen order."""
+    return list(dict.fromkeys(values))
+
+
 def load_results(path):
     """Read and check results.json (or DIR/results.json); return the parsed document."""
     if os.path.isdir(path):
         path = os.path.join(path, "results.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; expected npusim's results.json or the folder holding it")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: not readable JSON ({e}); expected npusim's results.json")
+    doc = read_json(path, "npusim's results.json or the folder holding it")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"{path}: not an npusim results file; expected a JSON object with \"format\": \"{FORMAT}\"")
     if doc.get("version") != VERSION:

@@ -29,13 +29,7 @@ def load_sweep(path):
     """(description, rows) of a sweep folder; raises common.InputError naming the file and what was expected."""
     description_file = os.path.join(path, "sweep.json")
     table_file = os.path.join(path, "sweep.jsonl")
-    try:
-        with open(description_file, encoding="utf-8") as f:
-            description = json.load(f)
-    except FileNotFoundError:
-        raise common.InputError(f"{description_file}: no such file; expected a sweep folder written by npusim sweep")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise common.InputError(f"{description_file}: not readable JSON ({e})")
+    description = common.read_json(description_file, "a sweep folder written by npusim sweep")
     if not isinstance(description, dict) or description.get("format") != "npusim-sweep":
         raise common.InputError(f"{description_file}: expected a JSON object with \"format\": \"npusim-sweep\"")
     if not isinstance(description.get("fields"), list):
@@ -60,10 +54,6 @@ def load_sweep(path):
     return description, rows
 
 
-def ordered(values):
-    return list(dict.fromkeys(values))
-
-
 def sort_key(text):
     """Numbers in numeric order, then text."""
     try:
@@ -82,7 +72,7 @@ def mean(values):
 
 def plot_heatmaps(description, rows, configuration, x_field, y_field):
     mine = [r for r in rows if r["configuration"] == configuration]
-    groups = ordered((r["model"], r["task"]) for r in mine)
+    groups = common.ordered((r["model"], r["task"]) for r in mine)
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.5), layout="constrained", squeeze=False)
     xs = sorted({r[x_field] for r in mine}, key=sort_key)
     ys = sorted({r[y_field] for r in mine}, key=sort_key)
@@ -115,7 +105,7 @@ def pareto_front(points):
 
 def plot_pareto(description, rows):
     fig, ax = plt.subplots(figsize=(7.5, 5.2), layout="constrained")
-    for k, configuration in enumerate(ordered(r["configuration"] for r in rows)):
+    for k, configuration in enumerate(common.ordered(r["configuration"] for r in rows)):
         colour = common.COLOURS[k % len(common.COLOURS)]
         points = [(r["dram_energy_per_token_mj"], r["samples_per_s"]) for r in rows
                   if r["configuration"] == configuration]
@@ -133,7 +123,7 @@ def plot_pareto(description, rows):
 def plot_speedup(description, rows, x_field):
     fig, ax = plt.subplots(figsize=(7.5, 5.0), layout="constrained")
     xs = sorted({r[x_field] for r in rows}, key=sort_key)
-    for k, configuration in enumerate(ordered(r["configuration"] for r in rows)):
+    for k, configuration in enumerate(common.ordered(r["configuration"] for r in rows)):
         ys = [mean([r["speedup_over_fp16"] for r in rows if r["configuration"] == configuration and r[x_field] == x])
               for x in xs]
         ax.plot(range(len(xs)), ys, marker="o", color=common.COLOURS[k % len(common.COLOURS)], label=configuration)
@@ -151,7 +141,7 @@ def charts(description, rows):
     fields = varying_fields(description, rows)
     out = []
     if len(fields) >= 2:
-        for configuration in ordered(r["configuration"] for r in rows):
+        for configuration in common.ordered(r["configuration"] for r in rows):
             out.append((f"heatmap_{common.safe_name(configuration)}",
                         lambda c=configuration: plot_heatmaps(description, rows, c, fields[1], fields[0])))
     out.append(("pareto", lambda: plot_pareto(description, rows)))
