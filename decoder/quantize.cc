@@ -2,13 +2,11 @@
 #include "decoder/quantize.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
 #include <random>
 #include <stdexcept>
-#include <thread>
 
 #include "common/error.h"
 
@@ -239,76 +237,6 @@ std::vector<float> AnyPrecLinear::dequantize(int bits) const {
 uint64_t AnyPrecLinear::bytes_read(int bits) const {
   return static_cast<uint64_t>(rows) *
          (static_cast<uint64_t>(bits) * static_cast<uint64_t>(words_per_plane()) * 4 + (uint64_t{2} << bits));
-}
-
-void AnyPrecLinear::matvec(const float* x, float* out, int bits, int threads) const {
-  if (bits < seed_bits || bits > parent_bits) {
-    throw InputError("anyprec: no " + std::to_string(bits) + "-bit model");
-  }
-  if (threads > 1 && static_cast<int64_t>(rows) * cols > (int64_t{1} << 20)) {
-    // Rows in contiguous blocks, one per thread (each row's sum is unchanged).
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      const int from = static_cast<int>(static_cast<int64_t>(rows) * t / threads);
-      const int to = static_cast<int>(static_cast<int64_t>(rows) * (t + 1) / threads);
-      pool.emplace_back([=] { matvec_rows(x, out, bits, from, to); });
-    }
-    for (std::thread& t : pool) t.join();
-    return;
-  }
-  matvec_rows(x, out, bits, 0, rows);
-}
-
-namespace {
-
-// spread[v]: the 8 bits of byte v, bit i moved to the lowest bit of byte i. OR-ing spread[plane byte] << (b-1-p)
-// over the b planes assembles 8 columns' codes at once, one code per byte (codes fit a byte: b <= 8).
-const std::array<uint64_t, 256>& spread_table() {
-  static const std::array<uint64_t, 256> table = [] {
-    std::array<uint64_t, 256> t{};
-    for (int v = 0; v < 256; ++v) {
-      for (int i = 0; i < 8; ++i) t[static_cast<size_t>(v)] |= static_cast<uint64_t>((v >> i) & 1) << (8 * i);
-    }
-    return t;
-  }();
-  return table;
-}
-
-}  // namespace
-
-void AnyPrecLinear::matvec_rows(const float* x, float* out, int bits, int first_row, int end_row) const {
-  const size_t words = static_cast<size_t>(words_per_plane());
-  const std::vector<uint16_t>& table = tables[static_cast<size_t>(bits - seed_bits)];
-  const std::array<uint64_t, 256>& spread = spread_table();
-  float lut[256];
-  for (int r = first_row; r < end_row; ++r) {
-    for (int j = 0; j < (1 << bits); ++j) {
-      lut[j] = half_to_float(table[(static_cast<size_t>(r) << bits) + static_cast<size_t>(j)]);
-    }
-    const uint32_t* row = planes.data() + static_cast<size_t>(r) * static_cast<size_t>(parent_bits) * words;
-    // Eight running sums, one per column position within a byte: independent chains the core can overlap (one
-    // sum would wait out every add's latency). Their order differs from a single running sum only in rounding.
-    float acc[8] = {};
-    for (size_t wi = 0; wi < words; ++wi) {
-      uint32_t plane[8];
-      for (int p = 0; p < bits; ++p)
-        plane[p] = row[static_cast<size_t>(p) * words + wi];  // only b planes are read
-      const size_t base = wi * 32;
-      for (int k = 0; k < 4; ++k) {
-        uint64_t codes = 0;
-        for (int p = 0; p < bits; ++p) codes |= spread[(plane[p] >> (8 * k)) & 0xffu] << (bits - 1 - p);
-        const size_t col = base + static_cast<size_t>(8 * k);
-        if (col + 8 <= static_cast<size_t>(cols)) {
-          for (int i = 0; i < 8; ++i) acc[i] += lut[(codes >> (8 * i)) & 0xffu] * x[col + static_cast<size_t>(i)];
-        } else {
-          for (int i = 0; col + static_cast<size_t>(i) < static_cast<size_t>(cols); ++i) {
-            acc[i] += lut[(codes >> (8 * i)) & 0xffu] * x[col + static_cast<size_t>(i)];
-          }
-        }
-      }
-    }
-    out[r] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  }
 }
 
 AnyPrecLinear random_anyprec(int rows, int cols, int seed_bits, int parent_bits, uint64_t seed) {

@@ -15,6 +15,13 @@ namespace npusim::decoder {
 uint16_t float_to_half(float f);
 float half_to_float(uint16_t h);
 
+// The LUT kernel's instruction-set variants. They perform the same operations in the same order (lut_kernel.cc
+// says which), so their results are bit-identical; kAuto takes the fastest this CPU runs.
+enum class LutIsa { kAuto, kScalar, kAvx2, kAvx512 };
+const char* lut_isa_name(LutIsa isa);
+// The variants this CPU runs, scalar first and the fastest last.
+std::vector<LutIsa> supported_lut_isas();
+
 // One linear [rows][cols] quantized the any-precision way. The parent code of a weight has `parent_bits` bits; its
 // b-bit code (seed_bits <= b <= parent_bits) is the code's top b bits. Codes are stored as bitplanes, most
 // significant first: plane p of row r holds bit (parent_bits - 1 - p) of each weight's code, 32 weights a word.
@@ -29,13 +36,10 @@ struct AnyPrecLinear {
   std::vector<float> dequantize(int bits) const;
   // out[r] = sum_c W_b[r][c] x[c], reading only the first b planes of each row and the b-bit table. With
   // `threads` > 1 and a large matrix (over a million weights) the rows are shared among that many threads; each
-  // row's sum is the same either way.
-  void matvec(const float* x, float* out, int bits, int threads = 1) const;
+  // row's sum is the same either way, and on every `isa` (one this CPU cannot run is an error).
+  void matvec(const float* x, float* out, int bits, int threads = 1, LutIsa isa = LutIsa::kAuto) const;
   // The bytes a b-bit product reads: b planes and the b-bit table of every row.
   uint64_t bytes_read(int bits) const;
-
- private:
-  void matvec_rows(const float* x, float* out, int bits, int first_row, int end_row) const;
 };
 
 // Quantizes `w` ([rows][cols], row-major) per output row: a weighted 1-D k-means to 2^seed_bits centroids, then

@@ -1,7 +1,8 @@
 // `npusim decode-bench`: the reference decoder's speed on this machine. A STREAM-like copy measures the memory
 // bandwidth; the LUT kernel runs one decoder layer of Vicuna-7B's shapes (random any-precision weights, parent 4)
-// at 2, 3 and 4 bits on 1 and N threads, and its effective bandwidth (bytes it must read per second) is set
-// against the copy's; tokens/s follow for a 32-layer stack's linears and, with ../shared, for stories260K.
+// at 2, 3 and 4 bits, each instruction-set variant on one thread and the fastest on N, and its effective bandwidth
+// (bytes it must read per second) is set against the copy's; tokens/s follow for a 32-layer stack's linears and,
+// with ../shared, for stories260K.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -66,19 +67,23 @@ int decode_bench_command(const std::vector<std::string>& args) {
     linears.push_back(random_anyprec(shapes[i].first, shapes[i].second, 2, 4, 100 + i));
   }
   std::vector<float> x(static_cast<size_t>(hidden), 0.01f), out(static_cast<size_t>(hidden));
-  std::cout << fmt::format("{:<6} {:>8} {:>14} {:>12} {:>10} {:>22}\n", "bits", "threads", "layer time ms", "GB/s",
-                           "of copy", "Vicuna-7B tokens/s (*)");
+  std::cout << fmt::format("{:<6} {:<8} {:>8} {:>14} {:>12} {:>10} {:>22}\n", "bits", "kernel", "threads",
+                           "layer time ms", "GB/s", "of copy", "Vicuna-7B tokens/s (*)");
+  const std::vector<LutIsa> isas = supported_lut_isas();
   for (int bits = 2; bits <= 4; ++bits) {
     uint64_t bytes = 0;
     for (const AnyPrecLinear& l : linears) bytes += l.bytes_read(bits);
-    for (int t : {1, threads}) {
-      const double s = best_seconds(repeats, [&] {
-        for (const AnyPrecLinear& l : linears) l.matvec(x.data(), out.data(), bits, t);
+    // Every variant on one thread, then the fastest on `threads`.
+    std::vector<std::pair<LutIsa, int>> runs;
+    for (LutIsa isa : isas) runs.emplace_back(isa, 1);
+    if (threads > 1) runs.emplace_back(isas.back(), threads);
+    for (const auto& [isa, t] : runs) {
+      const double s = best_seconds(repeats, [&, isa = isa, t = t] {
+        for (const AnyPrecLinear& l : linears) l.matvec(x.data(), out.data(), bits, t, isa);
       });
       const double gbs = static_cast<double>(bytes) / s / 1e9;
-      std::cout << fmt::format("{:<6} {:>8} {:>14.3f} {:>12.2f} {:>9.0f}% {:>22.2f}\n", bits, t, s * 1e3, gbs,
-                               100 * gbs / copy_gbs, 1.0 / (s * layers));
-      if (threads == 1) break;
+      std::cout << fmt::format("{:<6} {:<8} {:>8} {:>14.3f} {:>12.2f} {:>9.0f}% {:>22.2f}\n", bits,
+                               lut_isa_name(isa), t, s * 1e3, gbs, 100 * gbs / copy_gbs, 1.0 / (s * layers));
     }
   }
   std::cout << "(*) the 32 layers' linear products only: the decode-bound part of a token\n";

@@ -21,7 +21,7 @@ std::vector<float> dense_matvec(const std::vector<float>& w, const std::vector<f
   return out;
 }
 
-// The kernel sums in another order than one running sum (eight interleaved ones), so it matches the dequantized
+// The kernel sums in another order than one running sum (32 interleaved ones), so it matches the dequantized
 // weights' product up to fp32 rounding: within n x 2^-24 x sum |w x| of the exact (double) dot product, n = cols,
 // the standard bound for a sum of n products in any order.
 void expect_within_fp32_rounding(const std::vector<float>& out, const std::vector<float>& w,
@@ -97,6 +97,29 @@ TEST(AnyPrec, LutKernelEqualsDequantizeThenMultiplyAtEveryPrecision) {
     for (size_t i = 0; i < w.size(); ++i) error += (w[i] - wb[i]) * (w[i] - wb[i]);
     EXPECT_LT(error, previous_error) << "more bits, closer weights: " << b;
     previous_error = error;
+  }
+}
+
+// Every instruction-set variant this CPU runs gives the scalar kernel's sums bit for bit, at every precision 1..8
+// (each has its own table lookup: one register, two, or a gather), over columns that fill whole plane words and
+// columns that end inside one; and each is dequantize-then-multiply to fp32 rounding.
+TEST(AnyPrec, EveryKernelVariantEqualsTheScalarOneBitForBit) {
+  const std::vector<LutIsa> isas = supported_lut_isas();
+  ASSERT_EQ(isas.front(), LutIsa::kScalar);
+  for (const int cols : {64, 77}) {
+    const int rows = 9;
+    const AnyPrecLinear q = random_anyprec(rows, cols, 1, 8, static_cast<uint64_t>(cols));
+    const std::vector<float> x = random_values(static_cast<size_t>(cols), 11);
+    for (int bits = 1; bits <= 8; ++bits) {
+      std::vector<float> scalar(rows);
+      q.matvec(x.data(), scalar.data(), bits, 1, LutIsa::kScalar);
+      expect_within_fp32_rounding(scalar, q.dequantize(bits), x, rows, cols, std::to_string(bits) + " bits");
+      for (LutIsa isa : isas) {
+        std::vector<float> out(rows);
+        q.matvec(x.data(), out.data(), bits, 1, isa);
+        EXPECT_EQ(out, scalar) << lut_isa_name(isa) << ", " << bits << " bits, " << cols << " columns";
+      }
+    }
   }
 }
 
