@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <sstream>
 
 namespace npusim::decoder {
@@ -31,6 +33,7 @@ std::vector<QualityResult> evaluate_quality(const LlamaModel& model, const Quant
                                             const Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                                             const std::vector<QualityConfig>& configs, int max_new_tokens) {
   PrecisionLinears linears(model, &quantized);
+  std::map<int, std::unique_ptr<PrecisionLinears>> uniform_by_group;  // uniform:k linears, made when asked for
   // The references: the unquantized model's greedy generations.
   std::vector<Generation> references;
   for (const std::string& p : prompts) {
@@ -50,9 +53,14 @@ std::vector<QualityResult> evaluate_quality(const LlamaModel& model, const Quant
     o.prefill_bits = c.prefill_bits;
     o.max_new_tokens = max_new_tokens;
     StaticScheduler scheduler(c.switch_step);
+    std::unique_ptr<PrecisionLinears>& uniform = uniform_by_group[c.uniform_group];
+    if (c.uniform_group > 0 && !uniform) {
+      uniform = std::make_unique<PrecisionLinears>(model, nullptr, "uniform", c.uniform_group);
+    }
+    PrecisionLinears& weights = c.uniform_group > 0 ? *uniform : linears;
     double bits = 0, passes = 0, agree = 0, total = 0, rouge = 0, nll = 0, scored = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
-      const Generation g = generate_pmpd(model, linears, tokenizer, scheduler, prompts[i], o);
+      const Generation g = generate_pmpd(model, weights, tokenizer, scheduler, prompts[i], o);
       for (int b : g.pass_bits) bits += b;
       passes += static_cast<double>(g.pass_bits.size());
       const Generation& ref = references[i];
@@ -60,7 +68,7 @@ std::vector<QualityResult> evaluate_quality(const LlamaModel& model, const Quant
       total += static_cast<double>(ref.tokens.size());
       rouge += rouge_l(g.text, ref.text);
       // The reference continuation under this configuration's own schedule.
-      nll += continuation_nll(model, linears, tokenizer, prompts[i], ref.tokens, o.prefill(),
+      nll += continuation_nll(model, weights, tokenizer, prompts[i], ref.tokens, o.prefill(),
                               [&](int pass) { return scheduler.bits(pass, c.high_bits, c.low_bits); });
       scored += static_cast<double>(ref.tokens.size());
     }

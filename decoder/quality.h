@@ -13,11 +13,13 @@ namespace npusim::decoder {
 // ROUGE-L F1 of two word sequences (whitespace-separated): longest common subsequence over both lengths.
 double rouge_l(const std::string& candidate, const std::string& reference);
 
-// A configuration to evaluate: precisions, prefill bits, and a static switch step (a fixed precision when
-// high == low).
+// A configuration to evaluate: precisions, prefill bits, a static switch step (a fixed precision when
+// high == low), and the weights: the any-precision model's, or the uniform:k baseline's (a scale and zero per
+// `uniform_group` weights; 0: any-precision).
 struct QualityConfig {
   std::string name;
   int high_bits = 16, low_bits = 16, prefill_bits = 0, switch_step = 0;
+  int uniform_group = 0;
 };
 
 struct QualityResult {

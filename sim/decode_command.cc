@@ -227,6 +227,7 @@ int decode_quality_command(const std::vector<std::string>& args) {
       "max-new-tokens", po::value<int>()->default_value(64), "tokens generated per prompt")(
       "seed-bits", po::value<int>()->default_value(2), "any-precision seed bits (the low prefill)")(
       "parent-bits", po::value<int>()->default_value(4), "any-precision parent bits")(
+      "group-size", po::value<int>()->default_value(32), "uniform:k rows: weights per scale and zero along a row")(
       "json", "print JSON instead of a table");
   const po::variables_map vm = parse_flags("decode-quality", args, flags, po::positional_options_description());
   for (const char* required : {"model", "tokenizer", "prompts"}) {
@@ -248,6 +249,10 @@ int decode_quality_command(const std::vector<std::string>& args) {
   std::vector<QualityConfig> configs = {{"fp32", 16, 16, 16, 0},
                                         {fmt::format("uniform {}", high), high, high, high, 0},
                                         {fmt::format("uniform {}", low), low, low, low, 0}};
+  // The uniform:k baseline at both precisions: what a per-group scale-and-zero quantizer gives at the same bits.
+  const int group = vm["group-size"].as<int>();
+  if (group < 1) throw InputError("decode-quality --group-size: expected at least 1 weight per group");
+  for (int b : {high, low}) configs.push_back({fmt::format("uniform:k {} (g{})", b, group), b, b, b, 0, group});
   for (int n : steps) configs.push_back({fmt::format("pmpd N={}", n), high, low, high, n});
   const int mid = steps[steps.size() / 2];
   configs.push_back({fmt::format("pmpd N={}, {}-bit prefill", mid, seed_bits), high, low, seed_bits, mid});
