@@ -1,10 +1,12 @@
 // The any-precision LUT matrix-vector kernel (AnyPrecLinear::matvec) and its instruction-set variants.
 //
 // Every variant performs the same floating-point operations in the same order, so they agree bit for bit and a
-// decode produces the same tokens on any machine. The input is padded to whole pairs of plane words (zeros past
-// cols). Each row keeps 64 running sums; sum j takes the columns c = j (mod 64) in column order, each step one
-// fused multiply-add of the weight's centroid and x[c]. A fixed pairwise tree then adds the 64 sums. A padding
-// column adds centroid x 0 in every variant alike.
+// decode produces the same tokens on any machine. Every variant walks whole pairs of plane words: the input is
+// padded with zeros past cols, and a missing last word of a pair reads as zeros. Each row keeps 64 running sums;
+// sum j takes the columns c = j (mod 64) in column order, each step one fused multiply-add of the weight's
+// centroid and x[c]. A fixed pairwise tree then adds the 64 sums. So a padding column adds centroid x 0 in every
+// variant alike (tables are finite: the quantizer clamps to fp16's range and .npaq loading refuses inf and NaN).
+// This file is built with -ffp-contract=off: only the written fused multiply-adds fuse.
 //
 // Why 64 sums: two plane words hold 64 columns, which AVX-512 turns into one vector of 64 byte codes and four
 // 16-wide accumulators (AVX2: eight 8-wide ones) with no cross-lane work; the many add chains overlap.
@@ -21,11 +23,6 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define NPUSIM_LUT_X86 1
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), a deliberate self-initialisation that its
-// maybe-uninitialized analysis flags inside every caller.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #endif
 
 namespace npusim::decoder {
@@ -34,7 +31,6 @@ namespace {
 
 constexpr int kSums = 64;  // running sums per row: one per column position of two plane words
 constexpr size_t kWordColumns = 32;
-constexpr int kPrefetchRows = 2;  // how far ahead the SIMD kernels prefetch
 
 using RowsKernel = void (*)(const AnyPrecLinear& q, const float* x_padded, float* out, int first_row, int end_row);
 
@@ -67,6 +63,16 @@ const std::array<uint64_t, 256>& spread_table() {
   return table;
 }
 
+// Word wi of a row's plane; the word past an odd count (the rest of the last pair) reads as zeros.
+inline uint32_t plane_word(const uint32_t* plane, size_t wi, size_t words) {
+  return wi < words ? plane[wi] : 0;
+}
+
+// Plane words rounded up to whole pairs: what every variant walks.
+inline size_t paired_words(size_t words) {
+  return (words + 1) & ~size_t{1};
+}
+
 template <int B>
 void rows_scalar(const AnyPrecLinear& q, const float* x, float* out, int first_row, int end_row) {
   const size_t words = static_cast<size_t>(q.words_per_plane());
@@ -77,12 +83,14 @@ void rows_scalar(const AnyPrecLinear& q, const float* x, float* out, int first_r
     for (int j = 0; j < (1 << B); ++j) lut[j] = half_to_float(table[j]);
     const uint32_t* row = row_planes(q, r);
     float sums[kSums] = {};
-    for (size_t wi = 0; wi < words; ++wi) {
+    for (size_t wi = 0; wi < paired_words(words); ++wi) {
       const float* xw = x + wi * kWordColumns;
+      uint32_t plane[B];
+      for (int p = 0; p < B; ++p) plane[p] = plane_word(row + static_cast<size_t>(p) * words, wi, words);
       for (int k = 0; k < 4; ++k) {
         uint64_t codes = 0;
         for (int p = 0; p < B; ++p) {
-          codes |= spread[(row[static_cast<size_t>(p) * words + wi] >> (8 * k)) & 0xffu] << (B - 1 - p);
+          codes |= spread[(plane[p] >> (8 * k)) & 0xffu] << (B - 1 - p);
         }
         for (int i = 0; i < 8; ++i) {
           const size_t c = 8 * static_cast<size_t>(k) + static_cast<size_t>(i);
@@ -97,19 +105,29 @@ void rows_scalar(const AnyPrecLinear& q, const float* x, float* out, int first_r
 
 #ifdef NPUSIM_LUT_X86
 
+constexpr int kPrefetchRows = 2;  // how far ahead the SIMD kernels prefetch
+
 // Asks for the planes a later row will read, so that memory works while this row computes: the hardware
 // prefetchers follow one stream well, not the b short ones a row reads (with gaps where planes are skipped).
 template <int B>
 inline void prefetch_row(const AnyPrecLinear& q, int row, int end_row) {
   if (row >= end_row) return;
-  const size_t plane_bytes = static_cast<size_t>(q.words_per_plane()) * sizeof(uint32_t);
-  const char* planes = reinterpret_cast<const char*>(row_planes(q, row));
+  const uintptr_t plane_bytes = static_cast<uintptr_t>(q.words_per_plane()) * sizeof(uint32_t);
+  const uintptr_t planes = reinterpret_cast<uintptr_t>(row_planes(q, row));
   for (int p = 0; p < B; ++p) {
-    for (size_t offset = 0; offset < plane_bytes; offset += 64) {
-      _mm_prefetch(planes + static_cast<size_t>(p) * plane_bytes + offset, _MM_HINT_T0);
+    const uintptr_t begin = planes + static_cast<uintptr_t>(p) * plane_bytes, end = begin + plane_bytes;
+    for (uintptr_t line = begin & ~uintptr_t{63}; line < end; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
     }
   }
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), a deliberate self-initialisation that its
+// maybe-uninitialized analysis flags inside every caller.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // The 64 columns of plane words wi and wi + 1 (one word past the row's end reads as zeros).
 inline uint64_t plane_pair(const uint32_t* plane, size_t wi, size_t words) {
@@ -196,6 +214,10 @@ __attribute__((target("avx512f,avx512bw"))) void rows_avx512(const AnyPrecLinear
   }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // AVX2: a plane word is broadcast, each of its 32 bits tested in its own byte (byte j holds column j's code),
 // then the 32 byte codes widen to four 8-wide index vectors. Up to 3 bits the table fits one register, 4 bits two
 // (a blend on the code's top bit), beyond that a gather.
@@ -228,11 +250,12 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const AnyPrecLinear& q, const
     prefetch_row<B>(q, r + kPrefetchRows, end_row);
     __m256 sums[8];  // sums[4 * (wi % 2) + k]: columns 64 n + 32 (wi % 2) + 8 k + lane
     for (__m256& sum : sums) sum = _mm256_setzero_ps();
-    for (size_t wi = 0; wi < words; ++wi) {
+    for (size_t wi = 0; wi < paired_words(words); ++wi) {
       __m256i codes = _mm256_setzero_si256();
       for (int p = 0; p < B; ++p) {
         const __m256i bytes = _mm256_shuffle_epi8(
-            _mm256_set1_epi32(static_cast<int>(row[static_cast<size_t>(p) * words + wi])), byte_of_column);
+            _mm256_set1_epi32(static_cast<int>(plane_word(row + static_cast<size_t>(p) * words, wi, words))),
+            byte_of_column);
         const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit_of_column), bit_of_column);
         codes = _mm256_or_si256(codes, _mm256_and_si256(set, plane_bit[p]));
       }
@@ -290,6 +313,9 @@ RowsKernel rows_kernel(LutIsa isa, int bits) {
 }
 
 bool cpu_runs(LutIsa isa) {
+#ifdef NPUSIM_LUT_X86
+  __builtin_cpu_init();  // a no-op once done; needed only if this runs during static initialisation
+#endif
   switch (isa) {
     case LutIsa::kScalar:
       return true;
@@ -329,7 +355,7 @@ std::vector<LutIsa> supported_lut_isas() {
 }
 
 void AnyPrecLinear::matvec(const float* x, float* out, int bits, int threads, LutIsa isa) const {
-  if (bits < seed_bits || bits > parent_bits) {
+  if (bits < seed_bits || bits > parent_bits || bits < 1 || bits > 8) {
     throw InputError("anyprec: no " + std::to_string(bits) + "-bit model");
   }
   static const LutIsa fastest = supported_lut_isas().back();
@@ -340,7 +366,7 @@ void AnyPrecLinear::matvec(const float* x, float* out, int bits, int threads, Lu
   // The input padded to whole pairs of plane words, so that no variant needs a partial-block path.
   thread_local std::vector<float> padded;
   padded.assign((static_cast<size_t>(words_per_plane()) + 1) / 2 * kSums, 0.0f);
-  std::memcpy(padded.data(), x, sizeof(float) * static_cast<size_t>(cols));
+  if (cols > 0) std::memcpy(padded.data(), x, sizeof(float) * static_cast<size_t>(cols));
 #ifdef NPUSIM_LUT_X86
   if (isa == LutIsa::kAvx512) interleave_for_avx512(&padded);
 #endif

@@ -167,7 +167,9 @@ AnyPrecLinear quantize_anyprec(const float* w, int rows, int cols, const std::ve
     const auto store = [&](int b, const std::vector<double>& c) {
       std::vector<uint16_t>& table = q.tables[static_cast<size_t>(b - seed_bits)];
       for (size_t j = 0; j < c.size(); ++j)
-        table[(static_cast<size_t>(r) << b) + j] = float_to_half(static_cast<float>(c[j]));
+        // Clamped to fp16's largest finite value: an infinite centroid would poison the kernels' padding columns.
+        table[(static_cast<size_t>(r) << b) + j] =
+            float_to_half(static_cast<float>(std::clamp(c[j], -65504.0, 65504.0)));
     };
     store(seed_bits, centroids);
     for (int b = seed_bits; b < parent_bits; ++b) {

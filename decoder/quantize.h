@@ -16,10 +16,11 @@ uint16_t float_to_half(float f);
 float half_to_float(uint16_t h);
 
 // The LUT kernel's instruction-set variants. They perform the same operations in the same order (lut_kernel.cc
-// says which), so their results are bit-identical; kAuto takes the fastest this CPU runs.
+// says which), so their results are bit-identical; kAuto takes the widest this CPU runs (the fastest in
+// decode-bench).
 enum class LutIsa { kAuto, kScalar, kAvx2, kAvx512 };
 const char* lut_isa_name(LutIsa isa);
-// The variants this CPU runs, scalar first and the fastest last.
+// The variants this CPU runs, scalar first and the widest last.
 std::vector<LutIsa> supported_lut_isas();
 
 // One linear [rows][cols] quantized the any-precision way. The parent code of a weight has `parent_bits` bits; its

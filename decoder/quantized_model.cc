@@ -108,6 +108,14 @@ QuantizedModel load_quantized(const std::string& path) {
       for (int b = m.seed_bits; b <= m.parent_bits; ++b) {
         a.tables.emplace_back();
         in.array(&a.tables.back(), n(rows) << b, what + " tables");
+        // The kernels multiply unused padding entries by 0: an inf or NaN centroid would poison the row.
+        for (size_t i = 0; i < a.tables.back().size(); ++i) {
+          if ((a.tables.back()[i] & 0x7c00u) == 0x7c00u) {
+            throw InputError(path + ": " + what + ", " + std::to_string(b) + "-bit table, row " +
+                             std::to_string(i >> b) + ": entry " + std::to_string(i & ((size_t{1} << b) - 1)) +
+                             " is inf or NaN (expected finite fp16 centroids)");
+          }
+        }
       }
       m.linears.push_back(std::move(a));
     }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "common/error.h"
 #include "decoder/quality.h"
 
 namespace npusim::decoder {
@@ -84,6 +85,23 @@ TEST_F(Pmpd, QuantizedModelFileRoundTrips) {
   PrecisionLinears from_file(model_, &back), in_memory(model_, quantized_.get());
   EXPECT_EQ(generate_pmpd(model_, from_file, *tokenizer_, s, "Lily", o).tokens,
             generate_pmpd(model_, in_memory, *tokenizer_, s, "Lily", o).tokens);
+}
+
+// An infinite centroid (even in an entry no weight uses) is refused on loading: the kernels multiply unused
+// padding entries by zero, and inf x 0 would turn a whole row into NaN.
+TEST_F(Pmpd, QuantizedModelWithAnInfiniteCentroidIsRefused) {
+  QuantizedModel bad = *quantized_;
+  bad.linears[3].tables[1][5] = 0x7c00;  // +inf: layer 0's wo, 3-bit table, row 0, entry 5
+  const fs::path f = fs::temp_directory_path() / ("npusim_inf_" + std::to_string(::getpid()) + ".npaq");
+  save_quantized(bad, f.string());
+  try {
+    load_quantized(f.string());
+    ADD_FAILURE() << "loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("3-bit table, row 0: entry 5 is inf or NaN"), std::string::npos)
+        << e.what();
+  }
+  fs::remove(f);
 }
 
 // The unquantized model's own greedy continuation (32 tokens after each of several prompts), scored under the

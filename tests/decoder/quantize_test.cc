@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <random>
 
 namespace npusim::decoder {
@@ -21,7 +23,7 @@ std::vector<float> dense_matvec(const std::vector<float>& w, const std::vector<f
   return out;
 }
 
-// The kernel sums in another order than one running sum (32 interleaved ones), so it matches the dequantized
+// The kernel sums in another order than one running sum (64 interleaved ones), so it matches the dequantized
 // weights' product up to fp32 rounding: within n x 2^-24 x sum |w x| of the exact (double) dot product, n = cols,
 // the standard bound for a sum of n products in any order.
 void expect_within_fp32_rounding(const std::vector<float>& out, const std::vector<float>& w,
@@ -100,26 +102,60 @@ TEST(AnyPrec, LutKernelEqualsDequantizeThenMultiplyAtEveryPrecision) {
   }
 }
 
+// Bit for bit: == would take -0 for +0.
+void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+}
+
 // Every instruction-set variant this CPU runs gives the scalar kernel's sums bit for bit, at every precision 1..8
-// (each has its own table lookup: one register, two, or a gather), over columns that fill whole plane words and
-// columns that end inside one; and each is dequantize-then-multiply to fp32 rounding.
+// (each has its own table lookup: one register, two, or a gather), threaded or not, over columns that fill whole
+// pairs of plane words (64, 4096), end inside a word (77, 4097), or leave the last pair one word short (20, 96);
+// and the scalar one is dequantize-then-multiply to fp32 rounding.
 TEST(AnyPrec, EveryKernelVariantEqualsTheScalarOneBitForBit) {
   const std::vector<LutIsa> isas = supported_lut_isas();
   ASSERT_EQ(isas.front(), LutIsa::kScalar);
-  for (const int cols : {64, 77}) {
-    const int rows = 9;
+  std::string compared;
+  for (LutIsa isa : isas) compared += std::string(" ") + lut_isa_name(isa);
+  std::printf("kernel variants compared on this CPU:%s\n", compared.c_str());
+  for (const int cols : {20, 64, 77, 96, 4096, 4097}) {
+    const int rows = cols > 1000 ? 300 : 9;  // 300 x 4096: over a million weights, so 2 threads share the rows
     const AnyPrecLinear q = random_anyprec(rows, cols, 1, 8, static_cast<uint64_t>(cols));
     const std::vector<float> x = random_values(static_cast<size_t>(cols), 11);
     for (int bits = 1; bits <= 8; ++bits) {
-      std::vector<float> scalar(rows);
+      const std::string what = std::to_string(bits) + " bits, " + std::to_string(cols) + " columns";
+      std::vector<float> scalar(static_cast<size_t>(rows));
       q.matvec(x.data(), scalar.data(), bits, 1, LutIsa::kScalar);
-      expect_within_fp32_rounding(scalar, q.dequantize(bits), x, rows, cols, std::to_string(bits) + " bits");
+      if (cols < 1000) expect_within_fp32_rounding(scalar, q.dequantize(bits), x, rows, cols, what);
       for (LutIsa isa : isas) {
-        std::vector<float> out(rows);
-        q.matvec(x.data(), out.data(), bits, 1, isa);
-        EXPECT_EQ(out, scalar) << lut_isa_name(isa) << ", " << bits << " bits, " << cols << " columns";
+        for (int threads : {1, 2}) {
+          std::vector<float> out(static_cast<size_t>(rows));
+          q.matvec(x.data(), out.data(), bits, threads, isa);
+          expect_same_bits(out, scalar,
+                           std::string(lut_isa_name(isa)) + ", " + std::to_string(threads) + " threads, " + what);
+        }
       }
     }
+  }
+}
+
+// Where sums underflow to -0, the variants still agree to the sign. Centroids of 2^-24 times x = -2^-149 round
+// to -0, so sums 0..63 are -0 after columns 0..63. With 96 columns (three plane words) the walk's last pair is one
+// word short: its padding columns 96..127 add centroid x +0 to sums 32..63, and -0 + +0 = +0. The tree then adds
+// -0 and +0: the row is +0 in every variant. (Before every variant walked whole pairs, AVX-512 alone added the
+// padding and the scalar kernel returned -0.)
+TEST(AnyPrec, KernelVariantsAgreeOnTheSignOfAZeroSum) {
+  const int rows = 2, cols = 96;
+  AnyPrecLinear q = random_anyprec(rows, cols, 2, 2, 5);
+  for (uint16_t& t : q.tables[0]) t = float_to_half(std::ldexp(1.0f, -24));
+  const std::vector<float> x(static_cast<size_t>(cols), -std::ldexp(1.0f, -149));
+  std::vector<float> scalar(rows);
+  q.matvec(x.data(), scalar.data(), 2, 1, LutIsa::kScalar);
+  EXPECT_TRUE(!std::signbit(scalar[0]) && scalar[0] == 0.0f) << scalar[0];
+  for (LutIsa isa : supported_lut_isas()) {
+    std::vector<float> out(rows);
+    q.matvec(x.data(), out.data(), 2, 1, isa);
+    expect_same_bits(out, scalar, lut_isa_name(isa));
   }
 }
 
