@@ -240,6 +240,8 @@ int decode_quality_command(const std::vector<std::string>& args) {
   for (uint64_t n : parse_count_list_flag("decode-quality --switch-steps", vm["switch-steps"].as<std::string>())) {
     steps.push_back(static_cast<int>(std::min<uint64_t>(n, 1 << 30)));
   }
+  const int group = vm["group-size"].as<int>();
+  if (group < 1) throw InputError("decode-quality --group-size: expected at least 1 weight per group");
   const LlamaModel model = load_checkpoint(vm["model"].as<std::string>());
   const Tokenizer tokenizer(vm["tokenizer"].as<std::string>(), model.config.vocab_size);
   const std::vector<std::string> prompts = read_prompts(vm["prompts"].as<std::string>());
@@ -250,8 +252,6 @@ int decode_quality_command(const std::vector<std::string>& args) {
                                         {fmt::format("uniform {}", high), high, high, high, 0},
                                         {fmt::format("uniform {}", low), low, low, low, 0}};
   // The uniform:k baseline at both precisions: what a per-group scale-and-zero quantizer gives at the same bits.
-  const int group = vm["group-size"].as<int>();
-  if (group < 1) throw InputError("decode-quality --group-size: expected at least 1 weight per group");
   for (int b : {high, low}) configs.push_back({fmt::format("uniform:k {} (g{})", b, group), b, b, b, 0, group});
   for (int n : steps) configs.push_back({fmt::format("pmpd N={}", n), high, low, high, n});
   const int mid = steps[steps.size() / 2];

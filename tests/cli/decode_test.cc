@@ -90,6 +90,11 @@ TEST_F(Cli, DecodeQualityUpholdsThePmpdClaimsOnStories260k) {
   // fp32, uniform 4 and 3, uniform:k 4 and 3, PMPD at N = 0, 16, 32, 48, and N = 32 with a 2-bit prefill.
   ASSERT_EQ(j.at("configurations").size(), 10u);
   EXPECT_EQ(j.at("configurations")[0].at("name"), "fp32");
+  // The uniform:k rows run one precision throughout: every pass at 4 bits, then at 3.
+  EXPECT_EQ(j.at("configurations")[3].at("name"), "uniform:k 4 (g32)");
+  EXPECT_EQ(j.at("configurations")[3].at("mean_bits"), 4.0);
+  EXPECT_EQ(j.at("configurations")[4].at("name"), "uniform:k 3 (g32)");
+  EXPECT_EQ(j.at("configurations")[4].at("mean_bits"), 3.0);
   EXPECT_EQ(j.at("configurations")[0].at("token_agreement"), 1.0);  // the reference agrees with itself
   EXPECT_EQ(j.at("configurations")[0].at("rouge_l"), 1.0);
 }
