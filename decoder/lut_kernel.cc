@@ -137,10 +137,6 @@ inline uint64_t plane_pair(const uint32_t* plane, size_t wi, size_t words) {
   return pair;
 }
 
-// AVX-512 (F and BW): two plane words are the 64-bit lane mask of one vector of 64 byte codes; one masked byte
-// add per plane sets that plane's bit. Its dwords, shifted, index the table four times; the input comes
-// interleaved to match (see interleave_for_avx512). Up to 4 bits the table fits one register (a permute looks it
-// up), 5 bits two, beyond that a gather reads it from memory.
 // Within every 64 columns, x[16k + i] becomes x[4i + k]: the column that lane i of the k-th lookup holds.
 void interleave_for_avx512(std::vector<float>* padded) {
   std::vector<float>& x = *padded;
@@ -153,6 +149,10 @@ void interleave_for_avx512(std::vector<float>* padded) {
   }
 }
 
+// AVX-512 (F and BW): two plane words are the 64-bit lane mask of one vector of 64 byte codes; one masked byte
+// add per plane sets that plane's bit. Its dwords, shifted, index the table four times; the input comes
+// interleaved to match (see interleave_for_avx512). Up to 4 bits the table fits one register (a permute looks it
+// up), 5 bits two, beyond that a gather reads it from memory.
 template <int B>
 __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 lookup_avx512(__m512i codes,
                                                                                        __m512 lut_low,
@@ -358,8 +358,8 @@ void AnyPrecLinear::matvec(const float* x, float* out, int bits, int threads, Lu
   if (bits < seed_bits || bits > parent_bits || bits < 1 || bits > 8) {
     throw InputError("anyprec: no " + std::to_string(bits) + "-bit model");
   }
-  static const LutIsa fastest = supported_lut_isas().back();
-  if (isa == LutIsa::kAuto) isa = fastest;
+  static const LutIsa widest = supported_lut_isas().back();
+  if (isa == LutIsa::kAuto) isa = widest;
   if (!cpu_runs(isa))
     throw InputError(std::string("anyprec: this CPU cannot run the ") + lut_isa_name(isa) + " kernel");
   const RowsKernel kernel = rows_kernel(isa, bits);
