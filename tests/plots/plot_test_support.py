@@ -4,6 +4,7 @@ skip code) when this interpreter has no matplotlib."""
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -16,6 +17,17 @@ def run_script(name, *args):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "plots", name), *args], capture_output=True, text=True,
                        timeout=300)
     return p.returncode, p.stdout, p.stderr
+
+
+class ChartDirCase(unittest.TestCase):
+    """A test case with a fresh temporary folder (self.tmp) and a charts folder inside it (self.out)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "charts")
+
+    def tearDown(self):
+        self.tmp.cleanup()
 
 
 def main():

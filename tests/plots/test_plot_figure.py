@@ -30,13 +30,7 @@ def plot(*args):
     return support.run_script("plot_figure.py", *args)
 
 
-class DrawsCharts(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = os.path.join(self.tmp.name, "charts")
-
-    def tearDown(self):
-        self.tmp.cleanup()
+class DrawsCharts(support.ChartDirCase):
 
     def test_every_chart_as_png(self):
         rc, out, err = plot(FIXTURE, "--out", self.out)

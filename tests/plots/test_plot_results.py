@@ -8,7 +8,6 @@ this interpreter has no matplotlib.
 import json
 import os
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,13 +25,7 @@ def plot(*args):
     return support.run_script("plot_results.py", *args)
 
 
-class DrawsCharts(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = os.path.join(self.tmp.name, "charts")
-
-    def tearDown(self):
-        self.tmp.cleanup()
+class DrawsCharts(support.ChartDirCase):
 
     def test_png_per_task_and_chart(self):
         rc, _, err = plot(FIXTURE, "--out", self.out)
@@ -61,15 +54,11 @@ class DrawsCharts(unittest.TestCase):
                 self.assertEqual(a.read(), b.read(), name)
 
 
-class RefusesBadInput(unittest.TestCase):
+class RefusesBadInput(support.ChartDirCase):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = os.path.join(self.tmp.name, "charts")
+        super().setUp()
         with open(FIXTURE, encoding="utf-8") as f:
             self.doc = json.load(f)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def write(self, name, text):
         path = os.path.join(self.tmp.name, name)
