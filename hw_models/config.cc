@@ -27,7 +27,8 @@ DramTimings read_timings(ConfigSection& s, const DramTimings& p) {
   const auto ns = [&](const char* key, const char* meaning, double preset) {
     return s.real(key, "ns", meaning, preset, 0, 1e7);
   };
-  t.tRCD = ns("tRCD", "ACT to column command, same bank", p.tRCD);
+  t.tRCD = ns("tRCD", "ACT to read command, same bank (tRCDRD)", p.tRCD);
+  t.tRCD_WR = ns("tRCD_WR", "ACT to write command, same bank (HBM's tRCDWR; 0: tRCD)", p.tRCD_WR);
   t.tRP = ns("tRP", "PRE to ACT, same bank", p.tRP);
   t.tRAS = ns("tRAS", "ACT to PRE, same bank", p.tRAS);
   t.tRC = ns("tRC", "ACT to ACT, same bank", p.tRC);
@@ -35,6 +36,7 @@ DramTimings read_timings(ConfigSection& s, const DramTimings& p) {
   t.tWL = ns("tWL", "write command to first data", p.tWL);
   t.tCCD_S = ns("tCCD_S", "column to column, different bank group", p.tCCD_S);
   t.tCCD_L = ns("tCCD_L", "column to column, same bank group", p.tCCD_L);
+  t.tCCD_L_WR = ns("tCCD_L_WR", "write to write, same bank group (DDR5; 0: tCCD_L)", p.tCCD_L_WR);
   t.tRRD_S = ns("tRRD_S", "ACT to ACT, different bank group of a rank", p.tRRD_S);
   t.tRRD_L = ns("tRRD_L", "ACT to ACT, same bank group", p.tRRD_L);
   t.tFAW = ns("tFAW", "window that holds at most four ACTs of a rank", p.tFAW);
@@ -43,6 +45,9 @@ DramTimings read_timings(ConfigSection& s, const DramTimings& p) {
   t.tRTP = ns("tRTP", "read command to PRE, same bank", p.tRTP);
   t.tWR = ns("tWR", "end of write data to PRE, same bank (write recovery)", p.tWR);
   t.tRTRS = ns("tRTRS", "data-bus turnaround between reads and writes or between ranks", p.tRTRS);
+  t.tRTW = ns("tRTW", "read command to write command (HBM3; 0: only the data bus and tRTRS)", p.tRTW);
+  t.tPPD = ns("tPPD", "PRE to PRE, same rank (0: none)", p.tPPD);
+  t.tRREFD = ns("tRREFD", "per-bank REF to per-bank REF, same rank (LPDDR's tpbR2pbR; 0: none)", p.tRREFD);
   t.tREFI = ns("tREFI", "refresh interval; per-bank refresh sends one bank's REF every tREFI / banks", p.tREFI);
   t.tRFC = ns("tRFC", "all-bank refresh: the rank is busy this long", p.tRFC);
   t.tRFCpb = ns("tRFCpb", "per-bank refresh: the bank is busy this long", p.tRFCpb);
@@ -75,8 +80,14 @@ DramConfig read_dram(ConfigSection& s) {
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
   c.scheduler =
-      s.choice("scheduler", "command model: frfcfs (oldest row hit first, then oldest) or fcfs (oldest first)",
+      s.choice("scheduler",
+               "command model: frfcfs (the command ready first among all queued bursts; row hits, then the oldest, "
+               "on a tie) or fcfs (the oldest burst's commands only)",
                p.scheduler, {"frfcfs", "fcfs"});
+  c.starvation_cap = s.integer("starvation_cap", "bursts",
+                               "command model, frfcfs: a burst that this many younger bursts went ahead of is "
+                               "served next (0: no cap)",
+                               p.starvation_cap, 0, 1 << 20);
   c.read_queue_bursts = s.integer("read_queue_bursts", "bursts",
                                   "command model: read queue entries per channel (the scheduler's window)",
                                   p.read_queue_bursts, 1, 4096);
@@ -109,6 +120,15 @@ DramConfig read_dram(ConfigSection& s) {
   c.data_rate_mtps =
       s.integer("data_rate_mtps", "MT/s", "transfers per second per pin", p.data_rate_mtps, 100, 100000);
   c.burst_length = s.integer("burst_length", "beats", "beats per burst", p.burst_length, 1, 64);
+  c.transfers_per_clock =
+      s.integer("transfers_per_clock", "transfers",
+                "command model: data transfers per command-clock cycle (CK = data_rate_mtps / this; commands and "
+                "timings are whole CK cycles)",
+                p.transfers_per_clock, 1, 64);
+  c.command_buses = s.choice("command_buses",
+                             "command model: shared (one command per CK) or row_column (one row and one column "
+                             "command per CK, as HBM has)",
+                             p.command_buses, {"shared", "row_column"});
   c.ranks = s.integer("ranks", "ranks", "command model: ranks per channel", p.ranks, 1, 16);
   c.bank_groups =
       s.integer("bank_groups", "groups", "command model: bank groups per rank (1: none)", p.bank_groups, 1, 64);
@@ -138,6 +158,10 @@ DramConfig read_dram(ConfigSection& s) {
   c.interleave_bytes = s.integer("interleave_bytes", "bytes",
                                  "channel model: consecutive bytes on one channel before moving to the next",
                                  p.interleave_bytes, 32, 1 << 20);
+  if (!s.documenting() && c.burst_length % c.transfers_per_clock != 0) {
+    s.fail(s.node_of("transfers_per_clock"), "transfers_per_clock",
+           "must divide burst_length (" + std::to_string(c.burst_length) + "): a burst lasts whole CK cycles");
+  }
   if (!s.documenting() && (c.bus_width_bits % 8 != 0)) {
     s.fail(s.node_of("bus_width_bits"), "bus_width_bits", "must be a multiple of 8");
   }

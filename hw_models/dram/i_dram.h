@@ -14,9 +14,12 @@
 
 namespace npusim::hw {
 
-// JEDEC timing parameters in ns, as a preset's standard and speed bin give them (typical values).
+// JEDEC timing parameters in ns, as a preset's standard and speed bin give them. The command model rounds each
+// up to whole command-clock cycles. A 0 in an optional field (marked so) means the standard has no such constraint
+// or that the named default applies.
 struct DramTimings {
-  double tRCD = 0;    // ACT to CAS, same bank
+  double tRCD = 0;     // ACT to read CAS (tRCDRD), same bank
+  double tRCD_WR = 0;  // optional: ACT to write CAS (HBM's tRCDWR), same bank; 0: tRCD
   double tRP = 0;     // PRE to ACT, same bank
   double tRAS = 0;    // ACT to PRE, same bank
   double tRC = 0;     // ACT to ACT, same bank
@@ -24,6 +27,7 @@ struct DramTimings {
   double tWL = 0;     // write CAS to first data
   double tCCD_S = 0;  // CAS to CAS, different bank group
   double tCCD_L = 0;  // CAS to CAS, same bank group
+  double tCCD_L_WR = 0;  // optional: write CAS to write CAS, same bank group (DDR5, LPDDR5); 0: tCCD_L
   double tRRD_S = 0;  // ACT to ACT, different bank group, same rank
   double tRRD_L = 0;  // ACT to ACT, same bank group
   double tFAW = 0;    // window holding at most four ACTs per rank
@@ -32,6 +36,9 @@ struct DramTimings {
   double tRTP = 0;    // read CAS to PRE, same bank
   double tWR = 0;     // end of write data to PRE, same bank (write recovery)
   double tRTRS = 0;   // data-bus turnaround between a read and a write, or between ranks
+  double tRTW = 0;    // optional: read CAS to write CAS (HBM3's tRTW); 0: only the data bus and tRTRS space them
+  double tPPD = 0;    // optional: PRE to PRE, same rank (DDR5, LPDDR5, HBM3)
+  double tRREFD = 0;  // optional: per-bank REF to REF or to ACT of another bank (LPDDR's tpbR2pbR, HBM's tRREFD)
   double tREFI = 0;   // refresh interval (all-bank); per-bank refresh runs every tREFI / banks
   double tRFC = 0;    // all-bank refresh cycle time
   double tRFCpb = 0;  // per-bank refresh cycle time (0: the standard has none)
@@ -55,6 +62,8 @@ struct DramConfig {
   int64_t bus_width_bits = 0;    // data pins per (pseudo-)channel
   int64_t data_rate_mtps = 0;    // transfers per second per pin, in millions
   int64_t burst_length = 0;      // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
+  int64_t transfers_per_clock = 0;  // data transfers per command-clock cycle (CK): the command clock is
+                                    // data_rate_mtps / this; e.g. 2 for DDR5 and LPDDR4, 8 for LPDDR5 (WCK 4:1)
   double read_latency_ns = 0;    // channel model: unloaded first-data latency of a read (row activate + CAS)
   double write_latency_ns = 0;   // channel model: time from a write's last beat to its data being accepted
   int64_t interleave_bytes = 0;  // channel model: consecutive bytes on one channel before the next
@@ -67,9 +76,12 @@ struct DramConfig {
   std::string address_mapping;   // field order from the most significant bit: e.g. "robabgcoch" (see mapping)
   std::string page_policy;       // "open" (rows stay open until a conflict) or "closed" (auto-precharge)
   std::string refresh;           // "all_bank", "per_bank" or "none"
+  std::string command_buses;     // "shared" (one command per CK) or "row_column" (HBM: one row and one column
+                                 // command per CK)
   int64_t refresh_postpone = 0;  // refreshes a busy controller may owe before it must refresh (JEDEC allows 8)
   // Command-level controller (one per channel).
-  std::string scheduler;            // "frfcfs" (row hits first, then oldest) or "fcfs" (oldest first)
+  std::string scheduler;            // "frfcfs" (first ready, row hits first, then oldest) or "fcfs" (in order)
+  int64_t starvation_cap = 0;       // FR-FCFS: a burst that younger ones passed this many times goes first (0: none)
   int64_t read_queue_bursts = 0;    // read queue entries: the bursts the scheduler can choose among
   int64_t write_queue_bursts = 0;   // write queue entries; a write is accepted (done) when it enters
   double write_high_watermark = 0;  // fraction of the write queue that starts a write drain
@@ -89,6 +101,10 @@ struct DramConfig {
     return (burst_bytes() * 1000000ULL + per_us - 1) / per_us;
   }
   int64_t banks() const { return bank_groups * banks_per_group; }
+  // The command clock (CK) period, exactly: transfers_per_clock / data rate.
+  double command_clock_ps() const {
+    return static_cast<double>(transfers_per_clock) * 1.0e6 / static_cast<double>(data_rate_mtps);
+  }
   // Bytes a request moves on the bus: every burst it touches, whole.
   uint64_t bus_bytes(uint64_t address, uint64_t bytes) const {
     const uint64_t b = burst_bytes();

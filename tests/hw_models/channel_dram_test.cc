@@ -11,6 +11,14 @@
 namespace npusim::hw {
 namespace {
 
+// The HBM3 preset with the channel model's two latencies pinned to the figures derived here.
+DramConfig hbm3() {
+  DramConfig c = dram_preset("hbm3");
+  c.read_latency_ns = 30;
+  c.write_latency_ns = 6;
+  return c;
+}
+
 TEST(ChannelDram, PeakBandwidthDerivesFromOrganisation) {
   // 32 channels * 4 B * 6400e6 = 819.2e9 B/s (one HBM3 stack).
   EXPECT_DOUBLE_EQ(dram_preset("hbm3").peak_bandwidth_bytes_per_s(), 819.2e9);
@@ -21,7 +29,7 @@ TEST(ChannelDram, PeakBandwidthDerivesFromOrganisation) {
 }
 
 TEST(ChannelDram, IdleReadCostsLatencyPlusBurst) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   // 30000 ps latency + 1250 ps burst.
   EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
   EXPECT_EQ(dram.stats().reads, 1u);
@@ -31,7 +39,7 @@ TEST(ChannelDram, IdleReadCostsLatencyPlusBurst) {
 }
 
 TEST(ChannelDram, BackToBackReadsOnOneChannelQueueOnTheBus) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
   // Same channel (address 32 is in granule 0): its data follows the first burst: 31250 + 1250.
   EXPECT_EQ(dram.access(32, 32, false, 0), 32500u);
@@ -40,14 +48,14 @@ TEST(ChannelDram, BackToBackReadsOnOneChannelQueueOnTheBus) {
 }
 
 TEST(ChannelDram, LargeReadSpreadsOverAllChannels) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   // 1 MiB over 32 channels = 32768 B each = 32768 / 25.6 B/ns = 1280 ns, after 30 ns latency: 1310000 ps.
   EXPECT_EQ(dram.access(0, 1 << 20, false, 0), 1310000u);
   for (uint64_t b : dram.stats().channel_bytes) EXPECT_EQ(b, 32768u);
 }
 
 TEST(ChannelDram, PartialGranulesRoundUpToBursts) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   // 100 B at address 200: 56 B in granule 0 (channel 0) and 44 B in granule 1 (channel 1); each rounds up to
   // two 32 B bursts = 2500 ps after the 30000 ps latency.
   EXPECT_EQ(dram.access(200, 100, false, 0), 32500u);
@@ -55,21 +63,23 @@ TEST(ChannelDram, PartialGranulesRoundUpToBursts) {
 }
 
 TEST(ChannelDram, UnalignedRequestMovesEveryBurstItTouches) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   // 32 B at address 16 straddles bursts [0, 32) and [32, 64) of channel 0: two bursts, 30000 + 2 * 1250.
   EXPECT_EQ(dram.access(16, 32, false, 0), 32500u);
   EXPECT_EQ(dram.stats().read_bytes, 64u);
 }
 
 TEST(ChannelDram, WriteGoesOutThenIsAbsorbed) {
-  ChannelDram dram(dram_preset("hbm3"));
+  ChannelDram dram(hbm3());
   // No read latency before a write's burst: 1250 ps on the bus + 6000 ps write latency.
   EXPECT_EQ(dram.access(0, 32, true, 0), 7250u);
   EXPECT_EQ(dram.stats().write_bytes, 32u);
 }
 
 TEST(ChannelDram, LaterIssueStartsLater) {
-  ChannelDram dram(dram_preset("lpddr5-6400"));
+  DramConfig c = dram_preset("lpddr5-6400");
+  c.read_latency_ns = 43;
+  ChannelDram dram(c);
   // LPDDR5 channel: 2 B x 6400 MT/s = 12.8 B/ns; a 32 B burst (BL16) = 2500 ps; latency 43 ns.
   EXPECT_EQ(dram.access(0, 32, false, 1000000), 1000000u + 43000u + 2500u);
 }

@@ -27,15 +27,15 @@ class ListSource : public IWorkSource {
   size_t next_ = 0;
 };
 
-// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
-// unless a test sets them.
+// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel (channel model, read latency 30 ns,
+// write latency 6 ns); streamer and SRAM at their defaults unless a test sets them.
 NpuConfig one_channel_config() {
   return testing::npu_from_yaml(R"(
 name: one-channel
 core: {clock_mhz: 1000}
 mac_array: {rows: 16, cols: 16}
 vector_unit: {lanes: 64}
-dram: {preset: hbm3, channels: 1}
+dram: {preset: hbm3, channels: 1, read_latency_ns: 30, write_latency_ns: 6}
 )");
 }
 

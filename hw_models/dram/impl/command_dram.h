@@ -1,18 +1,21 @@
 // Command-level DRAM: every burst pays the commands it needs (ACT, PRE, column read or write) under the JEDEC
-// constraints of its preset: tRCD, tRP, tRAS, tRC, tCL, tWL, tCCD_S/L, tRRD_S/L, tFAW, tWTR_S/L, tRTP, tWR,
-// read/write and rank turnarounds on the data bus, and all-bank or per-bank refresh every tREFI. Open-page or
-// closed-page (auto-precharge) policy.
+// constraints of its preset: tRCD (read and write), tRP, tRAS, tRC, tCL, tWL, tCCD_S/L (and DDR5's write tCCD_L),
+// tRRD_S/L, tFAW, tWTR_S/L, tRTP, tWR, tRTW, tPPD, read/write and rank turnarounds on the data bus, and all-bank or
+// per-bank refresh every tREFI (per-bank REFs spaced by tRREFD and from ACTs by tRRD_S). Open-page or closed-page
+// (auto-precharge) policy. Time runs in command-clock (CK) cycles: every timing is rounded up to whole cycles, and
+// a channel issues at most one command per cycle on each command bus (one shared bus, or HBM's row and column
+// buses).
 //
 // Controller: one per channel, with a read queue and a write queue of bursts (entries beyond their capacity wait
 // in arrival order for a free entry). It serves the write queue while draining, else the read queue. A write is
 // accepted (its requester is done with it) when it enters the write queue; a drain starts when the write queue
 // reaches its high watermark or no read is waiting, and ends at the low watermark once reads wait.
-// Each decision is one command group, whichever can go first (column first on a tie):
-//   column: a read or write to an open row. FR-FCFS takes the oldest such burst; FCFS only the oldest burst.
-//   row:    PRE (if another row is open) and ACT for the oldest burst whose row is not open, provided its bank
-//           holds no queued hit (FR-FCFS: hits to an open row go first) or no older burst (FCFS: in order).
-// Row commands thus open the next rows while column commands stream from rows already open (bank-level
-// parallelism), as a controller with separate row and column command slots does.
+// Scheduling is first-ready FR-FCFS (Rixner et al., ISCA 2000), as DRAMsim3 and Ramulator 2 do it: every bank
+// with queued bursts offers its next command (the oldest row hit's column command; with no hit queued, PRE for
+// the oldest burst if another row is open, else its ACT) and the command that can issue first goes; on a tie a
+// column command beats a row command and then the older burst wins. A PRE never closes a row that queued bursts
+// still hit. A burst that `starvation_cap` younger bursts went ahead of is served next, whatever else is ready.
+// FCFS issues only the oldest burst's commands.
 //
 // Time order: a request is handed over only after every decision that starts before its hand-over, so a decision
 // only sees bursts that had arrived, and a request waiting for an earlier one's completion (bounded outstanding)
@@ -43,26 +46,30 @@ class CommandDram final : public IDram {
   const DramStats& stats() const override;
 
  private:
-  // "Long ago": the time of a command that never happened, so that every spacing from it is already met.
+  // "Long ago": the cycle of a command that never happened, so that every spacing from it is already met.
   static constexpr int64_t kNever = -(int64_t{1} << 60);
 
-  // Timing parameters in ps.
+  // Timing parameters in command-clock cycles (each the ns value rounded up).
   struct Timings {
-    uint64_t rcd, rp, ras, rc, cl, wl, ccd_s, ccd_l, rrd_s, rrd_l, faw, wtr_s, wtr_l, rtp, wr, rtrs;
-    uint64_t refi, rfc, rfcpb, burst;
+    uint64_t rcd_rd, rcd_wr, rp, ras, rc, cl, wl, ccd_s, ccd_l, ccd_l_wr, rrd_s, rrd_l, faw, wtr_s, wtr_l, rtp, wr,
+        rtrs, rtw, ppd, rrefd, refi, rfc, rfcpb, burst;
   };
   struct Bank {
     int64_t open_row = -1;
-    uint64_t act_ok = 0;    // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
-    uint64_t cas_ok = 0;    // earliest column command (tRCD after ACT)
-    uint64_t pre_ok = 0;    // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
-    uint64_t last_cas = 0;  // its last column command (per-bank refresh prefers the bank a stream just left)
+    uint64_t act_ok = 0;       // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
+    uint64_t read_ok = 0;      // earliest read command (tRCD after ACT)
+    uint64_t write_ok = 0;     // earliest write command (tRCD_WR after ACT)
+    uint64_t pre_ok = 0;       // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
+    uint64_t last_cas = 0;     // its last column command (per-bank refresh prefers the bank a stream just left)
+    bool conflict_pre = false;  // precharged for a conflicting burst: its ACT counts no miss
   };
   struct Rank {
     uint64_t recent_acts[4] = {};  // ring of the last four ACT times (tFAW)
     uint32_t act_count = 0;
     int64_t last_act = kNever;               // any bank group (tRRD_S)
     std::vector<int64_t> last_act_by_group;  // per bank group (tRRD_L)
+    int64_t last_pre = kNever;               // tPPD
+    int64_t last_refpb = kNever;             // tRREFD
     uint64_t next_refresh = 0;               // when the next REF is due
     uint32_t next_refresh_bank = 0;          // per-bank refresh: where the search for the next bank starts
     std::vector<char> refreshed;             // per-bank refresh: banks refreshed in the current round
@@ -77,8 +84,9 @@ class CommandDram final : public IDram {
     uint16_t group_slot = 0;  // rank x bank groups + bank group (tCCD_L)
     uint8_t rank = 0, bank_group = 0;
     bool activated = false;   // its row was opened for it (a miss or conflict, not a hit)
+    uint32_t bypassed = 0;    // younger bursts served before it (starvation cap)
     uint64_t request = 0;     // id of the request it belongs to
-    uint64_t arrival_ps = 0;  // when it entered the queue
+    uint64_t arrival = 0;     // cycle it entered the queue
   };
   // The bursts of one request in one channel that wait for a queue entry: those in [next_address, end_address)
   // that map to the channel.
@@ -86,21 +94,17 @@ class CommandDram final : public IDram {
     uint64_t request = 0;
     uint64_t next_address = 0;  // the channel's next burst of the range (always one: an empty range is dropped)
     uint64_t end_address = 0;
-    uint64_t arrival_ps = 0;  // hand-over
+    uint64_t arrival = 0;  // hand-over cycle
   };
-  // Command times of one decision, placed at their earliest legal times.
-  struct Placement {
-    uint64_t pre = 0, act = 0, cas = 0, data = 0;
-    bool conflict = false;  // row command: another row was open and is precharged first
-  };
-  // The channel's next decision: a row command (PRE if needed, then ACT) or a column command (read or write).
+  enum class Command : uint8_t { kActivate, kPrecharge, kColumn };
+  // The channel's next decision.
   struct Plan {
-    Placement p;
-    uint64_t start_ps = 0;
-    size_t index = 0;  // in the queue
+    uint64_t at = 0;    // cycle of the command
+    uint64_t data = 0;  // column: first data cycle
+    size_t index = 0;   // in the serving queue
+    Command command = Command::kColumn;
     bool valid = false;
     bool is_write = false;
-    bool row_command = false;
   };
   static constexpr size_t kNone = ~size_t{0};
   struct Channel {
@@ -110,73 +114,84 @@ class CommandDram final : public IDram {
     bool bus_last_write = false;
     uint32_t bus_last_rank = 0;
     bool any_cas = false;
-    int64_t last_cas = kNever;               // any rank and bank group (tCCD_S)
-    std::vector<int64_t> last_cas_by_group;  // per rank and bank group (tCCD_L)
+    int64_t last_cas = kNever;                  // any rank and bank group (tCCD_S)
+    int64_t last_read_cas = kNever;             // tRTW
+    std::vector<int64_t> last_cas_by_group;     // per rank and bank group (tCCD_L)
+    std::vector<char> last_cas_write_by_group;  // ... and whether it wrote (tCCD_L_WR)
+    uint64_t command_free[2] = {0, 0};          // per command bus (row, column): first free cycle
+    uint64_t refresh_slot = ~uint64_t{0};       // the row bus cycle the last REF took
     // Per direction ([0] reads, [1] writes):
-    RingQueue<Queued> queue[2];                // in arrival order
-    std::deque<Backlogged> backlog[2];         // handed over, waiting for a queue entry
-    std::vector<uint32_t> hits[2];             // per bank: queued bursts to its open row
-    std::vector<uint32_t> queued;              // per bank: queued bursts, both directions
-    size_t row_candidate[2] = {kNone, kNone};  // queue index of the burst the next row command is for
-    bool row_stale[2] = {true, true};          // row_candidate must be searched again
-    bool draining = false;                     // serving the write queue
-    bool drain_counted = false;                // this drain has written (and counts in write_drains)
+    RingQueue<Queued> queue[2];         // in arrival order
+    std::deque<Backlogged> backlog[2];  // handed over, waiting for a queue entry
+    std::vector<uint32_t> hits[2];      // per bank: queued bursts to its open row
+    std::vector<uint32_t> queued;       // per bank: queued bursts, both directions
+    bool draining = false;              // serving the write queue
+    bool drain_counted = false;         // this drain has written (and counts in write_drains)
     uint64_t row_hits = 0, read_bursts = 0, write_bursts = 0;  // column commands (DramStats from them)
     uint64_t busy_since = 0;  // arrival of the burst that ended the channel's last idle spell
-    uint64_t decided_ps = 0;  // start of the last decision of this call: no later one places a command before it
+    uint64_t decided = 0;     // cycle of the last decision of this call: no later one goes before it
     Plan plan;
   };
-  // Bookkeeping of a request of the stream in progress.
+  // Bookkeeping of a request of the stream in progress (cycles).
   struct Pending {
     uint64_t bursts_left = 0;  // reads: bursts not yet on the bus; writes: bursts not yet in the write queue
-    uint64_t handover_ps = 0;
-    uint64_t done_ps = 0;
+    uint64_t handover = 0;
+    uint64_t done = 0;
     bool is_write = false;
     bool handed_over = false;
   };
 
-  // PRE (if another row is open) and ACT for `e`'s row, no earlier than its arrival. (Out-parameters: returning
-  // these small structs by value costs store-forwarding stalls on the hot path.)
-  void place_row(const Channel& ch, const Queued& e, Placement& p) const;
-  // The column command of `e`, whose row is open (or opens by the ACT already placed).
-  void place_column(const Channel& ch, const Queued& e, bool is_write, Placement& p) const;
-  // Finds the channel's row candidate for direction `dir` (see replan).
-  size_t find_row_candidate(Channel& ch, int dir);
+  // Cycles of the command clock at or after `ps`, and the ps of cycle `c` (rounded up: no transfer beats the
+  // peak).
+  uint64_t cycle_at(uint64_t ps) const;
+  uint64_t ps_of(uint64_t cycle) const;
+  // The first cycle >= t at which command bus `bus` (0 row, 1 column) can take a command.
+  uint64_t bus_slot(const Channel& ch, int bus, uint64_t t) const;
+  // Earliest cycles of the three commands for `e` (ACT: its bank is closed; PRE: another row is open; column:
+  // its row is open; `data` gets the column command's first data cycle).
+  uint64_t activate_time(const Channel& ch, const Queued& e) const;
+  uint64_t precharge_time(const Channel& ch, const Queued& e) const;
+  uint64_t column_time(const Channel& ch, const Queued& e, bool is_write, uint64_t& data) const;
   // Recounts every bank's queued hits in both directions (after refresh closed rows).
   void recount_hits(Channel& ch);
-  void execute_row(size_t channel, const Plan& plan);
+  void execute_activate(size_t channel, const Plan& plan);
+  void execute_precharge(size_t channel, const Plan& plan);
   void execute_column(size_t channel, const Plan& plan);
-  // Chooses the channel's next burst (issuing refreshes that fall due before it) and updates the min-tree.
+  // Chooses the channel's next command (issuing refreshes that fall due before it) and updates keys_.
   void replan(size_t channel);
-  // Commits the channel's planned burst.
+  // Commits the channel's planned command.
   void execute(size_t channel);
-  // Moves bursts from a backlog into their queue while it has room; they arrive no earlier than `free_ps`.
-  void fill(size_t channel, int dir, uint64_t free_ps);
+  // Moves bursts from a backlog into their queue while it has room; they arrive no earlier than `free_at`.
+  void fill(size_t channel, int dir, uint64_t free_at);
   // The bursts of request `id` that channel `channel` has still to serve: queued reads, and anything not yet in a
   // queue.
   uint64_t bursts_of(const Channel& ch, size_t channel, uint64_t id) const;
-  // Executes every channel's decisions that start before `bound_ps`; returns how many.
-  size_t advance_all(uint64_t bound_ps);
-  void hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps);
-  void burst_done(uint64_t request, uint64_t done_ps);
-  // Issues every refresh of `rank` due at or before `until_ps`; returns whether it issued any.
-  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until_ps);
+  // Executes every channel's decisions that start before cycle `bound`; returns how many.
+  size_t advance_all(uint64_t bound);
+  void hand_over(const DramRequest& r, uint64_t id, uint64_t at);
+  void burst_done(uint64_t request, uint64_t done);
+  // Issues every refresh of `rank` due at or before cycle `until`; with `by_end`, only those that can start by
+  // then (the rest stay owed). Returns whether it issued any.
+  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false);
 
   DramConfig config_;
   AddressMapper mapper_;
   Timings t_{};
   uint64_t burst_bytes_ = 0;
-  uint64_t refresh_postpone_ps_ = 0;  // refresh_postpone x the interval between a rank's refreshes
+  uint64_t refresh_postpone_ = 0;  // refresh_postpone x the interval between a rank's refreshes (cycles)
+  uint64_t refresh_interval_ = 0;  // between two REFs of a rank: tREFI, or tREFI / banks per bank
   bool per_bank_refresh_ = false;
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)
+  int column_bus_ = 0;       // 0: shared with row commands; 1: a bus of its own
+  uint32_t starvation_cap_ = 0;
   uint32_t banks_per_rank_ = 0, banks_per_group_ = 0, bank_groups_ = 0;
   size_t queue_capacity_[2] = {};
   size_t write_high_ = 0, write_low_ = 0;  // write-queue occupancies, in bursts
   std::vector<Channel> channels_;
   static constexpr uint64_t kNoDecision = ~uint64_t{0};
-  std::vector<uint64_t> keys_;  // per channel: first command time of its plan (kNoDecision: nothing queued)
+  std::vector<uint64_t> keys_;  // per channel: cycle of its planned command (kNoDecision: nothing queued)
   std::vector<Pending> pending_;
   // The request a hand-over waits for while channels run up to it, and the running channel's bursts of it left.
   static constexpr uint64_t kNoGate = ~uint64_t{0};
@@ -187,7 +202,7 @@ class CommandDram final : public IDram {
   uint64_t next_id_ = 1;   // ids below first_id_ belong to finished streams
   uint64_t last_write_data_end_ = 0;
   std::vector<size_t> touched_;      // channels a hand-over added bursts to
-  std::vector<uint64_t> bank_seen_;  // FCFS row search: per bank, the search that saw it (stamp)
+  std::vector<uint64_t> bank_seen_;  // the scheduler's scan: per bank, the scan that saw it (stamp)
   uint64_t search_stamp_ = 0;
   double event_energy_pj_ = 0;  // ACTs and refreshes; the bits' energy follows from the burst counts
   mutable DramStats stats_;     // counters kept here; per-burst ones assembled by stats()

@@ -8,10 +8,10 @@
 
 namespace npusim::hw {
 
-void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
+void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
   Pending& pending = pending_[id - first_id_];
   pending.handed_over = true;
-  pending.handover_ps = pending.done_ps = at_ps;
+  pending.handover = pending.done = at;
   pending.is_write = r.is_write;
   const int dir = r.is_write ? 1 : 0;
   const uint64_t burst_bytes = burst_bytes_;
@@ -22,7 +22,7 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
     std::deque<Backlogged>& backlog = channels_[channel].backlog[dir];
     // Only a channel whose backlog was empty can take bursts into its queue now.
     if (backlog.empty()) touched_.push_back(channel);
-    backlog.push_back({id, from, to, at_ps});
+    backlog.push_back({id, from, to, at});
   };
   if (bursts == 0) {
     // Nothing to move (and no burst to queue, wherever the address lies).
@@ -44,7 +44,7 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at_ps) {
     if (!r.is_write) stats_.record_read_latency(0);
   }
   for (const size_t c : touched_) {
-    fill(c, dir, at_ps);
+    fill(c, dir, at);
     replan(c);
   }
   touched_.clear();
@@ -63,10 +63,10 @@ uint64_t CommandDram::bursts_of(const Channel& ch, size_t channel, uint64_t id) 
   return n;
 }
 
-size_t CommandDram::advance_all(uint64_t bound_ps) {
+size_t CommandDram::advance_all(uint64_t bound) {
   size_t executed = 0;
   for (size_t c = 0; c < channels_.size(); ++c) {
-    while (keys_[c] < bound_ps) {
+    while (keys_[c] < bound) {
       execute(c);
       ++executed;
     }
@@ -82,9 +82,12 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
   completed_ = 0;
   // A call is booked after the earlier ones, but loosely timed: its commands may land before an earlier call's
   // last decision where the constraints allow (as its first ACT may overlap the last data of the call before).
-  for (Channel& ch : channels_) ch.decided_ps = 0;
+  for (Channel& ch : channels_) {
+    ch.decided = 0;
+    ch.command_free[0] = ch.command_free[1] = 0;
+  }
   size_t next = 0;
-  uint64_t last_handover_ps = 0;
+  uint64_t last_handover = 0;
   // Channels interact only through hand-overs, so each channel runs on alone up to the next hand-over (or a lower
   // bound on it), many decisions at a time: the same decisions as a global time order, with the channel's state
   // staying in cache.
@@ -98,7 +101,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       continue;
     }
     const DramRequest& r = requests[next];
-    uint64_t bound_ps = std::max(r.issue_ps, last_handover_ps);
+    uint64_t bound = std::max(cycle_at(r.issue_ps), last_handover);
     bool ready = true;
     if (r.after >= 0) {
       if (static_cast<size_t>(r.after) >= next) {
@@ -106,12 +109,12 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       }
       const Pending& gate = pending_[static_cast<size_t>(r.after)];
       ready = gate.handed_over && gate.bursts_left == 0;
-      bound_ps = std::max(bound_ps, gate.done_ps);  // done so far: a lower bound until it is complete
+      bound = std::max(bound, gate.done);  // done so far: a lower bound until it is complete
     }
     if (ready) {
-      advance_all(bound_ps);
-      hand_over(r, first_id_ + next, bound_ps);
-      last_handover_ps = bound_ps;
+      advance_all(bound);
+      hand_over(r, first_id_ + next, bound);
+      last_handover = bound;
       ++next;
       continue;
     }
@@ -123,7 +126,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       // Its own bursts of that request, not older ones: a decision after its last one may come after the
       // hand-over. burst_done counts them down as they go (reads on the bus, writes into the queue).
       gate_bursts_left_ = bursts_of(channels_[c], c, gate_id_);
-      while (keys_[c] != kNoDecision && (keys_[c] < bound_ps || gate_bursts_left_ > 0)) execute(c);
+      while (keys_[c] != kNoDecision && (keys_[c] < bound || gate_bursts_left_ > 0)) execute(c);
     }
     gate_id_ = kNoGate;
     const Pending& gate = pending_[static_cast<size_t>(r.after)];
@@ -131,7 +134,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       throw std::logic_error("CommandDram: a request's bursts are left with no decision to serve them");
     }
   }
-  for (size_t i = 0; i < n; ++i) requests[i].done_ps = pending_[i].done_ps;
+  for (size_t i = 0; i < n; ++i) requests[i].done_ps = ps_of(pending_[i].done);
   // What the controllers still hold (posted writes) no longer belongs to a request in progress.
   first_id_ = next_id_;
   pending_.clear();
@@ -150,7 +153,7 @@ const DramStats& CommandDram::stats() const {
     bursts[0] += ch.read_bursts;
     bursts[1] += ch.write_bursts;
   }
-  stats_.busy_ps = (bursts[0] + bursts[1]) * t_.burst;
+  stats_.busy_ps = (bursts[0] + bursts[1]) * config_.burst_ps();
   const double burst_bits = 8.0 * static_cast<double>(config_.burst_bytes());
   stats_.energy_pj = event_energy_pj_ +
                      config_.energy.read_pj_per_bit * burst_bits * static_cast<double>(bursts[0]) +
@@ -173,16 +176,18 @@ uint64_t CommandDram::flush() {
   for (size_t c = 0; c < channels_.size(); ++c) {
     while (keys_[c] != kNoDecision) execute(c);
   }
-  return last_write_data_end_;
+  return last_write_data_end_ == 0 ? 0 : ps_of(last_write_data_end_);
 }
 
 void CommandDram::settle(uint64_t until_ps) {
-  // Writes the controllers drain while no read waits, then the refreshes of every rank.
-  advance_all(until_ps);
+  // Writes the controllers drain while no read waits, then the refreshes of every rank that start by the end
+  // (the last cycle that begins at or before until_ps); what would start later stays owed.
+  const uint64_t until = cycle_at(until_ps + 1) - 1;
+  advance_all(until);
   for (size_t c = 0; c < channels_.size(); ++c) {
     Channel& ch = channels_[c];
     bool refreshed = false;
-    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until_ps);
+    for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until, /*by_end=*/true);
     if (refreshed) recount_hits(ch);
     if (ch.plan.valid) replan(c);  // the refreshes may have closed the rows it planned for
   }
