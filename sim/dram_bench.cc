@@ -9,9 +9,11 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/files.h"
 #include "common/flags.h"
 #include "hw_models/dram/traffic.h"
 #include "hw_models/npu.h"
@@ -36,6 +38,45 @@ std::string text_flag(const po::variables_map& vm, const std::string& name) {
   return vm[name].as<std::string>();
 }
 
+// The resolved DRAM config, every field the models read (timings in ns), so that another simulator can be set up
+// to match it field by field.
+nlohmann::ordered_json dram_config_json(const hw::DramConfig& c) {
+  nlohmann::ordered_json j;
+  j["model"] = c.model;
+  j["preset"] = c.preset;
+  j["channels"] = c.channels;
+  j["bus_width_bits"] = c.bus_width_bits;
+  j["data_rate_mtps"] = c.data_rate_mtps;
+  j["burst_length"] = c.burst_length;
+  j["transfers_per_clock"] = c.transfers_per_clock;
+  j["tCK_ns"] = c.command_clock_ps() / 1000.0;
+  j["burst_bytes"] = c.burst_bytes();
+  j["ranks"] = c.ranks;
+  j["bank_groups"] = c.bank_groups;
+  j["banks_per_group"] = c.banks_per_group;
+  j["rows"] = c.rows;
+  j["row_bytes"] = c.row_bytes;
+  j["address_mapping"] = c.address_mapping;
+  j["page_policy"] = c.page_policy;
+  j["refresh"] = c.refresh;
+  j["refresh_postpone"] = c.refresh_postpone;
+  j["command_buses"] = c.command_buses;
+  j["scheduler"] = c.scheduler;
+  j["starvation_cap"] = c.starvation_cap;
+  j["read_queue_bursts"] = c.read_queue_bursts;
+  j["write_queue_bursts"] = c.write_queue_bursts;
+  j["write_high_watermark"] = c.write_high_watermark;
+  j["write_low_watermark"] = c.write_low_watermark;
+  const hw::DramTimings& t = c.timing;
+  j["timing"] = {{"tRCD", t.tRCD},     {"tRCD_WR", t.tRCD_WR}, {"tRP", t.tRP},       {"tRAS", t.tRAS},
+                 {"tRC", t.tRC},       {"tCL", t.tCL},         {"tWL", t.tWL},       {"tCCD_S", t.tCCD_S},
+                 {"tCCD_L", t.tCCD_L}, {"tCCD_L_WR", t.tCCD_L_WR}, {"tRRD_S", t.tRRD_S}, {"tRRD_L", t.tRRD_L},
+                 {"tFAW", t.tFAW},     {"tWTR_S", t.tWTR_S},   {"tWTR_L", t.tWTR_L}, {"tRTP", t.tRTP},
+                 {"tWR", t.tWR},       {"tRTRS", t.tRTRS},     {"tRTW", t.tRTW},     {"tPPD", t.tPPD},
+                 {"tRREFD", t.tRREFD}, {"tREFI", t.tREFI},     {"tRFC", t.tRFC},     {"tRFCpb", t.tRFCpb}};
+  return j;
+}
+
 }  // namespace
 
 int dram_bench_command(const std::vector<std::string>& args) {
@@ -48,6 +89,10 @@ int dram_bench_command(const std::vector<std::string>& args) {
       "request-bytes", po::value<std::string>(), "bytes per request (default: the NPU's streamer.request_bytes)")(
       "outstanding", po::value<std::string>(),
       "requests in flight at most (default: the NPU's streamer.max_outstanding_requests)")(
+      "window", po::value<std::string>()->default_value("inorder"),
+      "inorder (request k waits for request k - outstanding, as the NPU's streamer) or any (for any free slot)")(
+      "dump-stream", po::value<std::string>(),
+      "also write the exact request stream to this file (text; for driving other simulators)")(
       "model", po::value<std::string>()->default_value("command"),
       "DRAM model: channel or command (sets dram.model)")("seed", po::value<std::string>()->default_value("1"),
                                                           "random addresses and read/write choice")(
@@ -72,6 +117,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
   spec.read_ratio = parse_real("--read-ratio", text_flag(vm, "read-ratio"));
   spec.stride_bytes = parse_count("--stride", text_flag(vm, "stride"));
   spec.seed = parse_count("--seed", text_flag(vm, "seed"));
+  spec.window = text_flag(vm, "window");
   const std::string model = text_flag(vm, "model");
   const std::vector<std::string> models = hw::dram_model_names();
   if (std::find(models.begin(), models.end(), model) == models.end()) {
@@ -104,8 +150,11 @@ int dram_bench_command(const std::vector<std::string>& args) {
   const std::unique_ptr<hw::IDram> dram = hw::make_dram(config);
 
   const auto start = std::chrono::steady_clock::now();
-  const hw::TrafficResult r = hw::drive_traffic(*dram, spec);
+  std::ostringstream stream_text;
+  const bool dump = vm.count("dump-stream") != 0;
+  const hw::TrafficResult r = hw::drive_traffic(*dram, spec, dump ? &stream_text : nullptr);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (dump) write_file_atomic(vm["dump-stream"].as<std::string>(), stream_text.str());
 
   const hw::DramStats& s = dram->stats();
   const double peak_gbps = config.peak_bandwidth_bytes_per_s() / 1e9;
@@ -136,6 +185,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
     j["request_bytes"] = spec.request_bytes;
     j["stride_bytes"] = spec.stride_bytes;
     j["outstanding"] = spec.outstanding;
+    j["window"] = spec.window;
     j["read_ratio"] = spec.read_ratio;
     j["seed"] = spec.seed;
     j["model"] = config.model;
@@ -168,15 +218,16 @@ int dram_bench_command(const std::vector<std::string>& args) {
     j["wall_s"] = wall_s;
     j["sim_gbps_per_wall_s"] = sim_gbps_per_wall_s;
     j["sim_dram_s_per_wall_s"] = sim_s_per_wall_s;
+    j["dram"] = dram_config_json(config);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
 
   std::cout << fmt::format(
-      "dram-bench {}: {} traffic, {} bytes in {}-byte requests{}, {} outstanding, read ratio {}\n", config_file,
-      spec.pattern, spec.bytes, spec.request_bytes,
+      "dram-bench {}: {} traffic, {} bytes in {}-byte requests{}, {} outstanding ({}), read ratio {}\n",
+      config_file, spec.pattern, spec.bytes, spec.request_bytes,
       spec.pattern == "strided" ? fmt::format(" {} bytes apart", spec.stride_bytes) : "", spec.outstanding,
-      format_number(spec.read_ratio));
+      spec.window == "any" ? "any free slot" : "in order", format_number(spec.read_ratio));
   std::cout << fmt::format("{:<16}{} model, {}, {} channels, peak {:.2f} GB/s\n", "DRAM", config.model,
                            config.preset, config.channels, peak_gbps);
   std::cout << fmt::format("{:<16}{:.2f} GB/s, {:.1f}% of peak ({} requests in {:.3f} us)\n", "achieved", r.gbps,

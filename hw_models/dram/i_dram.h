@@ -145,6 +145,8 @@ struct DramRequest {
   uint64_t issue_ps = 0;  // in: the earliest time the requester hands it over
   int64_t after = -1;     // in: index of an earlier request of the same stream that must complete before this
                           //     one is handed over (a requester's bounded outstanding window), or -1
+  bool after_a_completion = false;  // in: handed over no earlier than the stream's next completion (in time
+                                    //     order) that no earlier request waited for: a window with any free slot
   uint64_t done_ps = 0;   // out: last data delivered (read) or accepted by the controller (write)
 };
 
@@ -155,8 +157,9 @@ class IDram {
   // (read) or accepted (write). Calls must come in non-decreasing issue order per caller.
   virtual uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) = 0;
   // Books a stream from one requester that hands its requests over in order: request i at
-  // max(issue_ps, hand-over of request i - 1, done_ps of request `after`). Fills every done_ps. The default books
-  // them one by one with access() (right for in-order models).
+  // max(issue_ps, hand-over of request i - 1, done_ps of request `after`, and, with after_a_completion, the
+  // earliest completion of the stream not yet waited for). Fills every done_ps. The default books them one by one
+  // with access() (right for in-order models).
   virtual void access_stream(std::vector<DramRequest>& requests);
   // Drains what the controller still holds (posted writes); returns when the last of it is on the bus (0 when
   // nothing was held).

@@ -40,9 +40,12 @@ void check_traffic_spec(const TrafficSpec& spec) {
   if (spec.stride_bytes == 0) throw InputError("--stride: must be at least 1");
   if (spec.outstanding == 0) throw InputError("--outstanding: must be at least 1");
   if (!(spec.read_ratio >= 0 && spec.read_ratio <= 1)) throw InputError("--read-ratio: must be within [0, 1]");
+  if (spec.window != "inorder" && spec.window != "any") {
+    throw InputError("--window: must be inorder or any, got '" + spec.window + "'");
+  }
 }
 
-TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
+TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec, std::ostream* stream_out) {
   check_traffic_spec(spec);
   // Two generators: addresses and the read/write choice, so that changing the read ratio does not move a single
   // address (a read-ratio sweep compares the same addresses).
@@ -52,7 +55,13 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
   const uint64_t requests = (spec.bytes + spec.request_bytes - 1) / spec.request_bytes;
   // The requests go out as streams of up to kChunk (bounding memory), at most `outstanding` in flight.
   constexpr uint64_t kChunk = uint64_t{1} << 16;
-  BoundedRequester requester(static_cast<size_t>(std::min(spec.outstanding, requests)));
+  const auto window = static_cast<size_t>(std::min(spec.outstanding, requests));
+  BoundedRequester requester(window, spec.window == "any");
+  if (stream_out != nullptr) {
+    *stream_out << "# npusim dram-bench stream: " << spec.pattern << ", " << requests << " requests\n"
+                << "# window " << window << " " << spec.window << "\n"
+                << "# burst_bytes " << dram.config().burst_bytes() << "\n";
+  }
   uint64_t sequential_next = 0;  // the sequential stream (sequential and mixed)
   uint64_t end_ps = 0;
   for (uint64_t first = 0; first < requests; first += kChunk) {
@@ -69,7 +78,9 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec) {
         address = sequential_next;
         sequential_next += spec.request_bytes;
       }
-      requester.add(address, bytes, !(unit(direction_rng) < spec.read_ratio), 0);
+      const bool is_write = !(unit(direction_rng) < spec.read_ratio);
+      requester.add(address, bytes, is_write, 0);
+      if (stream_out != nullptr) *stream_out << (is_write ? "W " : "R ") << address << " " << bytes << "\n";
     }
     end_ps = std::max(end_ps, requester.book(dram));
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct TrafficSpec {
   uint64_t stride_bytes = 4096;   // strided: distance between the starts of consecutive requests
   uint64_t request_bytes = 4096;  // bytes per request
   uint64_t outstanding = 64;      // requests in flight at most
+  // "inorder": request k is handed over only after request k - outstanding completed (a DMA's ring of slots);
+  // "any": whenever fewer than `outstanding` are in flight (any completion frees a slot).
+  std::string window = "inorder";
   uint64_t seed = 1;              // random addresses and the read/write choice
 };
 
@@ -40,7 +44,9 @@ std::vector<std::string> traffic_pattern_names();
 void check_traffic_spec(const TrafficSpec& spec);
 
 // Issues the whole pattern on `dram` from time 0 and returns when it completed. Deterministic: the same spec on
-// a fresh DRAM of the same config gives the same result.
-TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec);
+// a fresh DRAM of the same config gives the same result. With `stream_out`, the requests are also written there
+// as text, one a line ("R ADDRESS BYTES" or "W ..."), after header lines starting with '#' that give the window
+// ("# window N inorder|any") and the burst size ("# burst_bytes B"): the exact stream, for other simulators.
+TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec, std::ostream* stream_out = nullptr);
 
 }  // namespace npusim::hw

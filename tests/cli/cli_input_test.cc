@@ -62,13 +62,13 @@ TEST_F(Cli, HuggingFaceConfigRunsUnderTheTracesModelName) {
 }
 
 TEST_F(Cli, RefreshIntervalTooShortForAReadIsRejected) {
-  // HBM3 refreshes per bank: tRFCpb 160 + tRCD 15 + tCL 15 + a 1.25 ns burst = 191.25 ns must fit in tREFI; 0
-  // would never finish. All-bank: tRFC 350 + 15 + 15 + 1.25 = 381.25 ns.
+  // HBM3 refreshes per bank: tRFCpb 200 + tRCD 19.375 + tCL 12.5 + a 1.25 ns burst = 233.125 ns must fit in
+  // tREFI; 0 would never finish. All-bank: tRFC 350 + 19.375 + 12.5 + 1.25 = 383.125 ns.
   expect_rejected(run_file(base_run(), {"--set", "npu.dram.model=command", "--set", "npu.dram.timing.tREFI=0"}),
-                  {"tREFI", "tRFCpb", "191.25"});
+                  {"tREFI", "tRFCpb", "233.125"});
   expect_rejected(run_file(base_run(), {"--set", "npu.dram.model=command", "--set", "npu.dram.refresh=all_bank",
                                         "--set", "npu.dram.timing.tREFI=0"}),
-                  {"tREFI", "tRFC +", "381.25"});
+                  {"tREFI", "tRFC +", "383.125"});
 }
 
 TEST_F(Cli, UnknownFidelityIsRejected) {

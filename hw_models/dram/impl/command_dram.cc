@@ -464,6 +464,7 @@ void CommandDram::burst_done(uint64_t request, uint64_t done) {
   p.done = std::max(p.done, done);
   if (--p.bursts_left == 0) {
     ++completed_;
+    unclaimed_.push(p.done);
     if (!p.is_write) stats_.record_read_latency(ps_of(p.done) - ps_of(p.handover));
   }
 }

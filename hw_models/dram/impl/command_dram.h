@@ -26,6 +26,8 @@
 #pragma once
 
 #include <deque>
+#include <functional>
+#include <queue>
 #include <vector>
 
 #include "hw_models/dram/address_mapping.h"
@@ -198,6 +200,8 @@ class CommandDram final : public IDram {
   uint64_t gate_id_ = kNoGate;
   uint64_t gate_bursts_left_ = 0;
   size_t completed_ = 0;   // requests of pending_ done
+  // Their completions that no after_a_completion request has waited for yet, earliest first.
+  std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> unclaimed_;
   uint64_t first_id_ = 0;  // id of pending_[0]
   uint64_t next_id_ = 1;   // ids below first_id_ belong to finished streams
   uint64_t last_write_data_end_ = 0;

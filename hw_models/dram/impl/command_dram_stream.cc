@@ -41,6 +41,7 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
   ++(r.is_write ? stats_.writes : stats_.reads);
   if (bursts == 0) {
     ++completed_;
+    unclaimed_.push(at);
     if (!r.is_write) stats_.record_read_latency(0);
   }
   for (const size_t c : touched_) {
@@ -80,6 +81,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
   next_id_ += n;
   pending_.assign(n, Pending{});
   completed_ = 0;
+  unclaimed_ = {};
   // A call is booked after the earlier ones, but loosely timed: its commands may land before an earlier call's
   // last decision where the constraints allow (as its first ACT may overlap the last data of the call before).
   for (Channel& ch : channels_) {
@@ -102,6 +104,25 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
     }
     const DramRequest& r = requests[next];
     uint64_t bound = std::max(cycle_at(r.issue_ps), last_handover);
+    if (r.after_a_completion && r.after >= 0) {
+      throw std::logic_error("DramRequest: after and after_a_completion together");
+    }
+    if (r.after_a_completion) {
+      // It waits for the stream's earliest completion not yet waited for, which is known only once no channel
+      // can still complete a request before it: every later completion lies at or after the next decision of
+      // some channel. So the channels run in global time order, one decision at a time, until it is known.
+      for (;;) {
+        size_t first = 0;
+        for (size_t c = 1; c < channels_.size(); ++c) first = keys_[c] < keys_[first] ? c : first;
+        if (!unclaimed_.empty() && unclaimed_.top() <= keys_[first]) break;
+        if (keys_[first] == kNoDecision) {
+          throw std::logic_error("DramRequest::after_a_completion with no request in flight");
+        }
+        execute(first);
+      }
+      bound = std::max(bound, unclaimed_.top());
+      unclaimed_.pop();
+    }
     bool ready = true;
     if (r.after >= 0) {
       if (static_cast<size_t>(r.after) >= next) {
