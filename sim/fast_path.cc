@@ -144,6 +144,24 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
     hw::add_scaled(&s, hw::counters_between(marks->front().counters, marks->back().counters), missing / periods);
   }
   s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
+  // The core's marks pace the periods, so time extends right; but the DRAM counters at a mark include what the
+  // streamer booked ahead of the core, and that differs between the first and the last mark (the next layer's
+  // first tiles against the lm_head's), so the extended bytes miss the exact ones by up to a tile's worth per
+  // unit. What the DRAM does per byte moved (row hits, misses, conflicts, ACTs, PREs and their energy, the bits'
+  // energy) is the samples' rate times the exact bytes; refreshes follow time and keep their extension.
+  const double extended_bytes = static_cast<double>(bus_bytes(s));
+  if (extended_bytes > 0) {
+    const double per_byte = static_cast<double>(bus_bytes(exact)) / extended_bytes;
+    const hw::DramConfig& d = npu.dram;
+    const double refresh_pj =
+        d.refresh == "per_bank" ? d.energy.refresh_pj / static_cast<double>(d.banks()) : d.energy.refresh_pj;
+    const double refresh_energy_pj = d.model == "command" ? static_cast<double>(s.dram_refreshes) * refresh_pj : 0;
+    s.dram_energy_pj = refresh_energy_pj + (s.dram_energy_pj - refresh_energy_pj) * per_byte;
+    for (uint64_t* v : {&s.dram_row_hits, &s.dram_row_misses, &s.dram_row_conflicts, &s.dram_activates,
+                        &s.dram_precharges}) {
+      *v = static_cast<uint64_t>(std::llround(static_cast<double>(*v) * per_byte));
+    }
+  }
   copy_exact(exact, &s);
   return s;
 }

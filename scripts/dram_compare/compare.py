@@ -57,9 +57,11 @@ class Aligned:
         self.d = d
         self.t = d["timing"]
         self.tck = float(d["tCK_ns"])
-        self.burst_bytes = d["bus_width_bits"] // 8 * d["burst_length"]
-        burst_ns = d["burst_length"] * 1000.0 / d["data_rate_mtps"]
-        self.burst_cycles = max(1, round(burst_ns / self.tck))
+        self.burst_bytes = d.get("burst_bytes") or d["bus_width_bits"] // 8 * d["burst_length"]
+        if d.get("transfers_per_clock"):
+            self.burst_cycles = d["burst_length"] // d["transfers_per_clock"]
+        else:
+            self.burst_cycles = max(1, round(d["burst_length"] * 1000.0 / d["data_rate_mtps"] / self.tck))
         self.bursts_per_row = d["row_bytes"] // self.burst_bytes
         self.banks = d["bank_groups"] * d["banks_per_group"]
         self.notes = []  # what each simulator cannot match, in words
@@ -88,6 +90,9 @@ def dramsim3_ini(a, refresh_choice):
     d, c = a.d, a.cyc
     fam = family(d["preset"])
     hbm = fam in ("hbm2", "hbm3")
+    if d.get("starvation_cap"):
+        a.note("both", f"no starvation cap (npusim serves a burst first once {d['starvation_cap']} younger ones "
+                       "passed it)")
     # DRAMsim3 times a burst as BL/2 clocks and sizes it as bus_width/8 x BL bytes: pick BL and a virtual bus
     # width that give npusim's burst duration at the command clock and its burst bytes (LPDDR5, whose CK runs at
     # a quarter of WCK, and HBM3 become BL4 on a 64-bit bus; the others keep their own BL and width).
@@ -97,14 +102,18 @@ def dramsim3_ini(a, refresh_choice):
         a.note("DRAMsim3", f"BL{d['burst_length']} x {d['bus_width_bits']} bits is modelled as BL{bl} x {width} "
                            f"bits (same bytes, same {a.burst_cycles}-cycle burst: DRAMsim3 assumes 2 beats per clock)")
     columns = a.bursts_per_row * bl // (2 if hbm else 1)  # DRAMsim3 doubles an HBM's columns itself
-    if a.ns("tPPD") > 0 and not hbm:
+    if hbm:
+        protocol = "HBM2"  # HBM and HBM2 behave alike in DRAMsim3 (tRCDRD/WR, dual command issue)
+    elif fam in ("lpddr4", "lpddr5") or a.ns("tPPD") > 0:
         protocol = "LPDDR4"  # the only non-GDDR protocol DRAMsim3 applies tPPD to; nothing else differs
     else:
-        protocol = "HBM2" if hbm else "DDR4"
+        protocol = "DDR4"
     if a.ns("tPPD") > 0 and hbm:
         a.note("DRAMsim3", f"no tPPD for HBM (npusim {c('tPPD')} cycles)")
     if protocol == "LPDDR4" and fam != "lpddr4":
-        a.note("DRAMsim3", f"{d['preset']} runs as DRAMsim3 protocol LPDDR4 (DDR4 rules plus tPPD)")
+        a.note("DRAMsim3", f"{d['preset']} runs as DRAMsim3 protocol LPDDR4 (its DDR4 rules plus tPPD)")
+    if fam == "hbm3":
+        a.note("DRAMsim3", "no HBM3: HBM2 rules with HBM3 timings (no tRTW, tPPD, half-cycle row commands)")
     if a.ns("tCCD_L_WR") > 0 and c("tCCD_L_WR") != c("tCCD_L"):
         a.note("DRAMsim3", f"no write tCCD_L: uses tCCD_L {c('tCCD_L')} cycles for writes too "
                            f"(npusim tCCD_L_WR {c('tCCD_L_WR')})")
@@ -118,6 +127,8 @@ def dramsim3_ini(a, refresh_choice):
     if a.ns("tRTW") > 0:
         rtrs = max(rtrs, c("tRTW") - (c("tCL") + a.burst_cycles - c("tWL")))
         a.note("DRAMsim3", f"no tRTW: folded into tRTRS = {rtrs} cycles (read-to-write only; 1 rank)")
+    if a.ns("tRREFD") > 0 and d["refresh"] == "per_bank" and refresh_choice == "per_bank":
+        a.note("DRAMsim3", f"no tRREFD (npusim {c('tRREFD')} cycles)")
     refresh = d["refresh"]
     trefi, trefib, trfc = c("tREFI"), max(1, c("tREFI") // a.banks), c("tRFC")
     if refresh == "none":
@@ -275,6 +286,10 @@ def ramulator_script(a, scheduler):
         a.note("Ramulator2", "HBM always issues one row and one column command per cycle")
     if d["command_buses"] == "row_column" and fam not in ("hbm2", "hbm3"):
         a.note("Ramulator2", "one command per cycle outside HBM")
+    a.note("Ramulator2", "a write leaves the write buffer when its row is activated (or at its WR on a hit)")
+    if d["page_policy"] == "closed":
+        a.note("Ramulator2", "closed page is ClosedCAP(cap=1): precharge once a row had an access, so a queued "
+                             "hit can still slip in before the PRE is legal (cap=0 deadlocks)")
     a.note("Ramulator2", f"FR-FCFS is {scheduler} (first ready, then oldest"
                          f"{'; never precharges a row with queued hits' if 'RowHit' in scheduler else ''}); "
                          "refresh requests wait in a priority queue that blocks new row commands until served")
@@ -344,6 +359,8 @@ def npusim_bench(args, preset, pattern, read_ratio, nbytes, request_bytes, outst
            "--set", f"dram.preset={preset}", "--set", f"dram.channels={args.channels}"]
     if request_bytes:
         cmd += ["--request-bytes", str(request_bytes)]
+    if args.window:
+        cmd += ["--window", args.window]
     for s in args.npusim_set:
         cmd += ["--set", s]
     cmd += ["--json"]
@@ -445,9 +462,10 @@ def pct(other, ref):
     return f"{'-':>7}"
 
 
-def print_table(rows, unloaded):
+def print_table(rows, unloaded, channels):
     get = lambda r, sim, k: (r.get(sim) or {}).get(k) if sim != "npusim" else r["npusim"].get(k)
-    print("Bandwidth (GB/s) and average read latency (ns), one channel, each simulator on npusim's stream")
+    print(f"Bandwidth (GB/s) and average read latency (ns), {channels} channel{'s' if channels > 1 else ''}, "
+          "each simulator on npusim's request stream")
     head = (f"{'case':<26}{'peak':>7} {'npusim':>7} {'DRAMsim3':>8} {'Ram2':>7} {'dDS3':>7} {'dRam2':>7}   "
             f"{'lat npu':>7} {'lat DS3':>7} {'lat R2':>7}")
     print(head)
@@ -478,6 +496,8 @@ def main():
     ap.add_argument("--channels", type=int, default=1, help="dram.channels (default 1)")
     ap.add_argument("--unloaded-reads", type=int, default=1000,
                     help="reads for the unloaded-latency case (one at a time); 0: skip it")
+    ap.add_argument("--window", choices=["inorder", "any"], default=None,
+                    help="dram-bench --window (default: dram-bench's, inorder)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--npu-config", default=os.path.join("configs", "npu", "edge-lpddr5.yaml"),
                     help="NPU config whose dram section dram-bench starts from (its preset is replaced)")
@@ -520,16 +540,17 @@ def main():
             rows.append(row)
             notes[preset] = a.notes
             if not args.json:
-                print(f"  done {row['case']}", file=sys.stderr)
+                print(f"  done {row['case']}", file=sys.stderr, flush=True)
         if args.unloaded_reads > 0:
             row, a = one_case(args, drivers, args.work_dir, preset, "unloaded", "random", 1.0,
                               args.unloaded_reads * burst, burst, 1)
             unloaded.append(row)
             notes.setdefault(preset, a.notes)
     if args.json:
-        print(json.dumps({"cases": rows, "unloaded": unloaded, "notes": notes}, indent=2))
+        print(json.dumps({"args": {k: v for k, v in vars(args).items()}, "cases": rows, "unloaded": unloaded,
+                          "notes": notes}, indent=2))
         return
-    print_table(rows, unloaded)
+    print_table(rows, unloaded, args.channels)
     print("\nWhat is not aligned (per preset):")
     for preset, lines in notes.items():
         print(f"  {preset}:")

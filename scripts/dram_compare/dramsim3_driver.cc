@@ -6,6 +6,8 @@
 // and address re-encoding are in stream_replay.h. DRAMsim3 specifics:
 //   - its read callback passes only the address, and it merges reads to one address that are in flight together,
 //     so in-flight reads are matched to callbacks per address, oldest first;
+//   - its callbacks for cycle t run inside ClockTick before any controller acts in t, so the requests a completion
+//     releases are handed over from inside the callback, in cycle t (as npusim and the Ramulator driver do);
 //   - its write callback fires one cycle after AddTransaction (posted) and nothing reports when a write reaches
 //     DRAM, so the run ends at the last read completion or write acceptance, whichever is later (the writes still
 //     in its write buffer then are not timed: at most one buffer's drain);
@@ -33,6 +35,7 @@ const char kUsage[] =
 class DramSim3 {
  public:
   static constexpr bool kReportsWriteIssue = false;
+  static constexpr bool kHandOverInCallback = true;
 
   DramSim3(const std::string& ini, const std::string& out_dir, Replay<DramSim3>* replay) : replay_(replay) {
     mem_.reset(dramsim3::GetMemorySystem(

@@ -36,6 +36,7 @@ const char kUsage[] =
 class Ramulator2 {
  public:
   static constexpr bool kReportsWriteIssue = true;
+  static constexpr bool kHandOverInCallback = false;
 
   Ramulator2(const std::string& yaml, Replay<Ramulator2>* replay, int burst_bytes)
       : replay_(replay), burst_bytes_(burst_bytes) {

@@ -197,6 +197,7 @@ struct Result {
 //   bool try_send(uint64_t address, bool is_write, uint64_t burst);   false: not accepted this cycle
 //   void tick();                                           simulates cycle now(), then now() advances
 //   static constexpr bool kReportsWriteIssue;              whether it calls write_issued()
+//   static constexpr bool kHandOverInCallback;             whether read_done() may hand over (and send) at once
 // and calls back replay.read_done(burst, cycle) and replay.write_issued(burst, cycle).
 template <class Sim>
 class Replay {
@@ -214,6 +215,9 @@ class Replay {
     Req& r = reqs_[burst_request_[burst]];
     if (--r.bursts_left == 0) complete(r, cycle);
     last_read_done_ = std::max(last_read_done_, cycle);
+    // A simulator whose callbacks run before its controllers act in the same cycle takes the requests that this
+    // completion lets go in that cycle, as npusim does.
+    if constexpr (Sim::kHandOverInCallback) pump();
   }
   void write_issued(uint64_t /*burst*/, uint64_t cycle) {
     ++writes_issued_;
@@ -221,25 +225,11 @@ class Replay {
   }
 
   Result run(Sim& sim) {
+    sim_ = &sim;
     const size_t n = reqs_.size();
     uint64_t idle_cycles = 0;
     while (true) {
-      bool progress = true;
-      while (progress) {  // a posted write accepted now may free a slot for the next request now
-        progress = false;
-        while (next_ < n && may_hand_over(next_)) {
-          hand_over(next_++, sim.now());
-          progress = true;
-        }
-        for (size_t q = 0; q < backlog_.size(); ++q) {
-          auto& b = backlog_[q];
-          while (!b.empty() && sim.try_send(b.front().address, q % 2 == 1, b.front().burst)) {
-            accepted(b.front().burst, q % 2 == 1, sim.now());
-            b.pop_front();
-            progress = true;
-          }
-        }
-      }
+      pump();
       if (next_ == n && completed_ == n && (!Sim::kReportsWriteIssue || writes_issued_ == writes_accepted_)) break;
       const uint64_t before = completed_ + writes_issued_;
       sim.tick();
@@ -273,6 +263,26 @@ class Replay {
     uint64_t address, burst;
   };
 
+  // Hands over every request that may go now and offers the waiting bursts until nothing changes (a posted write
+  // accepted now may free a slot for the next request now).
+  void pump() {
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      while (next_ < reqs_.size() && may_hand_over(next_)) {
+        hand_over(next_++, sim_->now());
+        progress = true;
+      }
+      for (size_t q = 0; q < backlog_.size(); ++q) {
+        auto& b = backlog_[q];
+        while (!b.empty() && sim_->try_send(b.front().address, q % 2 == 1, b.front().burst)) {
+          accepted(b.front().burst, q % 2 == 1, sim_->now());
+          b.pop_front();
+          progress = true;
+        }
+      }
+    }
+  }
   bool may_hand_over(size_t k) const {
     if (stream_.inorder) return k < stream_.window || reqs_[k - stream_.window].finished;
     return in_flight_ < stream_.window;
@@ -304,6 +314,7 @@ class Replay {
     ++completed_;
   }
 
+  Sim* sim_ = nullptr;
   const Stream& stream_;
   const FieldMap& src_;
   const FieldMap& dst_;

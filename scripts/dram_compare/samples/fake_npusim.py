@@ -4,8 +4,9 @@
 It understands the flags compare.py passes, takes the resolved DRAM config from dram_configs.json beside it
 (the preset named by --set dram.preset=..., else by the NPU config's dram.preset; --set dram.KEY=VALUE overrides a
 top-level field), writes a request stream in dram-bench's dump format (sequential or uniformly random
-request-aligned addresses, reads with probability --read-ratio, '# window N any') and prints dram-bench's JSON
-with every npusim figure null: it simulates nothing.
+request-aligned addresses, reads with probability --read-ratio, '# window N inorder' unless --window any) and
+prints dram-bench's JSON with every npusim figure null: it simulates nothing. dram_configs.json holds what
+`npusim dram-bench configs/npu/edge-lpddr5.yaml --set dram.preset=P --json` printed as "dram" (hence 4 channels).
 
     NPUSIM=scripts/dram_compare/samples/fake_npusim.py python3 scripts/dram_compare/compare.py
 """
@@ -64,7 +65,7 @@ def main(argv):
     if "dump-stream" in flags:
         with open(flags["dump-stream"], "w") as out:
             out.write(f"# fake_npusim stream: {pattern}, {n} requests of {req_bytes} bytes\n")
-            out.write(f"# window {outstanding} any\n# burst_bytes {burst}\n")
+            out.write(f"# window {outstanding} {flags.get('window', 'inorder')}\n# burst_bytes {burst}\n")
             for k in range(n):
                 if pattern == "random":
                     addr = rng.randrange(capacity // req_bytes) * req_bytes
@@ -74,7 +75,7 @@ def main(argv):
                 out.write(f"{op} {addr} {req_bytes}\n")
     peak = dram["channels"] * dram["bus_width_bits"] / 8 * dram["data_rate_mtps"] * 1e6 / 1e9
     result = {"config": npu_yaml, "pattern": pattern, "bytes": total, "request_bytes": req_bytes,
-              "outstanding": outstanding, "read_ratio": ratio, "model": "command", "preset": preset,
+              "outstanding": outstanding, "window": flags.get("window", "inorder"), "read_ratio": ratio, "model": "command", "preset": preset,
               "channels": dram["channels"], "peak_gbps": peak, "achieved_gbps": None, "efficiency": None,
               "requests": n, "simulated_ps": None, "read_latency_avg_ns": None, "row_hits": None,
               "row_misses": None, "row_conflicts": None, "activates": None, "refreshes": None, "dram": dram,
