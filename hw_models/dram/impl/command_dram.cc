@@ -74,7 +74,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   proto.banks.resize(banks);
   proto.ranks.resize(static_cast<size_t>(config.ranks));
   for (auto& h : proto.hits) h.assign(banks, 0);
-  proto.queued.assign(banks, 0);
+  for (auto& q : proto.queued) q.assign(banks, 0);
   bank_seen_.assign(banks, 0);
   proto.last_cas_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), kNever);
   proto.last_cas_write_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), 0);
@@ -142,7 +142,8 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       uint32_t pick = banks_per_rank_;
       for (uint32_t k = 0; k < banks_per_rank_; ++k) {
         const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
-        if (r.refreshed[i] || ch.queued[static_cast<size_t>(rank) * banks_per_rank_ + i] != 0) continue;
+        const size_t bank = static_cast<size_t>(rank) * banks_per_rank_ + i;
+        if (r.refreshed[i] || ch.queued[0][bank] + ch.queued[1][bank] != 0) continue;
         if (pick == banks_per_rank_ || banks[i].last_cas > banks[pick].last_cas) pick = i;
       }
       for (uint32_t k = 0; k < banks_per_rank_ && pick == banks_per_rank_; ++k) {
@@ -274,7 +275,8 @@ void CommandDram::replan(size_t channel) {
     const bool starving = first_ready_ && starvation_cap_ > 0 && q[0].bypassed >= starvation_cap_;
     const size_t scan = first_ready_ && !starving ? q.size() : 1;
     ++search_stamp_;
-    for (size_t i = 0; i < scan; ++i) {
+    uint32_t banks_seen = 0;  // every bank with queued bursts offers one command: none is left once all are seen
+    for (size_t i = 0; i < scan && banks_seen < ch.banks_queued[dir]; ++i) {
       const Queued& e = q[i];
       if (bank_seen_[e.bank] == search_stamp_) continue;  // the bank's command is the one of an older burst
       const Bank& b = ch.banks[e.bank];
@@ -282,6 +284,7 @@ void CommandDram::replan(size_t channel) {
       // A bank with queued hits offers the oldest hit's column command: no PRE closes a row that is still hit.
       if (!hit && scan > 1 && ch.hits[dir][e.bank] > 0) continue;
       bank_seen_[e.bank] = search_stamp_;
+      ++banks_seen;
       uint64_t at = 0, data = 0;
       Command command = Command::kColumn;
       if (hit) {
@@ -383,7 +386,7 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   const bool activated = entry.activated;
   const uint64_t request = entry.request;
   q.erase(plan.index);
-  --ch.queued[bank_index];
+  if (--ch.queued[dir][bank_index] == 0) --ch.banks_queued[dir];
   Rank& rank = ch.ranks[rank_index];
   Bank& b = ch.banks[bank_index];
   ch.row_hits += activated ? 0 : 1;
@@ -451,7 +454,7 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_at) {
     e.bypassed = 0;
     e.request = request;
     e.arrival = arrival;
-    ++ch.queued[e.bank];
+    if (ch.queued[dir][e.bank]++ == 0) ++ch.banks_queued[dir];
     if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.row)) ++ch.hits[dir][e.bank];
     if (dir == 1) burst_done(e.request, e.arrival);  // a write is accepted when it enters the queue
   }

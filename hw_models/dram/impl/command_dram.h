@@ -126,7 +126,8 @@ class CommandDram final : public IDram {
     RingQueue<Queued> queue[2];         // in arrival order
     std::deque<Backlogged> backlog[2];  // handed over, waiting for a queue entry
     std::vector<uint32_t> hits[2];      // per bank: queued bursts to its open row
-    std::vector<uint32_t> queued;       // per bank: queued bursts, both directions
+    std::vector<uint32_t> queued[2];    // per bank: queued bursts
+    uint32_t banks_queued[2] = {0, 0};  // banks with queued bursts (the scheduler's scan stops when all are seen)
     bool draining = false;              // serving the write queue
     bool drain_counted = false;         // this drain has written (and counts in write_drains)
     uint64_t row_hits = 0, read_bursts = 0, write_bursts = 0;  // column commands (DramStats from them)
