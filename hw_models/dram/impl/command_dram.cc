@@ -276,6 +276,12 @@ void CommandDram::replan(size_t channel) {
     const size_t scan = first_ready_ && !starving ? q.size() : 1;
     ++search_stamp_;
     uint32_t banks_seen = 0;  // every bank with queued bursts offers one command: none is left once all are seen
+    // Lower bounds shared by every candidate: a column command that meets its bound cannot be beaten by a later
+    // (younger) column command, only by a row command before it; nothing goes before the row bound.
+    const uint64_t latency = is_write ? t_.wl : t_.cl;
+    const uint64_t column_floor = std::max({ch.decided, ch.command_free[column_bus_], after(0, ch.last_cas, t_.ccd_s),
+                                            ch.bus_free > latency ? ch.bus_free - latency : 0});
+    const uint64_t row_floor = std::max(ch.decided, ch.command_free[0]);
     for (size_t i = 0; i < scan && banks_seen < ch.banks_queued[dir]; ++i) {
       const Queued& e = q[i];
       if (bank_seen_[e.bank] == search_stamp_) continue;  // the bank's command is the one of an older burst
@@ -285,6 +291,10 @@ void CommandDram::replan(size_t channel) {
       if (!hit && scan > 1 && ch.hits[dir][e.bank] > 0) continue;
       bank_seen_[e.bank] = search_stamp_;
       ++banks_seen;
+      if (plan.valid && plan.command == Command::kColumn && plan.at <= column_floor) {
+        if (plan.at <= row_floor) break;  // nothing can go earlier, and nothing else ties with a column command
+        if (hit) continue;                // another column command can at best tie, and the older one wins
+      }
       uint64_t at = 0, data = 0;
       Command command = Command::kColumn;
       if (hit) {
