@@ -113,7 +113,7 @@ def dramsim3_ini(a, refresh_choice):
     if protocol == "LPDDR4" and fam != "lpddr4":
         a.note("DRAMsim3", f"{d['preset']} runs as DRAMsim3 protocol LPDDR4 (its DDR4 rules plus tPPD)")
     if fam == "hbm3":
-        a.note("DRAMsim3", "no HBM3: HBM2 rules with HBM3 timings (no tRTW, tPPD, half-cycle row commands)")
+        a.note("DRAMsim3", "no HBM3 protocol: HBM2 rules with HBM3 timings (row commands on whole cycles)")
     if a.ns("tCCD_L_WR") > 0 and c("tCCD_L_WR") != c("tCCD_L"):
         a.note("DRAMsim3", f"no write tCCD_L: uses tCCD_L {c('tCCD_L')} cycles for writes too "
                            f"(npusim tCCD_L_WR {c('tCCD_L_WR')})")
@@ -136,7 +136,8 @@ def dramsim3_ini(a, refresh_choice):
     elif refresh == "per_bank" and refresh_choice == "per_bank":
         policy = "BANK_LEVEL_STAGGERED"
         # DRAMsim3's REFb: the refreshed bank gets no tRFCb, the other banks of the rank wait tRFC before an ACT
-        # and tREFI before their own REFb. Setting tRFC = tRFCpb and tREFI = tREFIb keeps that from stalling.
+        # and tREFI before their own REFb. tRFC = tRFCpb and tREFI = tREFIb come closest; refreshes still fall
+        # behind and stall the bank at the head of its refresh queue.
         trfc, trefi = c("tRFCpb"), trefib
         a.note("DRAMsim3", "per-bank refresh (BANK_LEVEL_STAGGERED) blocks ACTs to the OTHER banks for tRFC and "
                            "not the refreshed one; run with tRFC = tRFCpb, tREFI = tREFI/banks")
@@ -252,8 +253,11 @@ def ramulator_script(a, scheduler):
         else:
             t.update(nRTP=c("tRTP"), nRTW=c("tRTW") or rtw_bus, nPPD=c("tPPD"), nRFMab=c("tRFC"), nRFMpb=rfcpb)
             a.note("Ramulator2", "HBM3 ticks at half the command clock (row commands on both edges, ACT takes "
-                                 "1.5 cycles); a REFpb is spaced from other banks' ACTs by nRREFD "
-                                 f"({t['nRREFD']} cycles), npusim by tRRD_S ({c('tRRD_S')})")
+                                 "1.5 cycles)")
+        if d["refresh"] == "per_bank":
+            a.note("Ramulator2", f"a REFpb keeps other banks' ACTs nRREFD = {t['nRREFD']} cycles away (npusim: "
+                                 f"tRRD_S, {c('tRRD_S')})" + ("; no REFpb-to-REFpb spacing in HBM2"
+                                                              if fam == "hbm2" else ""))
     elif fam == "lpddr5":
         t.update(nBL_min=nbl, nBL_max=c("tCCD_L"), nRCD=c("tRCD"), nRPab=c("tRP"), nRTP=c("tRTP"), nPPD=c("tPPD"),
                  nCCDS_WR=c("tCCD_S"), nCCDL_WR=c("tCCD_L_WR") or c("tCCD_L"), nRFCpb=rfcpb, nREFIpb=refi_pb,

@@ -82,6 +82,6 @@ int main(int argc, char** argv) {
   DramSim3 sim(o.config, o.stats_out.empty() ? "/tmp" : o.stats_out, &replay);
   const Result r = replay.run(sim);
   if (!o.stats_out.empty()) sim.print_stats();
-  print_result("dramsim3", r, o.tick_ns, "");
+  print_result("dramsim3", r, o.tick_ns);
   return 0;
 }

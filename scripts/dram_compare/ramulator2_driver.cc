@@ -98,6 +98,6 @@ int main(int argc, char** argv) {
   Ramulator2 sim(o.config, &replay, static_cast<int>(o.org.burst_bytes));
   const Result r = replay.run(sim);
   if (!o.stats_out.empty()) sim.write_stats(o.stats_out);
-  print_result("ramulator2", r, o.tick_ns, "");
+  print_result("ramulator2", r, o.tick_ns);
   return 0;
 }

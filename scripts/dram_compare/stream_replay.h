@@ -328,17 +328,17 @@ class Replay {
 };
 
 // One JSON object on stdout: the figures compare.py reads.
-inline void print_result(const char* simulator, const Result& r, double tick_ns, const std::string& extra_json) {
+inline void print_result(const char* simulator, const Result& r, double tick_ns) {
   const double end_ns = static_cast<double>(r.end_cycle) * tick_ns;
   std::printf(
       "{\"simulator\": \"%s\", \"requests\": %llu, \"reads\": %llu, \"writes\": %llu, \"bursts\": %llu, "
       "\"bytes\": %llu, \"cycles\": %llu, \"tick_ns\": %.6f, \"end_ns\": %.3f, \"gbps\": %.4f, "
-      "\"read_latency_avg_ns\": %s, \"write_issue_observed\": %s%s}\n",
+      "\"read_latency_avg_ns\": %s, \"write_issue_observed\": %s}\n",
       simulator, (unsigned long long)r.requests, (unsigned long long)r.reads, (unsigned long long)r.writes,
       (unsigned long long)r.bursts, (unsigned long long)r.bytes, (unsigned long long)r.end_cycle, tick_ns, end_ns,
       end_ns > 0 ? static_cast<double>(r.bytes) / end_ns : 0.0,
       r.reads ? std::to_string(r.read_latency_sum_cycles / static_cast<double>(r.reads) * tick_ns).c_str() : "null",
-      r.write_issue_observed ? "true" : "false", extra_json.c_str());
+      r.write_issue_observed ? "true" : "false");
 }
 
 }  // namespace dram_compare
