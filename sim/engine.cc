@@ -23,13 +23,13 @@ class RunWorkSource : public hw::IWorkSource {
 
   const std::vector<Op>* next_phase() override {
     if (resimulate_) {
-      // The last sample was not steady: the same phase again, whole.
+      // The last sample was not steady: the same phase again, with four times the layers and tiles (a transient
+      // such as refreshes postponed at a stream's start settles within them), until steady or whole.
       resimulate_ = false;
       resimulated_ = true;
-      sampled_ = false;
-      ++simulated_phases_;
+      widen_ *= 4;
       ++resimulated_phases_;
-      return &full_ops_;
+      return to_simulate();
     }
     while (trace_ < run_.traces.size()) {
       const traces::Trace& trace = run_.traces[trace_];
@@ -84,6 +84,7 @@ class RunWorkSource : public hw::IWorkSource {
     }
     const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, exact_, simulated);
     if (step_ > 0) steps_.record(step_key_, context_, full);
+    resimulated_ = false;
     account(full);
   }
 
@@ -102,13 +103,16 @@ class RunWorkSource : public hw::IWorkSource {
     const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
     const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
-    sampled_ops_ = sample_ops(run_.npu, full_ops_, layers, run_.sample_tiles);
-    return &sampled_ops_;
+    sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_, run_.sample_tiles * widen_);
+    // A sample that leaves nothing out is the whole phase.
+    sampled_ = std::any_of(sampled_ops_.begin(), sampled_ops_.end(), [](const Op& op) { return op.placement_only; });
+    return sampled_ ? &sampled_ops_ : &full_ops_;
   }
 
   // After lowering a phase (fast fidelity): what is exact about it, and whether it is sampled (enough bytes that
   // sampling pays and is stable).
   void lowered() {
+    widen_ = 1;
     if (!fast_) return;
     exact_ = exact_of(run_.npu, full_ops_);
     sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
@@ -213,8 +217,9 @@ class RunWorkSource : public hw::IWorkSource {
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
   uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
-  bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, whole
+  bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, with more of it
   bool resimulated_ = false;  // the phase the NPU is simulating is such a phase
+  int widen_ = 1;             // the current phase's sample: this many times the layers and tiles
 };
 
 double ratio(double a, double b) {

@@ -172,7 +172,7 @@ TEST(FastPath, SteadyWhenTheMeanPeriodDoesNotDrift) {
 
 // A sample that is not steady is simulated again whole: with no tolerance at all, every sampled phase whose layers
 // did not take exactly equal times is. (With the command-level DRAM, refresh and row switches make them differ.)
-TEST(FastPath, UnsteadySamplesAreSimulatedAgainWhole) {
+TEST(FastPath, UnsteadySamplesAreSimulatedAgainWithMoreUntilWhole) {
   RunConfig run = small_run("mobilellama-1.4b", "datacenter-hbm3", "command", 32, 4, 3);
   run.configurations = {kAllFormats[2]};  // pmpd: 2 steps at 3 bits, 2 at 2 bits
   run.steady_tolerance = 0;
@@ -181,10 +181,12 @@ TEST(FastPath, UnsteadySamplesAreSimulatedAgainWhole) {
     const RunResults res = run_simulation(run);
     return std::vector<uint64_t>{res.simulated_phases, res.resimulated_phases};
   });
-  // Sampled: the prefill and the first step at each format (the second one of each is predicted): 3, each
-  // simulated again whole.
-  EXPECT_EQ(r.at(1), 3u);
-  EXPECT_EQ(r.at(0), 6u);
+  // Sampled: the prefill and the first step at each format (the second one of each is predicted): 3. With no
+  // drift tolerated, each sample is unsteady and is simulated again with four times the layers: 3 -> 12 of
+  // MobileLLaMA's 24 layers (still a sample, unsteady again), then 48: the whole phase. So 3 x 3 = 9 simulated
+  // phases, 6 of them again.
+  EXPECT_EQ(r.at(1), 6u);
+  EXPECT_EQ(r.at(0), 9u);
 }
 
 // The bytes the fast path takes as exact: phase_bus_bytes of every phase's operators, summed, equals what the full
