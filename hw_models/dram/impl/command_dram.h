@@ -22,7 +22,9 @@
 // enters when that completion happens. Channels interact only through hand-overs, so between two of them each
 // channel runs alone, many decisions at a time.
 // One call's stream is processed until all its requests are done; what a controller still holds afterwards
-// (posted writes) stays queued for the next call, flush() or settle().
+// (posted writes) stays queued for the next call, flush() or settle(). A later call is booked loosely timed: its
+// commands may go before the earlier call's last decision where the banks, buses and timings allow, so the
+// one-command-a-cycle limit of the command buses holds within a call's stream, not between two calls.
 #pragma once
 
 #include <deque>
