@@ -29,6 +29,20 @@ struct BenchCase {
   bool full_is_slow;  // full fidelity only with --slow (minutes)
 };
 
+// The command-level DRAM's cost, as ratios of fast-fidelity wall times measured side by side (hosts of one kind
+// differ 2-3x in absolute speed): the same run with `dram.model` command against channel. Targets: the README's
+// default run at most 2x, one Vicuna-7B PMPD request at most 3x.
+struct DramRatioCase {
+  const char* name;
+  const char* run_file;
+  double target;  // the ratio it should stay under
+  bool slow;      // only with --slow (the command-level default run takes minutes)
+};
+constexpr DramRatioCase kDramRatioCases[] = {
+    {"vicuna7b_pmpd", "configs/runs/bench_vicuna7b_pmpd_command.yaml", 3, false},
+    {"default_run", "configs/runs/default.yaml", 2, true},
+};
+
 // The benchmarks the project ships. The Vicuna-7B requests are the speed targets: a 1024-token prompt and 128
 // decode steps on the HBM3 NPU, uniform:3 with the channel DRAM, and PMPD 3 -> 2 with the command-level DRAM.
 constexpr BenchCase kCases[] = {
@@ -47,10 +61,11 @@ struct Measurement {
   double dram_bytes = 0;
 };
 
-Measurement measure_once(const std::string& run_file, const std::string& fidelity) {
+Measurement measure_once(const std::string& run_file, const std::string& fidelity,
+                         const std::vector<std::string>& overrides = {}) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<uint64_t> r = run_forked([&] {
-    RunConfig run = load_run_config(run_file, std::vector<std::string>{});
+    RunConfig run = load_run_config(run_file, overrides);
     run.fidelity = fidelity;
     const RunResults res = run_simulation(run);
     uint64_t bytes = 0;
@@ -63,6 +78,14 @@ Measurement measure_once(const std::string& run_file, const std::string& fidelit
   m.core_cycles = static_cast<double>(r.at(0)) / static_cast<double>(r.at(1));
   m.dram_bytes = static_cast<double>(r.at(2));
   return m;
+}
+
+Measurement median_of(int repeat, const std::string& run_file, const std::string& fidelity,
+                      const std::vector<std::string>& overrides = {}) {
+  std::vector<Measurement> runs;
+  for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(run_file, fidelity, overrides));
+  std::sort(runs.begin(), runs.end(), [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
+  return runs[runs.size() / 2];
 }
 
 }  // namespace
@@ -104,11 +127,7 @@ int bench_command(const std::vector<std::string>& args) {
     double full_wall_s = 0;
     for (const std::string fidelity : {"full", "fast"}) {
       if (fidelity == "full" && c.full_is_slow && !vm.count("slow")) continue;
-      std::vector<Measurement> runs;
-      for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(project_dir() + "/" + c.run_file, fidelity));
-      std::sort(runs.begin(), runs.end(),
-                [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
-      const Measurement& m = runs[runs.size() / 2];
+      const Measurement m = median_of(repeat, project_dir() + "/" + c.run_file, fidelity);
       const std::string key = std::string(c.name) + "/" + fidelity;
       std::string versus = "-";
       if (baseline.contains(key)) {
@@ -135,6 +154,23 @@ int bench_command(const std::vector<std::string>& args) {
   std::cout << "(median of " << repeat
             << " runs; fast/full = full wall time / fast wall time; 'vs base' = baseline wall time / this wall "
                "time, > 1 is faster)\n";
+  if (!vm.count("only")) {
+    std::cout << fmt::format("\n{:<22} {:>14} {:>14} {:>16} {:>8}\n", "command vs channel", "channel wall s",
+                             "command wall s", "command/channel", "target");
+    for (const DramRatioCase& c : kDramRatioCases) {
+      if (c.slow && !vm.count("slow")) continue;
+      const std::string file = project_dir() + "/" + c.run_file;
+      const Measurement channel = median_of(repeat, file, "fast", {"npu.dram.model=channel"});
+      const Measurement command = median_of(repeat, file, "fast", {"npu.dram.model=command"});
+      const double ratio = command.wall_s / channel.wall_s;
+      std::cout << fmt::format("{:<22} {:>14.3f} {:>14.3f} {:>15.1f}x {:>7.0f}x\n", c.name, channel.wall_s,
+                               command.wall_s, ratio, c.target);
+      saved[std::string("dram_ratio/") + c.name] = {
+          {"channel_wall_s", channel.wall_s}, {"command_wall_s", command.wall_s}, {"ratio", ratio}, {"target", c.target}};
+    }
+    std::cout << "(fast fidelity, the same run with dram.model channel and command; the default run only with "
+                 "--slow)\n";
+  }
   if (vm.count("save")) write_file_atomic(vm["save"].as<std::string>(), saved.dump(2) + "\n");
   return 0;
 }

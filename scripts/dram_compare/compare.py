@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -401,7 +402,10 @@ def run_driver(exe, cfg, stream, a, tick_ns, dst_map, stats):
            "--src-map", a.d["address_mapping"], "--stats-out", stats]
     if dst_map:
         cmd += ["--dst-map", dst_map]
-    return last_json(run(cmd))
+    start = time.monotonic()
+    out = last_json(run(cmd))
+    out["wall_s"] = time.monotonic() - start  # the whole process: reading the stream and simulating it
+    return out
 
 
 def dramsim3_stats(path):
@@ -432,6 +436,10 @@ def one_case(args, drivers, work, preset, name, pattern, ratio, nbytes, req_byte
     stream = os.path.join(work, "streams", tag + ".txt")
     os.makedirs(os.path.dirname(stream), exist_ok=True)
     npu = npusim_bench(args, preset, pattern, ratio, nbytes, req_bytes, outstanding, stream)
+    # npusim's speed from a second run without the stream dump, timed as a whole process like the drivers.
+    start = time.monotonic()
+    npusim_bench(args, preset, pattern, ratio, nbytes, req_bytes, outstanding, None)
+    npu["process_wall_s"] = time.monotonic() - start
     a = Aligned(npu["dram"])
     ini, yaml, r2_tick = config_files(work, a, args)
     row = {"case": tag, "preset": preset, "pattern": name, "read_ratio": ratio, "bytes": nbytes,
@@ -439,7 +447,7 @@ def one_case(args, drivers, work, preset, name, pattern, ratio, nbytes, req_byte
            "peak_gbps": npu.get("peak_gbps"),
            "npusim": {k: npu.get(k) for k in ("achieved_gbps", "read_latency_avg_ns", "simulated_ps", "requests",
                                                "row_hits", "row_misses", "row_conflicts", "activates",
-                                               "refreshes")},
+                                               "refreshes", "process_wall_s")},
            "configs": {"dramsim3": ini, "ramulator2": yaml}, "notes": a.notes}
     if "dramsim3" in drivers:
         stats = os.path.join(work, "stats", tag + "-dramsim3")
@@ -480,6 +488,14 @@ def print_table(rows, unloaded, channels):
         ln, ld, lm = (get(r, s, "read_latency_avg_ns") for s in ("npusim", "dramsim3", "ramulator2"))
         print(f"{r['case']:<26}{fmt(r['peak_gbps'])} {fmt(n)} {fmt(d, '8.2f')} {fmt(m)} {pct(d, n)} {pct(m, n)}   "
               f"{fmt(ln, '7.1f')} {fmt(ld, '7.1f')} {fmt(lm, '7.1f')}")
+    print("\nSimulator speed: wall seconds per case, whole processes (the drivers read the stream file; npusim "
+          "generates it)")
+    print(f"{'case':<26}{'npusim':>8} {'DRAMsim3':>9} {'Ram2':>8} {'DS3/npu':>8} {'R2/npu':>8}")
+    for r in rows:
+        n, d, m = (get(r, s, "process_wall_s" if s == "npusim" else "wall_s") for s in ("npusim", "dramsim3",
+                                                                                        "ramulator2"))
+        ratio = lambda o: f"{o / n:7.1f}x" if isinstance(o, (int, float)) and n else f"{'-':>8}"
+        print(f"{r['case']:<26}{fmt(n, '8.3f')} {fmt(d, '9.3f')} {fmt(m, '8.3f')} {ratio(d)} {ratio(m)}")
     if unloaded:
         print("\nUnloaded read latency (ns): random reads, one at a time")
         print(f"{'preset':<26}{'npusim':>7} {'DRAMsim3':>8} {'Ram2':>7} {'dDS3':>7} {'dRam2':>7}")

@@ -295,6 +295,17 @@ void CommandDram::replan(size_t channel) {
         if (plan.at <= row_floor) break;  // nothing can go earlier, and nothing else ties with a column command
         if (hit) continue;                // another column command can at best tie, and the older one wins
       }
+      if (plan.valid) {
+        // A cheap lower bound of the bank's command: when even that cannot beat the plan, skip the placement (a
+        // row command never wins a tie; a column command wins one only against a row command).
+        if (!hit) {
+          const uint64_t bound = std::max({e.arrival, b.open_row >= 0 ? b.pre_ok : b.act_ok, row_floor});
+          if (bound >= plan.at) continue;
+        } else {
+          const uint64_t bound = std::max({e.arrival, is_write ? b.write_ok : b.read_ok, column_floor});
+          if (bound > plan.at || (bound == plan.at && plan.command == Command::kColumn)) continue;
+        }
+      }
       uint64_t at = 0, data = 0;
       Command command = Command::kColumn;
       if (hit) {
