@@ -79,11 +79,11 @@ DramConfig read_dram(ConfigSection& s) {
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
-  c.scheduler =
-      s.choice("scheduler",
-               "command model: frfcfs (the command ready first among all queued bursts; row hits, then the oldest, "
-               "on a tie) or fcfs (the oldest burst's commands only)",
-               p.scheduler, {"frfcfs", "fcfs"});
+  c.scheduler = s.choice(
+      "scheduler",
+      "command model: frfcfs (the command ready first among all queued bursts; row hits, then the oldest, "
+      "on a tie) or fcfs (the oldest burst's commands only)",
+      p.scheduler, {"frfcfs", "fcfs"});
   c.starvation_cap = s.integer("starvation_cap", "bursts",
                                "command model, frfcfs: a burst that this many younger bursts went ahead of is "
                                "served next (0: no cap)",

@@ -84,7 +84,8 @@ Measurement median_of(int repeat, const std::string& run_file, const std::string
                       const std::vector<std::string>& overrides = {}) {
   std::vector<Measurement> runs;
   for (int i = 0; i < repeat; ++i) runs.push_back(measure_once(run_file, fidelity, overrides));
-  std::sort(runs.begin(), runs.end(), [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
+  std::sort(runs.begin(), runs.end(),
+            [](const Measurement& a, const Measurement& b) { return a.wall_s < b.wall_s; });
   return runs[runs.size() / 2];
 }
 
@@ -165,8 +166,10 @@ int bench_command(const std::vector<std::string>& args) {
       const double ratio = command.wall_s / channel.wall_s;
       std::cout << fmt::format("{:<22} {:>14.3f} {:>14.3f} {:>15.1f}x {:>7.0f}x\n", c.name, channel.wall_s,
                                command.wall_s, ratio, c.target);
-      saved[std::string("dram_ratio/") + c.name] = {
-          {"channel_wall_s", channel.wall_s}, {"command_wall_s", command.wall_s}, {"ratio", ratio}, {"target", c.target}};
+      saved[std::string("dram_ratio/") + c.name] = {{"channel_wall_s", channel.wall_s},
+                                                    {"command_wall_s", command.wall_s},
+                                                    {"ratio", ratio},
+                                                    {"target", c.target}};
     }
     std::cout << "(fast fidelity, the same run with dram.model channel and command; the default run only with "
                  "--slow)\n";

@@ -68,12 +68,18 @@ nlohmann::ordered_json dram_config_json(const hw::DramConfig& c) {
   j["write_high_watermark"] = c.write_high_watermark;
   j["write_low_watermark"] = c.write_low_watermark;
   const hw::DramTimings& t = c.timing;
-  j["timing"] = {{"tRCD", t.tRCD},     {"tRCD_WR", t.tRCD_WR}, {"tRP", t.tRP},       {"tRAS", t.tRAS},
-                 {"tRC", t.tRC},       {"tCL", t.tCL},         {"tWL", t.tWL},       {"tCCD_S", t.tCCD_S},
-                 {"tCCD_L", t.tCCD_L}, {"tCCD_L_WR", t.tCCD_L_WR}, {"tRRD_S", t.tRRD_S}, {"tRRD_L", t.tRRD_L},
-                 {"tFAW", t.tFAW},     {"tWTR_S", t.tWTR_S},   {"tWTR_L", t.tWTR_L}, {"tRTP", t.tRTP},
-                 {"tWR", t.tWR},       {"tRTRS", t.tRTRS},     {"tRTW", t.tRTW},     {"tPPD", t.tPPD},
-                 {"tRREFD", t.tRREFD}, {"tREFI", t.tREFI},     {"tRFC", t.tRFC},     {"tRFCpb", t.tRFCpb}};
+  j["timing"] = {{"tRCD", t.tRCD},     {"tRCD_WR", t.tRCD_WR},
+                 {"tRP", t.tRP},       {"tRAS", t.tRAS},
+                 {"tRC", t.tRC},       {"tCL", t.tCL},
+                 {"tWL", t.tWL},       {"tCCD_S", t.tCCD_S},
+                 {"tCCD_L", t.tCCD_L}, {"tCCD_L_WR", t.tCCD_L_WR},
+                 {"tRRD_S", t.tRRD_S}, {"tRRD_L", t.tRRD_L},
+                 {"tFAW", t.tFAW},     {"tWTR_S", t.tWTR_S},
+                 {"tWTR_L", t.tWTR_L}, {"tRTP", t.tRTP},
+                 {"tWR", t.tWR},       {"tRTRS", t.tRTRS},
+                 {"tRTW", t.tRTW},     {"tPPD", t.tPPD},
+                 {"tRREFD", t.tRREFD}, {"tREFI", t.tREFI},
+                 {"tRFC", t.tRFC},     {"tRFCpb", t.tRFCpb}};
   return j;
 }
 

@@ -105,7 +105,8 @@ class RunWorkSource : public hw::IWorkSource {
     const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
     sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_, run_.sample_tiles * widen_);
     // A sample that leaves nothing out is the whole phase.
-    sampled_ = std::any_of(sampled_ops_.begin(), sampled_ops_.end(), [](const Op& op) { return op.placement_only; });
+    sampled_ =
+        std::any_of(sampled_ops_.begin(), sampled_ops_.end(), [](const Op& op) { return op.placement_only; });
     return sampled_ ? &sampled_ops_ : &full_ops_;
   }
 

@@ -157,8 +157,8 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
         d.refresh == "per_bank" ? d.energy.refresh_pj / static_cast<double>(d.banks()) : d.energy.refresh_pj;
     const double refresh_energy_pj = d.model == "command" ? static_cast<double>(s.dram_refreshes) * refresh_pj : 0;
     s.dram_energy_pj = refresh_energy_pj + (s.dram_energy_pj - refresh_energy_pj) * per_byte;
-    for (uint64_t* v : {&s.dram_row_hits, &s.dram_row_misses, &s.dram_row_conflicts, &s.dram_activates,
-                        &s.dram_precharges}) {
+    for (uint64_t* v :
+         {&s.dram_row_hits, &s.dram_row_misses, &s.dram_row_conflicts, &s.dram_activates, &s.dram_precharges}) {
       *v = static_cast<uint64_t>(std::llround(static_cast<double>(*v) * per_byte));
     }
   }

@@ -180,12 +180,12 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "phases that move fewer DRAM bytes are simulated whole, never sampled or predicted: their time is latency "
       "and DRAM state more than bandwidth, and simulating them costs little",
       int64_t{64} << 20, 0, int64_t{1} << 50);
-  run->steady_tolerance =
-      fast.real("steady_tolerance", "fraction",
-                "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "
-                "over the first half and over the second, lies within this fraction of the mean over all; a phase "
-                "whose sample is not is simulated again with four times the layers and tiles, until steady or whole",
-                0.1, 0, 10);
+  run->steady_tolerance = fast.real(
+      "steady_tolerance", "fraction",
+      "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "
+      "over the first half and over the second, lies within this fraction of the mean over all; a phase "
+      "whose sample is not is simulated again with four times the layers and tiles, until steady or whole",
+      0.1, 0, 10);
   fast.finish();
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");
   run->lowering.quantize_lm_head =

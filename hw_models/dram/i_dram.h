@@ -18,24 +18,24 @@ namespace npusim::hw {
 // up to whole command-clock cycles. A 0 in an optional field (marked so) means the standard has no such constraint
 // or that the named default applies.
 struct DramTimings {
-  double tRCD = 0;     // ACT to read CAS (tRCDRD), same bank
-  double tRCD_WR = 0;  // optional: ACT to write CAS (HBM's tRCDWR), same bank; 0: tRCD
-  double tRP = 0;     // PRE to ACT, same bank
-  double tRAS = 0;    // ACT to PRE, same bank
-  double tRC = 0;     // ACT to ACT, same bank
-  double tCL = 0;     // read CAS to first data (tRL)
-  double tWL = 0;     // write CAS to first data
-  double tCCD_S = 0;  // CAS to CAS, different bank group
-  double tCCD_L = 0;  // CAS to CAS, same bank group
+  double tRCD = 0;       // ACT to read CAS (tRCDRD), same bank
+  double tRCD_WR = 0;    // optional: ACT to write CAS (HBM's tRCDWR), same bank; 0: tRCD
+  double tRP = 0;        // PRE to ACT, same bank
+  double tRAS = 0;       // ACT to PRE, same bank
+  double tRC = 0;        // ACT to ACT, same bank
+  double tCL = 0;        // read CAS to first data (tRL)
+  double tWL = 0;        // write CAS to first data
+  double tCCD_S = 0;     // CAS to CAS, different bank group
+  double tCCD_L = 0;     // CAS to CAS, same bank group
   double tCCD_L_WR = 0;  // optional: write CAS to write CAS, same bank group (DDR5, LPDDR5); 0: tCCD_L
-  double tRRD_S = 0;  // ACT to ACT, different bank group, same rank
-  double tRRD_L = 0;  // ACT to ACT, same bank group
-  double tFAW = 0;    // window holding at most four ACTs per rank
-  double tWTR_S = 0;  // end of write data to read CAS, different bank group
-  double tWTR_L = 0;  // end of write data to read CAS, same bank group
-  double tRTP = 0;    // read CAS to PRE, same bank
-  double tWR = 0;     // end of write data to PRE, same bank (write recovery)
-  double tRTRS = 0;   // data-bus turnaround between a read and a write, or between ranks
+  double tRRD_S = 0;     // ACT to ACT, different bank group, same rank
+  double tRRD_L = 0;     // ACT to ACT, same bank group
+  double tFAW = 0;       // window holding at most four ACTs per rank
+  double tWTR_S = 0;     // end of write data to read CAS, different bank group
+  double tWTR_L = 0;     // end of write data to read CAS, same bank group
+  double tRTP = 0;       // read CAS to PRE, same bank
+  double tWR = 0;        // end of write data to PRE, same bank (write recovery)
+  double tRTRS = 0;      // data-bus turnaround between a read and a write, or between ranks
   double tRTW = 0;    // optional: read CAS to write CAS (HBM3's tRTW); 0: only the data bus and tRTRS space them
   double tPPD = 0;    // optional: PRE to PRE, same rank (DDR5, LPDDR5, HBM3)
   double tRREFD = 0;  // optional: per-bank REF to REF or to ACT of another bank (LPDDR's tpbR2pbR, HBM's tRREFD)
@@ -56,17 +56,17 @@ struct DramEnergy {
 // Organisation and timing of a DRAM system. `preset` fills every field; the NPU YAML can override any of them
 // (declared in hw_models/config.cc). Peak bandwidth is derived from the organisation, never typed.
 struct DramConfig {
-  std::string model;             // implementation, selected by name (make_dram)
-  std::string preset;            // lpddr4x-4266, lpddr5-6400, lpddr5x-8533, ddr5-4800, hbm2e, hbm3
-  int64_t channels = 0;          // independent (pseudo-)channels in the whole system
-  int64_t bus_width_bits = 0;    // data pins per (pseudo-)channel
-  int64_t data_rate_mtps = 0;    // transfers per second per pin, in millions
-  int64_t burst_length = 0;      // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
+  std::string model;                // implementation, selected by name (make_dram)
+  std::string preset;               // lpddr4x-4266, lpddr5-6400, lpddr5x-8533, ddr5-4800, hbm2e, hbm3
+  int64_t channels = 0;             // independent (pseudo-)channels in the whole system
+  int64_t bus_width_bits = 0;       // data pins per (pseudo-)channel
+  int64_t data_rate_mtps = 0;       // transfers per second per pin, in millions
+  int64_t burst_length = 0;         // beats per burst: the access granule is bus_width_bits/8 * burst_length bytes
   int64_t transfers_per_clock = 0;  // data transfers per command-clock cycle (CK): the command clock is
                                     // data_rate_mtps / this; e.g. 2 for DDR5 and LPDDR4, 8 for LPDDR5 (WCK 4:1)
-  double read_latency_ns = 0;    // channel model: unloaded first-data latency of a read (row activate + CAS)
-  double write_latency_ns = 0;   // channel model: time from a write's last beat to its data being accepted
-  int64_t interleave_bytes = 0;  // channel model: consecutive bytes on one channel before the next
+  double read_latency_ns = 0;       // channel model: unloaded first-data latency of a read (row activate + CAS)
+  double write_latency_ns = 0;      // channel model: time from a write's last beat to its data being accepted
+  int64_t interleave_bytes = 0;     // channel model: consecutive bytes on one channel before the next
   // Command-level organisation and policy.
   int64_t ranks = 0;        // per channel
   int64_t bank_groups = 0;  // per rank (1: no bank groups)
@@ -80,9 +80,9 @@ struct DramConfig {
                                  // command per CK)
   int64_t refresh_postpone = 0;  // refreshes a busy controller may owe before it must refresh (JEDEC allows 8)
   // Command-level controller (one per channel).
-  std::string scheduler;            // "frfcfs" (first ready, row hits first, then oldest) or "fcfs" (in order)
-  int64_t starvation_cap = 0;       // FR-FCFS: a burst that younger ones passed this many times goes first (0: none)
-  int64_t read_queue_bursts = 0;    // read queue entries: the bursts the scheduler can choose among
+  std::string scheduler;          // "frfcfs" (first ready, row hits first, then oldest) or "fcfs" (in order)
+  int64_t starvation_cap = 0;     // FR-FCFS: a burst that younger ones passed this many times goes first (0: none)
+  int64_t read_queue_bursts = 0;  // read queue entries: the bursts the scheduler can choose among
   int64_t write_queue_bursts = 0;   // write queue entries; a write is accepted (done) when it enters
   double write_high_watermark = 0;  // fraction of the write queue that starts a write drain
   double write_low_watermark = 0;   // fraction at or below which a drain ends (if reads are waiting)
@@ -147,7 +147,7 @@ struct DramRequest {
                           //     one is handed over (a requester's bounded outstanding window), or -1
   bool after_a_completion = false;  // in: handed over no earlier than the stream's next completion (in time
                                     //     order) that no earlier request waited for: a window with any free slot
-  uint64_t done_ps = 0;   // out: last data delivered (read) or accepted by the controller (write)
+  uint64_t done_ps = 0;             // out: last data delivered (read) or accepted by the controller (write)
 };
 
 class IDram {

@@ -59,8 +59,8 @@ DramConfig lpddr4x_4266() {
   t.tCCD_L = 3.75;
   t.tRRD_S = 7.5;  // max(7.5 ns, 4 nCK); no bank groups
   t.tRRD_L = 7.5;
-  t.tFAW = 30;     // 30 ns above 2133 MT/s
-  t.tWTR_S = 10;   // max(10 ns, 8 nCK); no bank groups
+  t.tFAW = 30;    // 30 ns above 2133 MT/s
+  t.tWTR_S = 10;  // max(10 ns, 8 nCK); no bank groups
   t.tWTR_L = 10;
   t.tRTP = 7.5;    // max(7.5 ns, 8 nCK)
   t.tWR = 18;      // max(18 ns, 6 nCK)
@@ -81,27 +81,27 @@ DramConfig lpddr5(const char* name, int64_t mtps) {
   c.bank_groups = 4, c.banks_per_group = 4, c.rows = 65536, c.row_bytes = 2048, c.refresh = "per_bank";
   DramTimings& t = c.timing;
   const double ck = c.command_clock_ps() / 1000.0;  // 1.25 ns at 6400, 0.9375 ns at 8533
-  t.tRCD = 18;                // JESD209-5B: max(18 ns, 2 nCK)
-  t.tRP = 18;                 // tRPpb: max(18 ns, 2 nCK)
-  t.tRAS = 42;                // max(42 ns, 3 nCK)
-  t.tRC = 60;                 // tRAS + tRPpb
-  t.tCL = (mtps > 6400 ? 20 : 17) * ck;  // RL, BG mode, DBI off, set 0: 17 nCK at 6400, 20 nCK at 8533
-  t.tWL = (mtps > 6400 ? 11 : 9) * ck;   // WL set A: 9 nCK at 6400, 11 nCK at 8533
-  t.tCCD_S = 2 * ck;          // BG mode BL16: BL/n_min = 2 nCK
-  t.tCCD_L = 4 * ck;          // BL/n_max = 4 nCK
-  t.tRRD_S = 5;               // BG mode: max(5 ns, 2 nCK)
+  t.tRCD = 18;                                      // JESD209-5B: max(18 ns, 2 nCK)
+  t.tRP = 18;                                       // tRPpb: max(18 ns, 2 nCK)
+  t.tRAS = 42;                                      // max(42 ns, 3 nCK)
+  t.tRC = 60;                                       // tRAS + tRPpb
+  t.tCL = (mtps > 6400 ? 20 : 17) * ck;             // RL, BG mode, DBI off, set 0: 17 nCK at 6400, 20 nCK at 8533
+  t.tWL = (mtps > 6400 ? 11 : 9) * ck;              // WL set A: 9 nCK at 6400, 11 nCK at 8533
+  t.tCCD_S = 2 * ck;                                // BG mode BL16: BL/n_min = 2 nCK
+  t.tCCD_L = 4 * ck;                                // BL/n_max = 4 nCK
+  t.tRRD_S = 5;                                     // BG mode: max(5 ns, 2 nCK)
   t.tRRD_L = 5;
-  t.tFAW = 20;                // 20 ns
-  t.tWTR_S = 6.25;            // max(6.25 ns, 4 nCK)
-  t.tWTR_L = 12;              // max(12 ns, 4 nCK)
-  t.tRTP = 7.5;               // max(7.5 ns, 4 nCK)
-  t.tWR = 34;                 // max(34 ns, 4 nCK)
-  t.tPPD = 2 * ck;            // 2 nCK
-  t.tRTRS = 2 * ck;           // read-to-write bus gap: one burst
-  t.tREFI = 3906;             // tREFIab (tREFIpb = tREFI / 16)
-  t.tRFC = 280;               // tRFCab, 8 Gb per channel
-  t.tRFCpb = 140;             // tRFCpb, 8 Gb per channel
-  t.tRREFD = 90;              // tpbR2pbR
+  t.tFAW = 20;       // 20 ns
+  t.tWTR_S = 6.25;   // max(6.25 ns, 4 nCK)
+  t.tWTR_L = 12;     // max(12 ns, 4 nCK)
+  t.tRTP = 7.5;      // max(7.5 ns, 4 nCK)
+  t.tWR = 34;        // max(34 ns, 4 nCK)
+  t.tPPD = 2 * ck;   // 2 nCK
+  t.tRTRS = 2 * ck;  // read-to-write bus gap: one burst
+  t.tREFI = 3906;    // tREFIab (tREFIpb = tREFI / 16)
+  t.tRFC = 280;      // tRFCab, 8 Gb per channel
+  t.tRFCpb = 140;    // tRFCpb, 8 Gb per channel
+  t.tRREFD = 90;     // tpbR2pbR
   c.energy = mtps > 6400 ? DramEnergy{1100, 3.2, 3.4, 40000, 20} : DramEnergy{1200, 3.5, 3.7, 40000, 20};
   return c;
 }
@@ -115,27 +115,27 @@ DramConfig ddr5_4800() {
   c.bank_groups = 8, c.banks_per_group = 4, c.rows = 65536, c.row_bytes = 4096, c.refresh = "all_bank";
   DramTimings& t = c.timing;
   const double ck = c.command_clock_ps() / 1000.0;
-  t.tRCD = 40 * ck;     // JESD79-5 speed bin DDR5-4800B: 40-40-40 (tAA = tRCD = tRP = 16.67 ns)
+  t.tRCD = 40 * ck;  // JESD79-5 speed bin DDR5-4800B: 40-40-40 (tAA = tRCD = tRP = 16.67 ns)
   t.tRP = 40 * ck;
-  t.tRAS = 32;          // 32 ns
-  t.tRC = 32 + 40 * ck; // tRAS + tRP
-  t.tCL = 40 * ck;      // CL 40
-  t.tWL = 38 * ck;      // CWL = CL - 2
-  t.tCCD_S = 8 * ck;    // 8 nCK
-  t.tCCD_L = 5;         // max(5 ns, 8 nCK)
-  t.tCCD_L_WR = 20;     // max(20 ns, 32 nCK) (Ramulator 2.1: 48 nCK, the same 20 ns)
-  t.tRRD_S = 8 * ck;    // 8 nCK
-  t.tRRD_L = 5;         // max(5 ns, 8 nCK)
-  t.tFAW = 32 * ck;     // 1 KiB page (x8): 32 nCK = 13.33 ns (Ramulator 2.1 uses a rounded 20 ns for x4/x8)
-  t.tWTR_S = 2.5;       // max(2.5 ns, 4 nCK)
-  t.tWTR_L = 10;        // max(10 ns, 16 nCK)
-  t.tRTP = 7.5;         // max(7.5 ns, 12 nCK)
-  t.tWR = 30;           // 30 ns
-  t.tPPD = 2 * ck;      // 2 nCK
-  t.tRTRS = 2 * ck;     // read-to-write bus gap: 2 nCK beyond the burst
-  t.tREFI = 3900;       // tREFI1
-  t.tRFC = 295;         // tRFC1, 16 Gb
-  t.tRFCpb = 130;       // tRFCsb, 16 Gb (not used: REFsb is not modelled)
+  t.tRAS = 32;           // 32 ns
+  t.tRC = 32 + 40 * ck;  // tRAS + tRP
+  t.tCL = 40 * ck;       // CL 40
+  t.tWL = 38 * ck;       // CWL = CL - 2
+  t.tCCD_S = 8 * ck;     // 8 nCK
+  t.tCCD_L = 5;          // max(5 ns, 8 nCK)
+  t.tCCD_L_WR = 20;      // max(20 ns, 32 nCK) (Ramulator 2.1: 48 nCK, the same 20 ns)
+  t.tRRD_S = 8 * ck;     // 8 nCK
+  t.tRRD_L = 5;          // max(5 ns, 8 nCK)
+  t.tFAW = 32 * ck;      // 1 KiB page (x8): 32 nCK = 13.33 ns (Ramulator 2.1 uses a rounded 20 ns for x4/x8)
+  t.tWTR_S = 2.5;        // max(2.5 ns, 4 nCK)
+  t.tWTR_L = 10;         // max(10 ns, 16 nCK)
+  t.tRTP = 7.5;          // max(7.5 ns, 12 nCK)
+  t.tWR = 30;            // 30 ns
+  t.tPPD = 2 * ck;       // 2 nCK
+  t.tRTRS = 2 * ck;      // read-to-write bus gap: 2 nCK beyond the burst
+  t.tREFI = 3900;        // tREFI1
+  t.tRFC = 295;          // tRFC1, 16 Gb
+  t.tRFCpb = 130;        // tRFCsb, 16 Gb (not used: REFsb is not modelled)
   c.energy = {2000, 9.0, 10.0, 150000, 150};
   return c;
 }
@@ -150,27 +150,27 @@ DramConfig hbm2e() {
   DramTimings& t = c.timing;
   // JESD235D core timings are speed-independent in ns; these are Ramulator 2.1's HBM2_2400Mbps figures in ns
   // (nCK x 0.833 ns), applied at 3.2 Gb/s.
-  t.tRCD = 14.17;    // tRCDRD 17 nCK
-  t.tRCD_WR = 11.67; // tRCDWR 14 nCK
-  t.tRP = 14.17;     // 17 nCK
-  t.tRAS = 33.33;    // 40 nCK
-  t.tRC = 47.5;      // 57 nCK
-  t.tCL = 14.17;     // 17 nCK
-  t.tWL = 5;         // 6 nCK
-  t.tCCD_S = 1.25;   // 2 nCK of 0.625 ns: one BL4 burst
-  t.tCCD_L = 2.5;    // 4 nCK of 0.625 ns
-  t.tRRD_S = 4;      // JESD235D: 4 ns
-  t.tRRD_L = 4;      // 4 ns
-  t.tFAW = 15;       // vendor-specific; 15 ns typical (as Ramulator 2.1 takes it)
-  t.tWTR_S = 6.67;   // 8 nCK
-  t.tWTR_L = 8.33;   // 10 nCK
-  t.tRTP = 5;        // tRTPL 6 nCK
-  t.tWR = 15.83;     // 19 nCK
-  t.tRTRS = 1.25;    // read-to-write bus gap: one burst
-  t.tREFI = 3900;    // 3.9 us
-  t.tRFC = 350;      // tRFCab, 8 Gb per channel
-  t.tRFCpb = 160;    // tRFCpb, 8 Gb per channel
-  t.tRREFD = 8;      // max(8 ns, 2 nCK)
+  t.tRCD = 14.17;     // tRCDRD 17 nCK
+  t.tRCD_WR = 11.67;  // tRCDWR 14 nCK
+  t.tRP = 14.17;      // 17 nCK
+  t.tRAS = 33.33;     // 40 nCK
+  t.tRC = 47.5;       // 57 nCK
+  t.tCL = 14.17;      // 17 nCK
+  t.tWL = 5;          // 6 nCK
+  t.tCCD_S = 1.25;    // 2 nCK of 0.625 ns: one BL4 burst
+  t.tCCD_L = 2.5;     // 4 nCK of 0.625 ns
+  t.tRRD_S = 4;       // JESD235D: 4 ns
+  t.tRRD_L = 4;       // 4 ns
+  t.tFAW = 15;        // vendor-specific; 15 ns typical (as Ramulator 2.1 takes it)
+  t.tWTR_S = 6.67;    // 8 nCK
+  t.tWTR_L = 8.33;    // 10 nCK
+  t.tRTP = 5;         // tRTPL 6 nCK
+  t.tWR = 15.83;      // 19 nCK
+  t.tRTRS = 1.25;     // read-to-write bus gap: one burst
+  t.tREFI = 3900;     // 3.9 us
+  t.tRFC = 350;       // tRFCab, 8 Gb per channel
+  t.tRFCpb = 160;     // tRFCpb, 8 Gb per channel
+  t.tRREFD = 8;       // max(8 ns, 2 nCK)
   c.energy = {700, 2.5, 2.7, 25000, 50};
   return c;
 }
@@ -184,36 +184,35 @@ DramConfig hbm3() {
   c.command_buses = "row_column";
   DramTimings& t = c.timing;
   // JESD238 at 6.4 Gb/s, in nCK of 0.625 ns as Ramulator 2.1's HBM3_6400Mbps preset transcribes the standard.
-  t.tRCD = 19.375;   // tRCDRD 31 nCK
-  t.tRCD_WR = 9.375; // tRCDWR 15 nCK
-  t.tRP = 16.25;     // 26 nCK
-  t.tRAS = 28.125;   // 45 nCK
-  t.tRC = 45;        // 72 nCK
-  t.tCL = 12.5;      // 20 nCK
-  t.tWL = 6.25;      // 10 nCK
-  t.tCCD_S = 1.25;   // 2 nCK
-  t.tCCD_L = 2.5;    // 4 nCK
-  t.tRRD_S = 2.5;    // 4 nCK
-  t.tRRD_L = 3.125;  // 5 nCK
-  t.tFAW = 15;       // 24 nCK
-  t.tWTR_S = 4.375;  // 7 nCK
-  t.tWTR_L = 6.25;   // 10 nCK
-  t.tRTP = 5.625;    // 9 nCK
-  t.tWR = 20.625;    // 33 nCK
-  t.tRTW = 12.5;     // 20 nCK: read CAS to write CAS
-  t.tPPD = 1.25;     // 2 nCK
-  t.tRTRS = 1.25;    // read-to-write bus gap: one burst
-  t.tREFI = 3900;    // 3.9 us
-  t.tRFC = 350;      // tRFCab, 8 Gb channel (16 Gb die, 8-high); Ramulator 2.1's default 4 Gb part has 260 ns
-  t.tRFCpb = 200;    // tRFCpb 320 nCK
-  t.tRREFD = 5;      // 8 nCK
+  t.tRCD = 19.375;    // tRCDRD 31 nCK
+  t.tRCD_WR = 9.375;  // tRCDWR 15 nCK
+  t.tRP = 16.25;      // 26 nCK
+  t.tRAS = 28.125;    // 45 nCK
+  t.tRC = 45;         // 72 nCK
+  t.tCL = 12.5;       // 20 nCK
+  t.tWL = 6.25;       // 10 nCK
+  t.tCCD_S = 1.25;    // 2 nCK
+  t.tCCD_L = 2.5;     // 4 nCK
+  t.tRRD_S = 2.5;     // 4 nCK
+  t.tRRD_L = 3.125;   // 5 nCK
+  t.tFAW = 15;        // 24 nCK
+  t.tWTR_S = 4.375;   // 7 nCK
+  t.tWTR_L = 6.25;    // 10 nCK
+  t.tRTP = 5.625;     // 9 nCK
+  t.tWR = 20.625;     // 33 nCK
+  t.tRTW = 12.5;      // 20 nCK: read CAS to write CAS
+  t.tPPD = 1.25;      // 2 nCK
+  t.tRTRS = 1.25;     // read-to-write bus gap: one burst
+  t.tREFI = 3900;     // 3.9 us
+  t.tRFC = 350;       // tRFCab, 8 Gb channel (16 Gb die, 8-high); Ramulator 2.1's default 4 Gb part has 260 ns
+  t.tRFCpb = 200;     // tRFCpb 320 nCK
+  t.tRREFD = 5;       // 8 nCK
   c.energy = {600, 2.0, 2.2, 20000, 50};
   return c;
 }
 
 std::vector<DramConfig> all_presets() {
-  return {lpddr4x_4266(), lpddr5("lpddr5-6400", 6400), lpddr5("lpddr5x-8533", 8533),
-          ddr5_4800(),    hbm2e(),                     hbm3()};
+  return {lpddr4x_4266(), lpddr5("lpddr5-6400", 6400), lpddr5("lpddr5x-8533", 8533), ddr5_4800(), hbm2e(), hbm3()};
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ struct TrafficSpec {
   // "inorder": request k is handed over only after request k - outstanding completed (a DMA's ring of slots);
   // "any": whenever fewer than `outstanding` are in flight (any completion frees a slot).
   std::string window = "inorder";
-  uint64_t seed = 1;              // random addresses and the read/write choice
+  uint64_t seed = 1;  // random addresses and the read/write choice
 };
 
 struct TrafficResult {

@@ -1,12 +1,12 @@
 // Exact-picosecond tests of the command-level DRAM on one HBM3 pseudo-channel (command clock 1.6 GHz: 0.625 ns
 // cycles; separate row and column command buses). The tests pin their own timings (ns), whole cycles except tRAS
-// 33 and tRC 48, which round up to 53 and 77 cycles (33.125 and 48.125 ns): tRCD 15, tRP 15, tCL 15, tWL 6.25, tCCD_S 1.25, tCCD_L 2.5, tRRD_S 2.5,
-// tRRD_L 3.75, tFAW 15, tWTR_S 2.5, tWTR_L 7.5, tRTP 3.75, tWR 15, tRTRS 1.25, tREFI 3900, tRFC 350, tRFCpb
-// 160, and none of tRCD_WR, tCCD_L_WR, tRTW, tPPD, tRREFD; a 32 B burst (32 bits x BL8 at 6.4 Gb/s) takes
-// 1.25 ns (two cycles).
-// Address map "rorabacobgch" with one channel and one rank, from bit 0: 5 bits of burst offset, 2 of bank group,
-// 5 of column (32 bursts of a 1 KiB row), 2 of bank, then the row. So address 32 is bank group 1, 128 is the
-// next column of bank group 0, 4096 is bank 1, 16384 is row 1 of bank 0.
+// 33 and tRC 48, which round up to 53 and 77 cycles (33.125 and 48.125 ns): tRCD 15, tRP 15, tCL 15, tWL 6.25,
+// tCCD_S 1.25, tCCD_L 2.5, tRRD_S 2.5, tRRD_L 3.75, tFAW 15, tWTR_S 2.5, tWTR_L 7.5, tRTP 3.75, tWR 15,
+// tRTRS 1.25, tREFI 3900, tRFC 350, tRFCpb 160, and none of tRCD_WR, tCCD_L_WR, tRTW, tPPD, tRREFD; a 32 B burst
+// (32 bits x BL8 at 6.4 Gb/s) takes 1.25 ns (two cycles). Address map "rorabacobgch" with one channel and one
+// rank, from bit 0: 5 bits of burst offset, 2 of bank group, 5 of column (32 bursts of a 1 KiB row), 2 of bank,
+// then the row. So address 32 is bank group 1, 128 is the next column of bank group 0, 4096 is bank 1, 16384 is
+// row 1 of bank 0.
 #include "hw_models/dram/impl/command_dram.h"
 
 #include <gtest/gtest.h>
@@ -112,8 +112,8 @@ TEST(CommandDram, ReadAfterWriteWaitsTwtr) {
 }
 
 // Two reads handed over together at 31.25 ns, after a read opened row 0 of bank 0 (ACT 0, read 15 ns, done
-// 31.25 ns; the bank may precharge from max(ACT + tRAS, read + tRTP) = 33.125 ns): A to row 1 of bank 0 (a conflict),
-// then B to row 0 (a hit).
+// 31.25 ns; the bank may precharge from max(ACT + tRAS, read + tRTP) = 33.125 ns): A to row 1 of bank 0 (a
+// conflict), then B to row 0 (a hit).
 std::vector<DramRequest> conflict_then_hit(CommandDram& dram) {
   EXPECT_EQ(dram.access(0, 32, false, 0), 31250u);
   std::vector<DramRequest> stream(2);

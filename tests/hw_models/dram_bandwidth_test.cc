@@ -172,10 +172,10 @@ TEST(DramBandwidth, SequentialBeatsStridedBeatsRandom) {
 // row (allow 1 point). Random 64 B reads find their row open with odds ~1/rows: allow 5%.
 // Random one-burst reads on one channel, 128 in flight with any free slot (the read queue always full): every
 // burst needs its own ACT, so the bank-level bound is the least of the bus peak, banks x burst / tRC (every bank
-// cycling), 4 bursts / tFAW and one burst / tRRD_S (the ACT rate), each timing in whole command-clock cycles, times
-// what refresh leaves of the banks (1 - tRFC/tREFI, or 1 - tRFCpb/tREFI per bank). The controller may not beat
-// it, and first-ready scheduling must come within 20% of it: the bursts of a refreshing bank hold queue entries,
-// and random banks leave some idle while others have two bursts waiting.
+// cycling), 4 bursts / tFAW and one burst / tRRD_S (the ACT rate), each timing in whole command-clock cycles,
+// times what refresh leaves of the banks (1 - tRFC/tREFI, or 1 - tRFCpb/tREFI per bank). The controller may not
+// beat it, and first-ready scheduling must come within 20% of it: the bursts of a refreshing bank hold queue
+// entries, and random banks leave some idle while others have two bursts waiting.
 TEST(DramBandwidth, RandomOneBurstReadsApproachTheBankLevelBound) {
   for (const std::string& name : dram_preset_names()) {
     SCOPED_TRACE(name);

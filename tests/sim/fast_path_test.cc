@@ -30,10 +30,10 @@ std::vector<uint64_t> simulate(RunConfig run, const std::string& fidelity) {
     const RunResults res = run_simulation(run);
     std::vector<uint64_t> out;
     for (const ConfigResult& r : res.results) {
-      for (uint64_t v : {r.total_ps, r.prefill_ps, r.decode_ps, r.dram_read_bytes, r.dram_write_bytes,
-                         r.dram_busy_ps, r.macs, r.tiles,
-                         static_cast<uint64_t>(std::llround(r.dram_command_energy_pj)), r.dram_activates,
-                         r.dram_refreshes}) {
+      for (uint64_t v :
+           {r.total_ps, r.prefill_ps, r.decode_ps, r.dram_read_bytes, r.dram_write_bytes, r.dram_busy_ps, r.macs,
+            r.tiles, static_cast<uint64_t>(std::llround(r.dram_command_energy_pj)), r.dram_activates,
+            r.dram_refreshes}) {
         out.push_back(v);
       }
     }

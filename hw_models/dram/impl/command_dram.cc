@@ -279,8 +279,9 @@ void CommandDram::replan(size_t channel) {
     // Lower bounds shared by every candidate: a column command that meets its bound cannot be beaten by a later
     // (younger) column command, only by a row command before it; nothing goes before the row bound.
     const uint64_t latency = is_write ? t_.wl : t_.cl;
-    const uint64_t column_floor = std::max({ch.decided, ch.command_free[column_bus_], after(0, ch.last_cas, t_.ccd_s),
-                                            ch.bus_free > latency ? ch.bus_free - latency : 0});
+    const uint64_t column_floor =
+        std::max({ch.decided, ch.command_free[column_bus_], after(0, ch.last_cas, t_.ccd_s),
+                  ch.bus_free > latency ? ch.bus_free - latency : 0});
     const uint64_t row_floor = std::max(ch.decided, ch.command_free[0]);
     for (size_t i = 0; i < scan && banks_seen < ch.banks_queued[dir]; ++i) {
       const Queued& e = q[i];
@@ -425,7 +426,8 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   ch.bus_last_rank = rank_index;
   if (plan.is_write) {
     if (!ch.drain_counted) {
-      ++stats_.write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
+      ++stats_
+            .write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
       ch.drain_counted = true;
     }
     b.pre_ok = std::max(b.pre_ok, data_end + t_.wr);

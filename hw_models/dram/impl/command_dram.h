@@ -1,10 +1,10 @@
 // Command-level DRAM: every burst pays the commands it needs (ACT, PRE, column read or write) under the JEDEC
 // constraints of its preset: tRCD (read and write), tRP, tRAS, tRC, tCL, tWL, tCCD_S/L (and DDR5's write tCCD_L),
-// tRRD_S/L, tFAW, tWTR_S/L, tRTP, tWR, tRTW, tPPD, read/write and rank turnarounds on the data bus, and all-bank or
-// per-bank refresh every tREFI (per-bank REFs spaced by tRREFD and from ACTs by tRRD_S). Open-page or closed-page
-// (auto-precharge) policy. Time runs in command-clock (CK) cycles: every timing is rounded up to whole cycles, and
-// a channel issues at most one command per cycle on each command bus (one shared bus, or HBM's row and column
-// buses).
+// tRRD_S/L, tFAW, tWTR_S/L, tRTP, tWR, tRTW, tPPD, read/write and rank turnarounds on the data bus, and all-bank
+// or per-bank refresh every tREFI (per-bank REFs spaced by tRREFD and from ACTs by tRRD_S). Open-page or
+// closed-page (auto-precharge) policy. Time runs in command-clock (CK) cycles: every timing is rounded up to whole
+// cycles, and a channel issues at most one command per cycle on each command bus (one shared bus, or HBM's row and
+// column buses).
 //
 // Controller: one per channel, with a read queue and a write queue of bursts (entries beyond their capacity wait
 // in arrival order for a free entry). It serves the write queue while draining, else the read queue. A write is
@@ -60,11 +60,11 @@ class CommandDram final : public IDram {
   };
   struct Bank {
     int64_t open_row = -1;
-    uint64_t act_ok = 0;       // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
-    uint64_t read_ok = 0;      // earliest read command (tRCD after ACT)
-    uint64_t write_ok = 0;     // earliest write command (tRCD_WR after ACT)
-    uint64_t pre_ok = 0;       // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
-    uint64_t last_cas = 0;     // its last column command (per-bank refresh prefers the bank a stream just left)
+    uint64_t act_ok = 0;        // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
+    uint64_t read_ok = 0;       // earliest read command (tRCD after ACT)
+    uint64_t write_ok = 0;      // earliest write command (tRCD_WR after ACT)
+    uint64_t pre_ok = 0;        // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
+    uint64_t last_cas = 0;      // its last column command (per-bank refresh prefers the bank a stream just left)
     bool conflict_pre = false;  // precharged for a conflicting burst: its ACT counts no miss
   };
   struct Rank {
@@ -87,10 +87,10 @@ class CommandDram final : public IDram {
     uint32_t bank = 0;        // within the channel: rank-major, then bank group, then bank
     uint16_t group_slot = 0;  // rank x bank groups + bank group (tCCD_L)
     uint8_t rank = 0, bank_group = 0;
-    bool activated = false;   // its row was opened for it (a miss or conflict, not a hit)
-    uint32_t bypassed = 0;    // younger bursts served before it (starvation cap)
-    uint64_t request = 0;     // id of the request it belongs to
-    uint64_t arrival = 0;     // cycle it entered the queue
+    bool activated = false;  // its row was opened for it (a miss or conflict, not a hit)
+    uint32_t bypassed = 0;   // younger bursts served before it (starvation cap)
+    uint64_t request = 0;    // id of the request it belongs to
+    uint64_t arrival = 0;    // cycle it entered the queue
   };
   // The bursts of one request in one channel that wait for a queue entry: those in [next_address, end_address)
   // that map to the channel.
@@ -202,7 +202,7 @@ class CommandDram final : public IDram {
   static constexpr uint64_t kNoGate = ~uint64_t{0};
   uint64_t gate_id_ = kNoGate;
   uint64_t gate_bursts_left_ = 0;
-  size_t completed_ = 0;   // requests of pending_ done
+  size_t completed_ = 0;  // requests of pending_ done
   // Their completions that no after_a_completion request has waited for yet, earliest first.
   std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> unclaimed_;
   uint64_t first_id_ = 0;  // id of pending_[0]
