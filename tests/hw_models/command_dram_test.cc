@@ -341,6 +341,26 @@ TEST(CommandDram, StreamHandsARequestOverWhenTheOneItWaitsForCompletes) {
   EXPECT_EQ(dram.stats().read_latency_sum_ps, 62500u);
 }
 
+TEST(CommandDram, ARequestAfterACompletionGoesAtTheEarliestOne) {
+  // r0 (bank 0, row 0) and r1 (bank 0, row 1) at 0: r0 ACT 0, read 15, done 31.25 ns; r1 after it: PRE 33.125
+  // (tRAS), ACT 48.125, read 63.125, done 79.375 ns. r2 (bank 1) takes the earliest completion, r0's at 31.25:
+  // ACT 31.25, read 46.25, data 61.25, done 62.5 ns. (Waiting for r1 instead, as an in-order window of 2 would,
+  // puts it at 79.375 + 31.25 = 110.625 ns.)
+  CommandDram dram(one_channel());
+  std::vector<DramRequest> s(3);
+  s[0] = {0, 32, false, 0, -1, false, 0};
+  s[1] = {16384, 32, false, 0, -1, false, 0};
+  s[2] = {4096, 32, false, 0, -1, true, 0};
+  dram.access_stream(s);
+  EXPECT_EQ(s[0].done_ps, 31250u);
+  EXPECT_EQ(s[1].done_ps, 79375u);
+  EXPECT_EQ(s[2].done_ps, 62500u);
+  CommandDram in_order(one_channel());
+  s[2] = {4096, 32, false, 0, 1, false, 0};
+  in_order.access_stream(s);
+  EXPECT_EQ(s[2].done_ps, 110625u);
+}
+
 TEST(CommandDram, ZeroByteRequestMovesNothingWhereverItPoints) {
   CommandDram dram(one_channel());
   // Unaligned: no burst to touch; done at its hand-over, the first command-clock edge (0.625 ns) at or after it.

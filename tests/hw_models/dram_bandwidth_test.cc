@@ -252,17 +252,19 @@ class FixedLatencyDram final : public IDram {
     bool is_write;
     uint64_t issue_ps;
   };
-  explicit FixedLatencyDram(uint64_t latency_ps) : latency_ps_(latency_ps) {}
+  // Odd-numbered requests take `odd_latency_ps` (default: the same as the others).
+  explicit FixedLatencyDram(uint64_t latency_ps, uint64_t odd_latency_ps = 0)
+      : latency_ps_(latency_ps), odd_latency_ps_(odd_latency_ps > 0 ? odd_latency_ps : latency_ps) {}
   uint64_t access(uint64_t address, uint64_t bytes, bool is_write, uint64_t issue_ps) override {
     requests.push_back({address, bytes, is_write, issue_ps});
-    return issue_ps + latency_ps_;
+    return issue_ps + (requests.size() % 2 == 0 ? odd_latency_ps_ : latency_ps_);
   }
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override { return stats_; }
   std::vector<Request> requests;
 
  private:
-  uint64_t latency_ps_;
+  uint64_t latency_ps_, odd_latency_ps_;
   DramConfig config_;
   DramStats stats_;
 };
@@ -280,6 +282,28 @@ TEST(DramTraffic, OutstandingBoundsRequestsInFlight) {
   EXPECT_EQ(r.requests, 10u);
   EXPECT_EQ(r.end_ps, 300000u);
   EXPECT_NEAR(r.gbps, 640.0 / 300000 * 1000, 1e-12);
+}
+
+TEST(DramTraffic, AWindowOfAnyFreeSlotIssuesAtTheEarliestUnclaimedCompletion) {
+  // 2 in flight; even requests take 100 ns, odd ones 300 ns. In order, request k waits for request k - 2 (and
+  // for k - 1's hand-over): r0, r1 at 0 (done 100, 300); r2 at 100 (done 200); r3 at 300 (r1; done 600); r4 at
+  // 300 (r2 done at 200, but r3 went at 300; done 400); r5 at 600 (r3).
+  FixedLatencyDram in_order(100000, 300000);
+  drive_traffic(in_order, spec_of("sequential", 6 * 64, 64, 2));
+  const uint64_t in_order_ps[] = {0, 0, 100000, 300000, 300000, 600000};
+  // Any free slot: each takes the earliest completion no earlier request took: r2 at 100 (r0), r3 at 200 (r2,
+  // done 500), r4 at 300 (r1, done 400), r5 at 400 (r4).
+  FixedLatencyDram any(100000, 300000);
+  TrafficSpec spec = spec_of("sequential", 6 * 64, 64, 2);
+  spec.window = "any";
+  drive_traffic(any, spec);
+  const uint64_t any_ps[] = {0, 0, 100000, 200000, 300000, 400000};
+  ASSERT_EQ(in_order.requests.size(), 6u);
+  ASSERT_EQ(any.requests.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(in_order.requests[i].issue_ps, in_order_ps[i]) << i;
+    EXPECT_EQ(any.requests[i].issue_ps, any_ps[i]) << i;
+  }
 }
 
 TEST(DramTraffic, PatternsPlaceRequestsAsSpecified) {
