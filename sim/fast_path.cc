@@ -148,14 +148,26 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   // streamer booked ahead of the core, and that differs between the first and the last mark (the next layer's
   // first tiles against the lm_head's), so the extended bytes miss the exact ones by up to a tile's worth per
   // unit. What the DRAM does per byte moved (row hits, misses, conflicts, ACTs, PREs and their energy, the bits'
-  // energy) is the samples' rate times the exact bytes; refreshes follow time and keep their extension.
+  // energy) is the samples' rate times the exact bytes.
+  // Refreshes follow time, but a sample's count lags it: a busy controller postpones up to refresh_postpone of
+  // them, so the ones owed when a sample ends were not issued in it. Every refresh falls due once per interval
+  // and none is owed for ever, so the time added falls due at that rate: channels x ranks per interval.
+  const hw::DramConfig& d = npu.dram;
+  const bool refreshing = d.model == "command" && d.refresh != "none";
+  const double refresh_pj =
+      d.refresh == "per_bank" ? d.energy.refresh_pj / static_cast<double>(d.banks()) : d.energy.refresh_pj;
+  if (refreshing) {
+    const double interval_ps = static_cast<double>(d.refresh_interval_cycles()) * d.command_clock_ps();
+    const uint64_t due =
+        static_cast<uint64_t>(std::llround(added_ps * static_cast<double>(d.channels * d.ranks) / interval_ps));
+    s.dram_energy_pj +=
+        (static_cast<double>(sampled.dram_refreshes + due) - static_cast<double>(s.dram_refreshes)) * refresh_pj;
+    s.dram_refreshes = sampled.dram_refreshes + due;
+  }
   const double extended_bytes = static_cast<double>(bus_bytes(s));
   if (extended_bytes > 0) {
     const double per_byte = static_cast<double>(bus_bytes(exact)) / extended_bytes;
-    const hw::DramConfig& d = npu.dram;
-    const double refresh_pj =
-        d.refresh == "per_bank" ? d.energy.refresh_pj / static_cast<double>(d.banks()) : d.energy.refresh_pj;
-    const double refresh_energy_pj = d.model == "command" ? static_cast<double>(s.dram_refreshes) * refresh_pj : 0;
+    const double refresh_energy_pj = refreshing ? static_cast<double>(s.dram_refreshes) * refresh_pj : 0;
     s.dram_energy_pj = refresh_energy_pj + (s.dram_energy_pj - refresh_energy_pj) * per_byte;
     for (uint64_t* v :
          {&s.dram_row_hits, &s.dram_row_misses, &s.dram_row_conflicts, &s.dram_activates, &s.dram_precharges}) {

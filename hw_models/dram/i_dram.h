@@ -7,6 +7,7 @@
 // stream tells it when each request arrives, including arrivals that wait for earlier completions.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -104,6 +105,16 @@ struct DramConfig {
   // The command clock (CK) period, exactly: transfers_per_clock / data rate.
   double command_clock_ps() const {
     return static_cast<double>(transfers_per_clock) * 1.0e6 / static_cast<double>(data_rate_mtps);
+  }
+  // A timing in whole command-clock cycles, rounded up, as the command model counts it (a hair below an exact
+  // multiple stays that multiple: ns values are decimal renderings of whole cycles).
+  uint64_t cycles_of(double ns) const {
+    return ns <= 0 ? 0 : static_cast<uint64_t>(std::ceil(ns * 1000.0 / command_clock_ps() - 1e-6));
+  }
+  // Command model: cycles between two REFs of a rank (tREFI; per-bank refresh: tREFI / banks).
+  uint64_t refresh_interval_cycles() const {
+    const uint64_t refi = cycles_of(timing.tREFI);
+    return refresh == "per_bank" ? refi / static_cast<uint64_t>(banks()) : refi;
   }
   // Bytes a request moves on the bus: every burst it touches, whole.
   uint64_t bus_bytes(uint64_t address, uint64_t bytes) const {

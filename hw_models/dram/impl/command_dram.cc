@@ -25,12 +25,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
                      "), got " + std::to_string(config.transfers_per_clock));
   }
   const DramTimings& n = config.timing;
-  const double tck_ps = config.command_clock_ps();
-  // A timing in whole cycles, rounded up (a hair below an exact multiple stays that multiple: ns values are
-  // decimal renderings of whole cycles).
-  const auto cycles = [&](double ns) -> uint64_t {
-    return ns <= 0 ? 0 : static_cast<uint64_t>(std::ceil(ns * 1000.0 / tck_ps - 1e-6));
-  };
+  const auto cycles = [&](double ns) { return config.cycles_of(ns); };
   const auto optional = [&](double ns, uint64_t fallback) { return ns > 0 ? cycles(ns) : fallback; };
   t_.rcd_rd = cycles(n.tRCD);
   t_.rcd_wr = optional(n.tRCD_WR, t_.rcd_rd);
@@ -67,7 +62,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   banks_per_group_ = static_cast<uint32_t>(config.banks_per_group);
   bank_groups_ = static_cast<uint32_t>(config.bank_groups);
   // Per-bank refresh spreads the rank's refreshes over tREFI: one bank every tREFI / banks.
-  refresh_interval_ = per_bank_refresh_ ? t_.refi / banks_per_rank_ : t_.refi;
+  refresh_interval_ = config.refresh_interval_cycles();
   refresh_postpone_ = static_cast<uint64_t>(config.refresh_postpone) * refresh_interval_;
   const size_t banks = static_cast<size_t>(config.ranks) * banks_per_rank_;
   Channel proto;
