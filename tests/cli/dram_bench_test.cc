@@ -80,6 +80,16 @@ TEST_F(Cli, DramBenchAnyFreeSlotIsNoSlowerThanInOrder) {
 
 TEST_F(Cli, DramBenchRejectsBadFlags) {
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--window", "sideways"}), {"--window"});
+  // LPDDR5's BL16 at 3 transfers a command clock would end a burst inside a cycle.
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--set", "dram.transfers_per_clock=3"}),
+                  {"dram.transfers_per_clock", "must divide burst_length (16)"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--set", "dram.command_buses=three"}),
+                  {"dram.command_buses", "shared, row_column"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--set", "dram.starvation_cap=-1"}),
+                  {"dram.starvation_cap"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "4096", "--dump-stream",
+                          (dir_ / "missing" / "stream.txt").string()}),
+                  {"stream.txt", "cannot write"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "zigzag"}), {"--pattern", "zigzag"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "0"}), {"--bytes"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "-5"}), {"--bytes"});
