@@ -154,8 +154,7 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   // and none is owed for ever, so the time added falls due at that rate: channels x ranks per interval.
   const hw::DramConfig& d = npu.dram;
   const bool refreshing = d.model == "command" && d.refresh != "none";
-  const double refresh_pj =
-      d.refresh == "per_bank" ? d.energy.refresh_pj / static_cast<double>(d.banks()) : d.energy.refresh_pj;
+  const double refresh_pj = d.refresh_command_pj();
   if (refreshing) {
     const double interval_ps = static_cast<double>(d.refresh_interval_cycles()) * d.command_clock_ps();
     const uint64_t due =

@@ -111,6 +111,10 @@ struct DramConfig {
   uint64_t cycles_of(double ns) const {
     return ns <= 0 ? 0 : static_cast<uint64_t>(std::ceil(ns * 1000.0 / command_clock_ps() - 1e-6));
   }
+  // Command model: the energy of one REF as it is issued (all-bank, or one bank's share per-bank).
+  double refresh_command_pj() const {
+    return refresh == "per_bank" ? energy.refresh_pj / static_cast<double>(banks()) : energy.refresh_pj;
+  }
   // Command model: cycles between two REFs of a rank (tREFI; per-bank refresh: tREFI / banks).
   uint64_t refresh_interval_cycles() const {
     const uint64_t refi = cycles_of(timing.tREFI);

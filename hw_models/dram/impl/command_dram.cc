@@ -162,7 +162,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
         r.refreshed_count = 0;
       }
       r.next_refresh_bank = (pick + 1) % banks_per_rank_;
-      event_energy_pj_ += config_.energy.refresh_pj / banks_per_rank_;
+      event_energy_pj_ += config_.refresh_command_pj();
       ch.refresh_slot = at;
     } else {
       // REFab: every bank precharged (tRP after its PRE), then the rank is busy for tRFC.
@@ -178,7 +178,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
         banks[i].open_row = -1;
         banks[i].act_ok = at + t_.rfc;
       }
-      event_energy_pj_ += config_.energy.refresh_pj;
+      event_energy_pj_ += config_.refresh_command_pj();
       ch.refresh_slot = at;
     }
     r.next_refresh += refresh_interval_;
@@ -271,8 +271,8 @@ void CommandDram::replan(size_t channel) {
     const size_t scan = first_ready_ && !starving ? q.size() : 1;
     ++search_stamp_;
     uint32_t banks_seen = 0;  // every bank with queued bursts offers one command: none is left once all are seen
-    // Lower bounds shared by every candidate: a column command that meets its bound cannot be beaten by a later
-    // (younger) column command, only by a row command before it; nothing goes before the row bound.
+    // Lower bounds shared by every candidate: no column command goes before the column bound, no row command
+    // before the row bound.
     const uint64_t latency = is_write ? t_.wl : t_.cl;
     const uint64_t column_floor =
         std::max({ch.decided, ch.command_free[column_bus_], after(0, ch.last_cas, t_.ccd_s),
@@ -287,9 +287,12 @@ void CommandDram::replan(size_t channel) {
       if (!hit && scan > 1 && ch.hits[dir][e.bank] > 0) continue;
       bank_seen_[e.bank] = search_stamp_;
       ++banks_seen;
+      // A column command at the column bound can only be tied by a younger column command (the older wins),
+      // and at the row bound by nothing at all: the hot path of a streaming channel, before any bound is worked
+      // out.
       if (plan.valid && plan.command == Command::kColumn && plan.at <= column_floor) {
-        if (plan.at <= row_floor) break;  // nothing can go earlier, and nothing else ties with a column command
-        if (hit) continue;                // another column command can at best tie, and the older one wins
+        if (plan.at <= row_floor) break;
+        if (hit) continue;
       }
       if (plan.valid) {
         // A cheap lower bound of the bank's command: when even that cannot beat the plan, skip the placement (a

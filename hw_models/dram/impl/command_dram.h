@@ -110,7 +110,6 @@ class CommandDram final : public IDram {
     bool valid = false;
     bool is_write = false;
   };
-  static constexpr size_t kNone = ~size_t{0};
   struct Channel {
     std::vector<Bank> banks;  // rank-major, then bank group, then bank
     std::vector<Rank> ranks;
