@@ -102,6 +102,9 @@ class IWorkSource {
   // matching phase_done() returns.
   virtual const std::vector<workloads::Op>* next_phase() = 0;
   virtual void phase_done(const PhaseStats& stats) = 0;
+  // Whether the phase next_phase() just handed out runs on sampled DRAM channels (DramConfig::simulated_channels):
+  // a sample of a phase's repeating work may, a phase simulated whole does not.
+  virtual bool sample_dram_channels() const { return false; }
 };
 
 struct SimulationEnd {

@@ -88,6 +88,10 @@ class RunWorkSource : public hw::IWorkSource {
     account(full);
   }
 
+  // A layer sample's DRAM traffic repeats over the channels as it repeats over the layers; a phase simulated whole
+  // is simulated on every channel.
+  bool sample_dram_channels() const override { return sampled_; }
+
   uint64_t simulated_phases() const { return simulated_phases_; }
   uint64_t resimulated_phases() const { return resimulated_phases_; }
 
@@ -258,7 +262,9 @@ RunResults run_simulation(const RunConfig& run) {
   results.peak_macs_per_s = run.npu.peak_macs_per_s();
   results.core_clock_mhz = run.npu.core_clock_mhz;
   RunWorkSource source(run, &results);
-  const hw::SimulationEnd end = hw::simulate(run.npu, source);
+  hw::NpuConfig npu = run.npu;
+  if (run.fidelity == "fast") npu.dram.simulated_channels = run.sample_channels;
+  const hw::SimulationEnd end = hw::simulate(npu, source);
   results.dram = end.dram;
   results.fidelity = run.fidelity;
   results.simulated_phases = source.simulated_phases();

@@ -175,6 +175,12 @@ void read_run(ConfigSection& s, RunConfig* run) {
                                   "and format lies within this many context tokens (the others scale with their "
                                   "exact bytes: within 0.4% of the full simulation on the tested models)",
                                   64, 1, int64_t{1} << 30);
+  run->sample_channels = fast.integer(
+      "sample_channels", "channels",
+      "command-level DRAM: channels simulated, evenly spaced, each standing for the channels up to the next one "
+      "(they mirror its counters); an interleaved stream gives every channel the same bursts, so one of them "
+      "shows what its neighbours do (0: every channel; at least the channel count: every channel)",
+      8, 0, int64_t{1} << 20);
   run->min_sampled_bytes = fast.integer(
       "min_sampled_bytes", "bytes",
       "phases that move fewer DRAM bytes are simulated whole, never sampled or predicted: their time is latency "

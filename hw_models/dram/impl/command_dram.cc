@@ -97,6 +97,14 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   write_low_ = std::min(
       static_cast<size_t>(std::floor(config.write_low_watermark * static_cast<double>(queue_capacity_[1]))),
       write_high_ - 1);
+  if (config.simulated_channels > 0 && config.simulated_channels < config.channels) {
+    if (config.channels % config.simulated_channels != 0) {
+      throw InputError("dram.simulated_channels: must divide channels (" + std::to_string(config.channels) +
+                       "), got " + std::to_string(config.simulated_channels));
+    }
+    stride_ = static_cast<size_t>(config.channels / config.simulated_channels);
+  }
+  sample_channels(stride_ > 1);  // sampled from the start; the user of the model may switch it per phase
   keys_.assign(channels_.size(), kNoDecision);
   for (auto* v : {&stats_.channel_bytes, &stats_.channel_row_hits, &stats_.channel_row_misses,
                   &stats_.channel_row_conflicts, &stats_.channel_refreshes}) {
@@ -152,7 +160,7 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       if (b.open_row >= 0) at = std::max(at, b.pre_ok + t_.rp);
       at = bus_slot(ch, 0, at);
       if (by_end && at > until) break;  // it would start after the end: still owed
-      if (b.open_row >= 0) ++stats_.precharges;
+      if (b.open_row >= 0) ++ch.counts.precharges;
       b.open_row = -1;
       b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
       r.last_refpb = static_cast<int64_t>(at);
@@ -162,7 +170,6 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
         r.refreshed_count = 0;
       }
       r.next_refresh_bank = (pick + 1) % banks_per_rank_;
-      event_energy_pj_ += config_.refresh_command_pj();
       ch.refresh_slot = at;
     } else {
       // REFab: every bank precharged (tRP after its PRE), then the rank is busy for tRFC.
@@ -174,17 +181,15 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       at = bus_slot(ch, 0, at);
       if (by_end && at > until) break;
       for (uint32_t i = 0; i < banks_per_rank_; ++i) {
-        if (banks[i].open_row >= 0) ++stats_.precharges;
+        if (banks[i].open_row >= 0) ++ch.counts.precharges;
         banks[i].open_row = -1;
         banks[i].act_ok = at + t_.rfc;
       }
-      event_energy_pj_ += config_.refresh_command_pj();
       ch.refresh_slot = at;
     }
     r.next_refresh += refresh_interval_;
-    ++stats_.refreshes;
+    ++ch.counts.refreshes;
     issued = true;
-    ++stats_.channel_refreshes[static_cast<size_t>(&ch - channels_.data())];
   }
   return issued;
 }
@@ -350,11 +355,9 @@ void CommandDram::execute_activate(size_t channel, const Plan& plan) {
   if (b.conflict_pre) {
     b.conflict_pre = false;  // counted as a conflict at its PRE
   } else {
-    ++stats_.row_misses;
-    ++stats_.channel_row_misses[channel];
+    ++ch.counts.row_misses;
   }
-  ++stats_.activates;
-  event_energy_pj_ += config_.energy.act_pj;
+  ++ch.counts.activates;
   e.activated = true;
   b.open_row = e.row;
   b.pre_ok = at + t_.ras;
@@ -380,9 +383,8 @@ void CommandDram::execute_precharge(size_t channel, const Plan& plan) {
   Channel& ch = channels_[channel];
   const Queued& e = ch.queue[plan.is_write ? 1 : 0][plan.index];
   Bank& b = ch.banks[e.bank];
-  ++stats_.precharges;
-  ++stats_.row_conflicts;
-  ++stats_.channel_row_conflicts[channel];
+  ++ch.counts.precharges;
+  ++ch.counts.row_conflicts;
   b.conflict_pre = true;
   b.open_row = -1;
   b.act_ok = std::max(b.act_ok, plan.at + t_.rp);
@@ -409,7 +411,7 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   if (--ch.queued[dir][bank_index] == 0) --ch.banks_queued[dir];
   Rank& rank = ch.ranks[rank_index];
   Bank& b = ch.banks[bank_index];
-  ch.row_hits += activated ? 0 : 1;
+  ch.counts.row_hits += activated ? 0 : 1;
   --ch.hits[dir][bank_index];
   const uint64_t at = plan.at;
   const uint64_t data_end = plan.data + t_.burst;
@@ -424,25 +426,24 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   ch.bus_last_rank = rank_index;
   if (plan.is_write) {
     if (!ch.drain_counted) {
-      ++stats_
-            .write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
+      ++ch.counts.write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
       ch.drain_counted = true;
     }
     b.pre_ok = std::max(b.pre_ok, data_end + t_.wr);
     rank.write_end_by_group[group] = data_end;
     rank.last_write_end = data_end;
     last_write_data_end_ = std::max(last_write_data_end_, data_end);
-    ++ch.write_bursts;
+    ++ch.counts.write_bursts;
   } else {
     b.pre_ok = std::max(b.pre_ok, at + t_.rtp);
     ch.last_read_cas = static_cast<int64_t>(at);
-    ++ch.read_bursts;
+    ++ch.counts.read_bursts;
   }
   if (closed_page_) {
     // Auto-precharge: the row closes as soon as the bank allows it; queued bursts to it need a new ACT.
     b.open_row = -1;
     b.act_ok = std::max(b.act_ok, b.pre_ok + t_.rp);
-    ++stats_.precharges;
+    ++ch.counts.precharges;
     ch.hits[0][bank_index] = ch.hits[1][bank_index] = 0;
   }
   // The column command frees the burst's queue entry.
@@ -461,7 +462,7 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_at) {
     const uint64_t arrival = std::max(from.arrival, free_at);
     // Step to the range's next burst here; drop the range when it has none, so that a backlog's front always
     // holds a burst.
-    from.next_address = mapper_.next_in_channel(at + burst_bytes_, static_cast<uint32_t>(channel));
+    from.next_address = mapper_.next_in_channel(at + burst_bytes_, from.channel);
     if (from.next_address >= from.end_address) backlog.pop_front();
     if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival;
     Queued& e = q.push_back_slot();

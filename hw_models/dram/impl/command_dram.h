@@ -48,6 +48,7 @@ class CommandDram final : public IDram {
   void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override;
+  void sample_channels(bool on) override;
 
  private:
   // "Long ago": the cycle of a command that never happened, so that every spacing from it is already met.
@@ -99,6 +100,8 @@ class CommandDram final : public IDram {
     uint64_t next_address = 0;  // the channel's next burst of the range (always one: an empty range is dropped)
     uint64_t end_address = 0;
     uint64_t arrival = 0;  // hand-over cycle
+    uint32_t channel = 0;  // the channel its addresses map to: the controller's own, or (sampled channels) one it
+                           // stands for
   };
   enum class Command : uint8_t { kActivate, kPrecharge, kColumn };
   // The channel's next decision.
@@ -109,6 +112,15 @@ class CommandDram final : public IDram {
     Command command = Command::kColumn;
     bool valid = false;
     bool is_write = false;
+  };
+  // What a channel counts (DramStats sums them over the channels).
+  struct Counters {
+    uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;  // column commands by what they found
+    uint64_t activates = 0, precharges = 0, refreshes = 0, write_drains = 0;
+    uint64_t read_bursts = 0, write_bursts = 0;
+    // this + (now - then), field by field (a channel that mirrors another: its own count plus what the other
+    // did since the mirroring began).
+    Counters plus_since(const Counters& now, const Counters& then) const;
   };
   struct Channel {
     std::vector<Bank> banks;  // rank-major, then bank group, then bank
@@ -131,7 +143,7 @@ class CommandDram final : public IDram {
     uint32_t banks_queued[2] = {0, 0};  // banks with queued bursts (the scheduler's scan stops when all are seen)
     bool draining = false;              // serving the write queue
     bool drain_counted = false;         // this drain has written (and counts in write_drains)
-    uint64_t row_hits = 0, read_bursts = 0, write_bursts = 0;  // column commands (DramStats from them)
+    Counters counts;
     uint64_t busy_since = 0;  // arrival of the burst that ended the channel's last idle spell
     uint64_t decided = 0;     // cycle of the last decision of this call: no later one goes before it
     Plan plan;
@@ -147,6 +159,8 @@ class CommandDram final : public IDram {
 
   // Cycles of the command clock at or after `ps`, and the ps of cycle `c` (rounded up: no transfer beats the
   // peak).
+  // Channel c's counters as reported: its own, or while channels are sampled, the mirrored ones.
+  Counters reported(size_t c) const;
   uint64_t cycle_at(uint64_t ps) const;
   uint64_t ps_of(uint64_t cycle) const;
   // The first cycle >= t at which command bus `bus` (0 row, 1 column) can take a command.
@@ -169,7 +183,7 @@ class CommandDram final : public IDram {
   void fill(size_t channel, int dir, uint64_t free_at);
   // The bursts of request `id` that channel `channel` has still to serve: queued reads, and anything not yet in a
   // queue.
-  uint64_t bursts_of(const Channel& ch, size_t channel, uint64_t id) const;
+  uint64_t bursts_of(const Channel& ch, uint64_t id) const;
   // Executes every channel's decisions that start before cycle `bound`; returns how many.
   size_t advance_all(uint64_t bound);
   void hand_over(const DramRequest& r, uint64_t id, uint64_t at);
@@ -180,6 +194,11 @@ class CommandDram final : public IDram {
 
   DramConfig config_;
   AddressMapper mapper_;
+  // Sampled channels (config_.simulated_channels): while sampling_, only channels 0, stride_, 2 x stride_, ... are
+  // simulated (step_ = stride_), each standing for the stride_ channels from it on; otherwise step_ = 1.
+  size_t stride_ = 1, step_ = 1;
+  bool sampling_ = false;
+  std::vector<Counters> sampling_from_;  // per simulated channel: its counters when sampling began
   Timings t_{};
   uint64_t burst_bytes_ = 0;
   uint64_t refresh_postpone_ = 0;  // refresh_postpone x the interval between a rank's refreshes (cycles)
@@ -210,8 +229,7 @@ class CommandDram final : public IDram {
   std::vector<size_t> touched_;      // channels a hand-over added bursts to
   std::vector<uint64_t> bank_seen_;  // the scheduler's scan: per bank, the scan that saw it (stamp)
   uint64_t search_stamp_ = 0;
-  double event_energy_pj_ = 0;  // ACTs and refreshes; the bits' energy follows from the burst counts
-  mutable DramStats stats_;     // counters kept here; per-burst ones assembled by stats()
+  mutable DramStats stats_;  // requests, bytes and latencies kept here; the channels' counters assembled by stats()
 };
 
 }  // namespace npusim::hw

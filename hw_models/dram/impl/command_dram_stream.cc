@@ -18,25 +18,40 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
   const uint64_t first = r.address / burst_bytes * burst_bytes;
   const uint64_t end = r.address + r.bytes;
   const uint64_t bursts = r.bytes == 0 ? 0 : (end - first + burst_bytes - 1) / burst_bytes;
-  const auto add = [&](size_t channel, uint64_t from, uint64_t to) {
-    std::deque<Backlogged>& backlog = channels_[channel].backlog[dir];
+  uint64_t simulated = 0;  // bursts the simulated controllers serve (all of them unless channels are sampled)
+  const auto add = [&](size_t controller, uint32_t channel, uint64_t from, uint64_t to, uint64_t count) {
+    std::deque<Backlogged>& backlog = channels_[controller].backlog[dir];
     // Only a channel whose backlog was empty can take bursts into its queue now.
-    if (backlog.empty()) touched_.push_back(channel);
-    backlog.push_back({id, from, to, at});
+    if (backlog.empty()) touched_.push_back(controller);
+    backlog.push_back({id, from, to, at, channel});
+    simulated += count;
   };
   if (bursts == 0) {
     // Nothing to move (and no burst to queue, wherever the address lies).
   } else if (bursts <= channels_.size()) {
     // A short request: one entry per burst, in the channels it touches.
-    for (uint64_t at = first; at < end; at += burst_bytes) add(mapper_.map(at).channel, at, at + 1);
+    for (uint64_t at = first; at < end; at += burst_bytes) {
+      const uint32_t c = mapper_.map(at).channel;
+      if (c % step_ == 0) add(c, c, at, at + 1, 1);
+    }
+    if (simulated == 0) {
+      // Sampled channels: a request narrower than the stride touches no simulated channel. Its bursts go to the
+      // controllers that stand for their channels, so that it still pays what a loaded channel makes it wait.
+      for (uint64_t at = first; at < end; at += burst_bytes) {
+        const uint32_t c = mapper_.map(at).channel;
+        add(c - c % step_, c, at, at + 1, 1);
+      }
+    }
   } else {
     // A long one: every channel with bursts in it finds its own as it takes them.
-    for (size_t c = 0; c < channels_.size(); ++c) {
-      const uint64_t start = mapper_.next_in_channel(first, static_cast<uint32_t>(c));
-      if (start < end) add(c, start, end);
+    for (size_t c = 0; c < channels_.size(); c += step_) {
+      const auto channel = static_cast<uint32_t>(c);
+      const uint64_t start = mapper_.next_in_channel(first, channel);
+      if (start < end) add(c, channel, start, end, step_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
     }
+    if (step_ == 1) simulated = bursts;
   }
-  pending.bursts_left = bursts;
+  pending.bursts_left = simulated;
   (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
   ++(r.is_write ? stats_.writes : stats_.reads);
   if (bursts == 0) {
@@ -51,14 +66,13 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
   touched_.clear();
 }
 
-uint64_t CommandDram::bursts_of(const Channel& ch, size_t channel, uint64_t id) const {
+uint64_t CommandDram::bursts_of(const Channel& ch, uint64_t id) const {
   uint64_t n = 0;
   for (size_t i = 0; i < ch.queue[0].size(); ++i) n += ch.queue[0][i].request == id;
   for (const std::deque<Backlogged>& backlog : ch.backlog) {
     for (const Backlogged& b : backlog) {
       if (b.request > id) break;  // backlogs keep hand-over order
-      if (b.request == id)
-        n += mapper_.count_in_channel(b.next_address, b.end_address, static_cast<uint32_t>(channel));
+      if (b.request == id) n += mapper_.count_in_channel(b.next_address, b.end_address, b.channel);
     }
   }
   return n;
@@ -66,7 +80,7 @@ uint64_t CommandDram::bursts_of(const Channel& ch, size_t channel, uint64_t id) 
 
 size_t CommandDram::advance_all(uint64_t bound) {
   size_t executed = 0;
-  for (size_t c = 0; c < channels_.size(); ++c) {
+  for (size_t c = 0; c < channels_.size(); c += step_) {
     while (keys_[c] < bound) {
       execute(c);
       ++executed;
@@ -96,7 +110,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
   while (completed_ < n) {
     if (next == n) {
       // Everything is handed over: each channel serves what is left of the stream.
-      for (size_t c = 0; c < channels_.size(); ++c) {
+      for (size_t c = 0; c < channels_.size(); c += step_) {
         const Channel& ch = channels_[c];
         while (!ch.queue[0].empty() || !ch.backlog[0].empty() || !ch.backlog[1].empty()) execute(c);
       }
@@ -113,7 +127,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       // some channel. So the channels run in global time order, one decision at a time, until it is known.
       for (;;) {
         size_t first = 0;
-        for (size_t c = 1; c < channels_.size(); ++c) first = keys_[c] < keys_[first] ? c : first;
+        for (size_t c = step_; c < channels_.size(); c += step_) first = keys_[c] < keys_[first] ? c : first;
         if (!unclaimed_.empty() && unclaimed_.top() <= keys_[first]) break;
         if (keys_[first] == kNoDecision) {
           throw std::logic_error("DramRequest::after_a_completion with no request in flight");
@@ -143,10 +157,10 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
     // so every decision up to its last burst of that request precedes the request's completion, hence the
     // hand-over: each channel runs on until its part is done.
     gate_id_ = first_id_ + static_cast<uint64_t>(r.after);
-    for (size_t c = 0; c < channels_.size(); ++c) {
+    for (size_t c = 0; c < channels_.size(); c += step_) {
       // Its own bursts of that request, not older ones: a decision after its last one may come after the
       // hand-over. burst_done counts them down as they go (reads on the bus, writes into the queue).
-      gate_bursts_left_ = bursts_of(channels_[c], c, gate_id_);
+      gate_bursts_left_ = bursts_of(channels_[c], gate_id_);
       while (keys_[c] != kNoDecision && (keys_[c] < bound || gate_bursts_left_ > 0)) execute(c);
     }
     gate_id_ = kNoGate;
@@ -161,24 +175,78 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
   pending_.clear();
 }
 
-const DramStats& CommandDram::stats() const {
-  // The per-burst counters live in the channels (the hot path touches nothing else); the totals, bytes, bus time
-  // and energy follow from them.
-  stats_.row_hits = 0;
-  uint64_t bursts[2] = {};
-  for (size_t c = 0; c < channels_.size(); ++c) {
-    const Channel& ch = channels_[c];
-    stats_.channel_row_hits[c] = ch.row_hits;
-    stats_.row_hits += ch.row_hits;
-    stats_.channel_bytes[c] = (ch.read_bursts + ch.write_bursts) * config_.burst_bytes();
-    bursts[0] += ch.read_bursts;
-    bursts[1] += ch.write_bursts;
+CommandDram::Counters CommandDram::Counters::plus_since(const Counters& now, const Counters& then) const {
+  Counters c = *this;
+  const auto add = [](uint64_t& to, uint64_t n, uint64_t t) { to += n - t; };
+  add(c.row_hits, now.row_hits, then.row_hits);
+  add(c.row_misses, now.row_misses, then.row_misses);
+  add(c.row_conflicts, now.row_conflicts, then.row_conflicts);
+  add(c.activates, now.activates, then.activates);
+  add(c.precharges, now.precharges, then.precharges);
+  add(c.refreshes, now.refreshes, then.refreshes);
+  add(c.write_drains, now.write_drains, then.write_drains);
+  add(c.read_bursts, now.read_bursts, then.read_bursts);
+  add(c.write_bursts, now.write_bursts, then.write_bursts);
+  return c;
+}
+
+CommandDram::Counters CommandDram::reported(size_t c) const {
+  if (!sampling_ || c % stride_ == 0) return channels_[c].counts;
+  const size_t from = c - c % stride_;
+  return channels_[c].counts.plus_since(channels_[from].counts, sampling_from_[from / stride_]);
+}
+
+void CommandDram::sample_channels(bool on) {
+  if (stride_ == 1 || on == sampling_) return;
+  if (on) {
+    // From now on only every stride_-th channel is simulated; the others do what it does.
+    sampling_from_.clear();
+    for (size_t c = 0; c < channels_.size(); c += stride_) sampling_from_.push_back(channels_[c].counts);
+  } else {
+    // Every channel is simulated again, each from the state of the one that stood for it (with its own refresh
+    // schedule, offset as the constructor sets it) and the counters it was reported with.
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      if (c % stride_ == 0) continue;
+      const size_t from = c - c % stride_;
+      const Counters counts = reported(c);
+      channels_[c] = channels_[from];
+      channels_[c].counts = counts;
+      for (Rank& r : channels_[c].ranks) {
+        r.next_refresh += refresh_interval_ * c / channels_.size() - refresh_interval_ * from / channels_.size();
+      }
+      keys_[c] = keys_[from];
+    }
   }
-  stats_.busy_ps = (bursts[0] + bursts[1]) * config_.burst_ps();
+  sampling_ = on;
+  step_ = on ? stride_ : 1;
+}
+
+const DramStats& CommandDram::stats() const {
+  // The counters live in the channels (the hot path touches nothing else); the totals, bus time and energy follow
+  // from them. Requests, bytes (counted as they are handed over, in every channel) and latencies are kept here.
+  Counters total;
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    const Counters n = reported(c);
+    stats_.channel_row_hits[c] = n.row_hits;
+    stats_.channel_row_misses[c] = n.row_misses;
+    stats_.channel_row_conflicts[c] = n.row_conflicts;
+    stats_.channel_refreshes[c] = n.refreshes;
+    stats_.channel_bytes[c] = (n.read_bursts + n.write_bursts) * config_.burst_bytes();
+    total = total.plus_since(n, Counters{});
+  }
+  stats_.row_hits = total.row_hits;
+  stats_.row_misses = total.row_misses;
+  stats_.row_conflicts = total.row_conflicts;
+  stats_.activates = total.activates;
+  stats_.precharges = total.precharges;
+  stats_.refreshes = total.refreshes;
+  stats_.write_drains = total.write_drains;
+  stats_.busy_ps = (total.read_bursts + total.write_bursts) * config_.burst_ps();
   const double burst_bits = 8.0 * static_cast<double>(config_.burst_bytes());
-  stats_.energy_pj = event_energy_pj_ +
-                     config_.energy.read_pj_per_bit * burst_bits * static_cast<double>(bursts[0]) +
-                     config_.energy.write_pj_per_bit * burst_bits * static_cast<double>(bursts[1]);
+  stats_.energy_pj = config_.energy.act_pj * static_cast<double>(total.activates) +
+                     config_.refresh_command_pj() * static_cast<double>(total.refreshes) +
+                     config_.energy.read_pj_per_bit * burst_bits * static_cast<double>(total.read_bursts) +
+                     config_.energy.write_pj_per_bit * burst_bits * static_cast<double>(total.write_bursts);
   return stats_;
 }
 
@@ -194,7 +262,7 @@ uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
 
 uint64_t CommandDram::flush() {
   last_write_data_end_ = 0;
-  for (size_t c = 0; c < channels_.size(); ++c) {
+  for (size_t c = 0; c < channels_.size(); c += step_) {
     while (keys_[c] != kNoDecision) execute(c);
   }
   return last_write_data_end_ == 0 ? 0 : ps_of(last_write_data_end_);
@@ -205,7 +273,7 @@ void CommandDram::settle(uint64_t until_ps) {
   // (the last cycle that begins at or before until_ps); what would start later stays owed.
   const uint64_t until = cycle_at(until_ps + 1) - 1;
   advance_all(until);
-  for (size_t c = 0; c < channels_.size(); ++c) {
+  for (size_t c = 0; c < channels_.size(); c += step_) {
     Channel& ch = channels_[c];
     bool refreshed = false;
     for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until, /*by_end=*/true);
