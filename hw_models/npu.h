@@ -102,9 +102,9 @@ class IWorkSource {
   // matching phase_done() returns.
   virtual const std::vector<workloads::Op>* next_phase() = 0;
   virtual void phase_done(const PhaseStats& stats) = 0;
-  // Whether the phase next_phase() just handed out runs on sampled DRAM channels (DramConfig::simulated_channels):
-  // a sample of a phase's repeating work may, a phase simulated whole does not.
-  virtual bool sample_dram_channels() const { return false; }
+  // How many DRAM channels the phase next_phase() just handed out is simulated on (IDram::sample_channels; 0:
+  // every channel): a sample of a phase's repeating work may take a few, a phase simulated whole takes all.
+  virtual uint64_t dram_channels_to_simulate() const { return 0; }
 };
 
 struct SimulationEnd {

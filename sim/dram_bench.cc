@@ -97,6 +97,9 @@ int dram_bench_command(const std::vector<std::string>& args) {
       "requests in flight at most (default: the NPU's streamer.max_outstanding_requests)")(
       "window", po::value<std::string>()->default_value("inorder"),
       "inorder (request k waits for request k - outstanding, as the NPU's streamer) or any (for any free slot)")(
+      "sample-channels", po::value<std::string>()->default_value("0"),
+      "command model: simulate this many channels, evenly spaced, each standing for its neighbours (0: all; the "
+      "fast fidelity's fast_path.sample_channels)")(
       "dump-stream", po::value<std::string>(),
       "also write the exact request stream to this file (text; for driving other simulators)")(
       "model", po::value<std::string>()->default_value("command"),
@@ -154,6 +157,12 @@ int dram_bench_command(const std::vector<std::string>& args) {
     throw InputError(std::string("dram-bench: ") + e.what());
   }
   const std::unique_ptr<hw::IDram> dram = hw::make_dram(config);
+  const uint64_t sample_channels = parse_count("--sample-channels", text_flag(vm, "sample-channels"));
+  try {
+    dram->sample_channels(sample_channels);
+  } catch (const InputError& e) {
+    throw InputError(std::string("dram-bench: --sample-channels: ") + e.what());
+  }
 
   const auto start = std::chrono::steady_clock::now();
   std::ostringstream stream_text;
@@ -192,6 +201,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
     j["stride_bytes"] = spec.stride_bytes;
     j["outstanding"] = spec.outstanding;
     j["window"] = spec.window;
+    j["sample_channels"] = sample_channels;
     j["read_ratio"] = spec.read_ratio;
     j["seed"] = spec.seed;
     j["model"] = config.model;

@@ -23,11 +23,11 @@ class RunWorkSource : public hw::IWorkSource {
 
   const std::vector<Op>* next_phase() override {
     if (resimulate_) {
-      // The last sample was not steady: the same phase again, with four times the layers and tiles (a transient
-      // such as refreshes postponed at a stream's start settles within them), until steady or whole.
+      // The last sample was not steady: the same phase again, with four times the layers or the tiles, whichever
+      // drifted (a transient such as refreshes postponed at a stream's start settles within them), until steady
+      // or whole.
       resimulate_ = false;
       resimulated_ = true;
-      widen_ *= 4;
       ++resimulated_phases_;
       return to_simulate();
     }
@@ -78,8 +78,11 @@ class RunWorkSource : public hw::IWorkSource {
       account(simulated);
       return;
     }
-    if (!steady(run_.npu, full_ops_, simulated, run_.steady_tolerance)) {
+    const Steadiness steadiness = steady(run_.npu, full_ops_, simulated, run_.steady_tolerance);
+    if (!steadiness.all()) {
       resimulate_ = true;
+      if (!steadiness.layers) widen_layers_ *= 4;
+      if (!steadiness.tiles) widen_tiles_ *= 4;
       return;
     }
     const hw::PhaseStats full = extend_to_full_phase(run_.npu, full_ops_, exact_, simulated);
@@ -90,7 +93,7 @@ class RunWorkSource : public hw::IWorkSource {
 
   // A layer sample's DRAM traffic repeats over the channels as it repeats over the layers; a phase simulated whole
   // is simulated on every channel.
-  bool sample_dram_channels() const override { return sampled_; }
+  uint64_t dram_channels_to_simulate() const override { return sampled_ ? channels_to_simulate_ : 0; }
 
   uint64_t simulated_phases() const { return simulated_phases_; }
   uint64_t resimulated_phases() const { return resimulated_phases_; }
@@ -106,8 +109,11 @@ class RunWorkSource : public hw::IWorkSource {
     const double mac_s = static_cast<double>(exact_.macs) / run_.npu.peak_macs_per_s();
     const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
-    const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
-    sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_, run_.sample_tiles * widen_);
+    const bool compute_bound = mac_s > 2 * byte_s;
+    const int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
+    channels_to_simulate_ =
+        static_cast<uint64_t>(compute_bound ? run_.compute_bound_sample_channels : run_.sample_channels);
+    sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_layers_, run_.sample_tiles * widen_tiles_);
     // A sample that leaves nothing out is the whole phase.
     sampled_ =
         std::any_of(sampled_ops_.begin(), sampled_ops_.end(), [](const Op& op) { return op.placement_only; });
@@ -117,7 +123,7 @@ class RunWorkSource : public hw::IWorkSource {
   // After lowering a phase (fast fidelity): what is exact about it, and whether it is sampled (enough bytes that
   // sampling pays and is stable).
   void lowered() {
-    widen_ = 1;
+    widen_layers_ = widen_tiles_ = 1;
     if (!fast_) return;
     exact_ = exact_of(run_.npu, full_ops_);
     sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
@@ -224,7 +230,9 @@ class RunWorkSource : public hw::IWorkSource {
   uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
   bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, with more of it
   bool resimulated_ = false;  // the phase the NPU is simulating is such a phase
-  int widen_ = 1;             // the current phase's sample: this many times the layers and tiles
+  uint64_t channels_to_simulate_ = 0;  // DRAM channels the current sample runs on (0: all)
+  int widen_layers_ = 1;      // the current phase's sample: this many times the layers
+  int widen_tiles_ = 1;       // ... and this many times the tiles
 };
 
 double ratio(double a, double b) {
@@ -262,9 +270,7 @@ RunResults run_simulation(const RunConfig& run) {
   results.peak_macs_per_s = run.npu.peak_macs_per_s();
   results.core_clock_mhz = run.npu.core_clock_mhz;
   RunWorkSource source(run, &results);
-  hw::NpuConfig npu = run.npu;
-  if (run.fidelity == "fast") npu.dram.simulated_channels = run.sample_channels;
-  const hw::SimulationEnd end = hw::simulate(npu, source);
+  const hw::SimulationEnd end = hw::simulate(run.npu, source);
   results.dram = end.dram;
   results.fidelity = run.fidelity;
   results.simulated_phases = source.simulated_phases();

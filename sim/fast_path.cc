@@ -124,12 +124,14 @@ std::vector<std::pair<const std::vector<hw::Mark>*, double>> extended_units(cons
 
 }  // namespace
 
-bool steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const hw::PhaseStats& sampled,
-            double tolerance) {
+Steadiness steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const hw::PhaseStats& sampled,
+                  double tolerance) {
+  Steadiness s;
   for (const auto& [marks, missing] : extended_units(npu, full, sampled)) {
-    if (!steady(*marks, tolerance)) return false;
+    if (steady(*marks, tolerance)) continue;
+    (marks == &sampled.layer_ends ? s.layers : s.tiles) = false;
   }
-  return true;
+  return s;
 }
 
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,

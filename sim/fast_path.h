@@ -39,9 +39,14 @@ std::vector<workloads::Op> sample_ops(const hw::NpuConfig& npu, const std::vecto
 // units after the first, over the first half of them and over the second, each within `tolerance` (a fraction) of
 // their mean over all.
 bool steady(const std::vector<hw::Mark>& marks, double tolerance);
-// Every unit a sampled phase of `full` is extended by steady.
-bool steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full, const hw::PhaseStats& sampled,
-            double tolerance);
+// Whether the units a sampled phase of `full` is extended by are steady: its layers, and the tiles of its sampled
+// operators outside the stack.
+struct Steadiness {
+  bool layers = true, tiles = true;
+  bool all() const { return layers && tiles; }
+};
+Steadiness steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full, const hw::PhaseStats& sampled,
+                  double tolerance);
 
 // What is known of a whole phase without simulating it: DRAM bus bytes, bus time, MACs and tiles (the other
 // counters zero). Computed once per phase and passed to what follows.

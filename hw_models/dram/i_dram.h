@@ -87,10 +87,6 @@ struct DramConfig {
   int64_t write_queue_bursts = 0;   // write queue entries; a write is accepted (done) when it enters
   double write_high_watermark = 0;  // fraction of the write queue that starts a write drain
   double write_low_watermark = 0;   // fraction at or below which a drain ends (if reads are waiting)
-  // Command model, a fidelity option (not hardware; set by the fast fidelity or dram-bench --sample-channels):
-  // simulate only this many channels, evenly spaced (channel k x channels / this), each standing for itself and
-  // the channels after it up to the next one, which mirror its statistics. 0 or >= channels: every channel.
-  int64_t simulated_channels = 0;
   DramTimings timing;
   DramEnergy energy;
 
@@ -186,10 +182,12 @@ class IDram {
   // Issues the work that runs without requests (refresh, writes drained while idle) on every channel up to
   // `until_ps`, so that statistics and energy cover idle channels and the time after the last request too.
   virtual void settle(uint64_t until_ps) { (void)until_ps; }
-  // Command model with `simulated_channels` set: from now on simulate only the sampled channels (on), or every
-  // channel again (off: each takes the state of the one that stood for it). Call it between streams, when nothing
-  // but posted writes is in flight. Other models ignore it.
-  virtual void sample_channels(bool on) { (void)on; }
+  // A fidelity option of the command model: from now on simulate only `simulated` channels, evenly spaced
+  // (channel k x channels / simulated), each standing for itself and the channels after it up to the next one,
+  // which mirror its counters; 0 (or at least the channel count): every channel, each channel that was not
+  // simulated taking the state of the one that stood for it. Call it between streams, when nothing but posted
+  // writes is in flight. Throws InputError when `simulated` does not divide the channels. Other models ignore it.
+  virtual void sample_channels(uint64_t simulated) { (void)simulated; }
   virtual const DramConfig& config() const = 0;
   virtual const DramStats& stats() const = 0;
 };

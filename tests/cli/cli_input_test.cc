@@ -77,6 +77,13 @@ TEST_F(Cli, UnknownFidelityIsRejected) {
   expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "fidelity: medium")), "fidelity"});
 }
 
+TEST_F(Cli, ChannelSampleThatIsNotAPowerOfTwoIsRejected) {
+  // Channel counts are powers of two, so a sample of them that divides them is one too.
+  const std::string run = base_run() + "fast_path:\n  sample_channels: 3\n";
+  expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "sample_channels: 3")),
+                                  "fast_path.sample_channels", "power of two"});
+}
+
 TEST_F(Cli, BadNpuSetInTheRunFileNamesItsLine) {
   const std::string run = base_run() + "npu_set:\n  - dram.model=nosuch\n";
   expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "dram.model=nosuch")), "npu_set",

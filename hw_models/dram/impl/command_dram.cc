@@ -88,6 +88,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
     for (Rank& r : channels_[c].ranks) r.next_refresh += refresh_interval_ * c / channels_.size();
   }
   first_ready_ = config.scheduler != "fcfs";
+  masks_ok_ = banks <= 64;
   queue_capacity_[0] = static_cast<size_t>(config.read_queue_bursts);
   queue_capacity_[1] = static_cast<size_t>(config.write_queue_bursts);
   // Watermarks in whole entries; a drain always starts when the queue is full and stops when it is empty.
@@ -97,14 +98,6 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   write_low_ = std::min(
       static_cast<size_t>(std::floor(config.write_low_watermark * static_cast<double>(queue_capacity_[1]))),
       write_high_ - 1);
-  if (config.simulated_channels > 0 && config.simulated_channels < config.channels) {
-    if (config.channels % config.simulated_channels != 0) {
-      throw InputError("dram.simulated_channels: must divide channels (" + std::to_string(config.channels) +
-                       "), got " + std::to_string(config.simulated_channels));
-    }
-    stride_ = static_cast<size_t>(config.channels / config.simulated_channels);
-  }
-  sample_channels(stride_ > 1);  // sampled from the start; the user of the model may switch it per phase
   keys_.assign(channels_.size(), kNoDecision);
   for (auto* v : {&stats_.channel_bytes, &stats_.channel_row_hits, &stats_.channel_row_misses,
                   &stats_.channel_row_conflicts, &stats_.channel_refreshes}) {
@@ -241,8 +234,11 @@ void CommandDram::recount_hits(Channel& ch) {
   for (int dir = 0; dir < 2; ++dir) {
     std::fill(ch.hits[dir].begin(), ch.hits[dir].end(), 0);
     const RingQueue<Queued>& q = ch.queue[dir];
+    ch.hit_mask[dir] = 0;
     for (size_t i = 0; i < q.size(); ++i) {
-      if (ch.banks[q[i].bank].open_row == static_cast<int64_t>(q[i].row)) ++ch.hits[dir][q[i].bank];
+      if (ch.banks[q[i].bank].open_row != static_cast<int64_t>(q[i].row)) continue;
+      ++ch.hits[dir][q[i].bank];
+      ch.hit_mask[dir] |= bank_bit(q[i].bank);
     }
   }
 }
@@ -276,6 +272,13 @@ void CommandDram::replan(size_t channel) {
     const size_t scan = first_ready_ && !starving ? q.size() : 1;
     ++search_stamp_;
     uint32_t banks_seen = 0;  // every bank with queued bursts offers one command: none is left once all are seen
+    uint64_t seen_mask = 0;
+    // Once a column command at the column bound is planned, only a row command can beat it, and only a bank with
+    // queued bursts and no queued hit offers one: the scan visits those banks' bursts alone (`left`), and stops
+    // when it has seen them all. (A row command that beats the plan goes before the column bound too, so no
+    // column command beats it either.)
+    bool row_commands_only = false;
+    uint64_t left = 0;
     // Lower bounds shared by every candidate: no column command goes before the column bound, no row command
     // before the row bound.
     const uint64_t latency = is_write ? t_.wl : t_.cl;
@@ -285,6 +288,10 @@ void CommandDram::replan(size_t channel) {
     const uint64_t row_floor = std::max(ch.decided, ch.command_free[0]);
     for (size_t i = 0; i < scan && banks_seen < ch.banks_queued[dir]; ++i) {
       const Queued& e = q[i];
+      if (row_commands_only && (left & bank_bit(e.bank)) == 0) {
+        if (left == 0) break;
+        continue;
+      }
       if (bank_seen_[e.bank] == search_stamp_) continue;  // the bank's command is the one of an older burst
       const Bank& b = ch.banks[e.bank];
       const bool hit = b.open_row == static_cast<int64_t>(e.row);
@@ -292,6 +299,13 @@ void CommandDram::replan(size_t channel) {
       if (!hit && scan > 1 && ch.hits[dir][e.bank] > 0) continue;
       bank_seen_[e.bank] = search_stamp_;
       ++banks_seen;
+      seen_mask |= bank_bit(e.bank);
+      if (row_commands_only) {
+        left &= ~bank_bit(e.bank);
+      } else if (masks_ok_ && plan.valid && plan.command == Command::kColumn && plan.at <= column_floor) {
+        left = ch.queued_mask[dir] & ~ch.hit_mask[dir] & ~seen_mask;
+        row_commands_only = true;
+      }
       // A column command at the column bound can only be tied by a younger column command (the older wins),
       // and at the row bound by nothing at all: the hot path of a streaming channel, before any bound is worked
       // out.
@@ -375,7 +389,7 @@ void CommandDram::execute_activate(size_t channel, const Plan& plan) {
     uint32_t n = 0;
     const RingQueue<Queued>& q = ch.queue[d];
     for (size_t i = 0; i < q.size(); ++i) n += q[i].bank == bank && q[i].row == row;
-    ch.hits[d][bank] = n;
+    set_hits(ch, d, bank, n);
   }
 }
 
@@ -390,7 +404,8 @@ void CommandDram::execute_precharge(size_t channel, const Plan& plan) {
   b.act_ok = std::max(b.act_ok, plan.at + t_.rp);
   ch.ranks[e.rank].last_pre = static_cast<int64_t>(plan.at);
   ch.command_free[0] = plan.at + 1;
-  ch.hits[0][e.bank] = ch.hits[1][e.bank] = 0;
+  set_hits(ch, 0, e.bank, 0);
+  set_hits(ch, 1, e.bank, 0);
 }
 
 void CommandDram::execute_column(size_t channel, const Plan& plan) {
@@ -408,11 +423,14 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   const bool activated = entry.activated;
   const uint64_t request = entry.request;
   q.erase(plan.index);
-  if (--ch.queued[dir][bank_index] == 0) --ch.banks_queued[dir];
+  if (--ch.queued[dir][bank_index] == 0) {
+    --ch.banks_queued[dir];
+    ch.queued_mask[dir] &= ~bank_bit(bank_index);
+  }
   Rank& rank = ch.ranks[rank_index];
   Bank& b = ch.banks[bank_index];
   ch.counts.row_hits += activated ? 0 : 1;
-  --ch.hits[dir][bank_index];
+  if (--ch.hits[dir][bank_index] == 0) ch.hit_mask[dir] &= ~bank_bit(bank_index);
   const uint64_t at = plan.at;
   const uint64_t data_end = plan.data + t_.burst;
   ch.any_cas = true;
@@ -444,7 +462,8 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
     b.open_row = -1;
     b.act_ok = std::max(b.act_ok, b.pre_ok + t_.rp);
     ++ch.counts.precharges;
-    ch.hits[0][bank_index] = ch.hits[1][bank_index] = 0;
+    set_hits(ch, 0, bank_index, 0);
+    set_hits(ch, 1, bank_index, 0);
   }
   // The column command frees the burst's queue entry.
   fill(channel, dir, at);
@@ -476,8 +495,14 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_at) {
     e.bypassed = 0;
     e.request = request;
     e.arrival = arrival;
-    if (ch.queued[dir][e.bank]++ == 0) ++ch.banks_queued[dir];
-    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.row)) ++ch.hits[dir][e.bank];
+    if (ch.queued[dir][e.bank]++ == 0) {
+      ++ch.banks_queued[dir];
+      ch.queued_mask[dir] |= bank_bit(e.bank);
+    }
+    if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.row)) {
+      ++ch.hits[dir][e.bank];
+      ch.hit_mask[dir] |= bank_bit(e.bank);
+    }
     if (dir == 1) burst_done(e.request, e.arrival);  // a write is accepted when it enters the queue
   }
 }

@@ -48,7 +48,7 @@ class CommandDram final : public IDram {
   void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override;
-  void sample_channels(bool on) override;
+  void sample_channels(uint64_t simulated) override;
 
  private:
   // "Long ago": the cycle of a command that never happened, so that every spacing from it is already met.
@@ -141,6 +141,10 @@ class CommandDram final : public IDram {
     std::vector<uint32_t> hits[2];      // per bank: queued bursts to its open row
     std::vector<uint32_t> queued[2];    // per bank: queued bursts
     uint32_t banks_queued[2] = {0, 0};  // banks with queued bursts (the scheduler's scan stops when all are seen)
+    // The same as bit masks (bank b: bit b; kept while a channel has at most 64 banks, masks_ok_): banks with
+    // queued bursts, and banks with queued hits.
+    uint64_t queued_mask[2] = {0, 0};
+    uint64_t hit_mask[2] = {0, 0};
     bool draining = false;              // serving the write queue
     bool drain_counted = false;         // this drain has written (and counts in write_drains)
     Counters counts;
@@ -170,6 +174,12 @@ class CommandDram final : public IDram {
   uint64_t activate_time(const Channel& ch, const Queued& e) const;
   uint64_t precharge_time(const Channel& ch, const Queued& e) const;
   uint64_t column_time(const Channel& ch, const Queued& e, bool is_write, uint64_t& data) const;
+  static uint64_t bank_bit(uint32_t bank) { return bank < 64 ? uint64_t{1} << bank : 0; }
+  // Sets a bank's count of queued hits in one direction, and its bit.
+  static void set_hits(Channel& ch, int dir, uint32_t bank, uint32_t n) {
+    ch.hits[dir][bank] = n;
+    ch.hit_mask[dir] = n > 0 ? ch.hit_mask[dir] | bank_bit(bank) : ch.hit_mask[dir] & ~bank_bit(bank);
+  }
   // Recounts every bank's queued hits in both directions (after refresh closed rows).
   void recount_hits(Channel& ch);
   void execute_activate(size_t channel, const Plan& plan);
@@ -194,10 +204,9 @@ class CommandDram final : public IDram {
 
   DramConfig config_;
   AddressMapper mapper_;
-  // Sampled channels (config_.simulated_channels): while sampling_, only channels 0, stride_, 2 x stride_, ... are
-  // simulated (step_ = stride_), each standing for the stride_ channels from it on; otherwise step_ = 1.
-  size_t stride_ = 1, step_ = 1;
-  bool sampling_ = false;
+  // Sampled channels (sample_channels): only channels 0, stride_, 2 x stride_, ... are simulated, each standing for
+  // the stride_ channels from it on; 1: every channel.
+  size_t stride_ = 1;
   std::vector<Counters> sampling_from_;  // per simulated channel: its counters when sampling began
   Timings t_{};
   uint64_t burst_bytes_ = 0;
@@ -207,6 +216,7 @@ class CommandDram final : public IDram {
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)
+  bool masks_ok_ = false;    // at most 64 banks per channel: Channel's bank masks are exact
   int column_bus_ = 0;       // 0: shared with row commands; 1: a bus of its own
   uint32_t starvation_cap_ = 0;
   uint32_t banks_per_rank_ = 0, banks_per_group_ = 0, bank_groups_ = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/error.h"
 #include "hw_models/dram/impl/command_dram.h"
 
 namespace npusim::hw {
@@ -32,24 +33,24 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
     // A short request: one entry per burst, in the channels it touches.
     for (uint64_t at = first; at < end; at += burst_bytes) {
       const uint32_t c = mapper_.map(at).channel;
-      if (c % step_ == 0) add(c, c, at, at + 1, 1);
+      if (c % stride_ == 0) add(c, c, at, at + 1, 1);
     }
     if (simulated == 0) {
       // Sampled channels: a request narrower than the stride touches no simulated channel. Its bursts go to the
       // controllers that stand for their channels, so that it still pays what a loaded channel makes it wait.
       for (uint64_t at = first; at < end; at += burst_bytes) {
         const uint32_t c = mapper_.map(at).channel;
-        add(c - c % step_, c, at, at + 1, 1);
+        add(c - c % stride_, c, at, at + 1, 1);
       }
     }
   } else {
     // A long one: every channel with bursts in it finds its own as it takes them.
-    for (size_t c = 0; c < channels_.size(); c += step_) {
+    for (size_t c = 0; c < channels_.size(); c += stride_) {
       const auto channel = static_cast<uint32_t>(c);
       const uint64_t start = mapper_.next_in_channel(first, channel);
-      if (start < end) add(c, channel, start, end, step_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
+      if (start < end) add(c, channel, start, end, stride_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
     }
-    if (step_ == 1) simulated = bursts;
+    if (stride_ == 1) simulated = bursts;
   }
   pending.bursts_left = simulated;
   (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
@@ -80,7 +81,7 @@ uint64_t CommandDram::bursts_of(const Channel& ch, uint64_t id) const {
 
 size_t CommandDram::advance_all(uint64_t bound) {
   size_t executed = 0;
-  for (size_t c = 0; c < channels_.size(); c += step_) {
+  for (size_t c = 0; c < channels_.size(); c += stride_) {
     while (keys_[c] < bound) {
       execute(c);
       ++executed;
@@ -110,7 +111,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
   while (completed_ < n) {
     if (next == n) {
       // Everything is handed over: each channel serves what is left of the stream.
-      for (size_t c = 0; c < channels_.size(); c += step_) {
+      for (size_t c = 0; c < channels_.size(); c += stride_) {
         const Channel& ch = channels_[c];
         while (!ch.queue[0].empty() || !ch.backlog[0].empty() || !ch.backlog[1].empty()) execute(c);
       }
@@ -127,7 +128,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
       // some channel. So the channels run in global time order, one decision at a time, until it is known.
       for (;;) {
         size_t first = 0;
-        for (size_t c = step_; c < channels_.size(); c += step_) first = keys_[c] < keys_[first] ? c : first;
+        for (size_t c = stride_; c < channels_.size(); c += stride_) first = keys_[c] < keys_[first] ? c : first;
         if (!unclaimed_.empty() && unclaimed_.top() <= keys_[first]) break;
         if (keys_[first] == kNoDecision) {
           throw std::logic_error("DramRequest::after_a_completion with no request in flight");
@@ -157,7 +158,7 @@ void CommandDram::access_stream(std::vector<DramRequest>& requests) {
     // so every decision up to its last burst of that request precedes the request's completion, hence the
     // hand-over: each channel runs on until its part is done.
     gate_id_ = first_id_ + static_cast<uint64_t>(r.after);
-    for (size_t c = 0; c < channels_.size(); c += step_) {
+    for (size_t c = 0; c < channels_.size(); c += stride_) {
       // Its own bursts of that request, not older ones: a decision after its last one may come after the
       // hand-over. burst_done counts them down as they go (reads on the bus, writes into the queue).
       gate_bursts_left_ = bursts_of(channels_[c], gate_id_);
@@ -191,18 +192,20 @@ CommandDram::Counters CommandDram::Counters::plus_since(const Counters& now, con
 }
 
 CommandDram::Counters CommandDram::reported(size_t c) const {
-  if (!sampling_ || c % stride_ == 0) return channels_[c].counts;
+  if (c % stride_ == 0) return channels_[c].counts;
   const size_t from = c - c % stride_;
   return channels_[c].counts.plus_since(channels_[from].counts, sampling_from_[from / stride_]);
 }
 
-void CommandDram::sample_channels(bool on) {
-  if (stride_ == 1 || on == sampling_) return;
-  if (on) {
-    // From now on only every stride_-th channel is simulated; the others do what it does.
-    sampling_from_.clear();
-    for (size_t c = 0; c < channels_.size(); c += stride_) sampling_from_.push_back(channels_[c].counts);
-  } else {
+void CommandDram::sample_channels(uint64_t simulated) {
+  const uint64_t channels = channels_.size();
+  if (simulated > 0 && simulated < channels && channels % simulated != 0) {
+    throw InputError("sampled DRAM channels: " + std::to_string(simulated) + " do not divide the " +
+                     std::to_string(channels) + " channels");
+  }
+  const size_t stride = simulated == 0 || simulated >= channels ? 1 : static_cast<size_t>(channels / simulated);
+  if (stride == stride_) return;
+  if (stride_ > 1) {
     // Every channel is simulated again, each from the state of the one that stood for it (with its own refresh
     // schedule, offset as the constructor sets it) and the counters it was reported with.
     for (size_t c = 0; c < channels_.size(); ++c) {
@@ -217,8 +220,10 @@ void CommandDram::sample_channels(bool on) {
       keys_[c] = keys_[from];
     }
   }
-  sampling_ = on;
-  step_ = on ? stride_ : 1;
+  stride_ = stride;
+  // From now on only every stride_-th channel is simulated; the others do what it does.
+  sampling_from_.clear();
+  for (size_t c = 0; c < channels_.size(); c += stride_) sampling_from_.push_back(channels_[c].counts);
 }
 
 const DramStats& CommandDram::stats() const {
@@ -262,7 +267,7 @@ uint64_t CommandDram::access(uint64_t address, uint64_t bytes, bool is_write, ui
 
 uint64_t CommandDram::flush() {
   last_write_data_end_ = 0;
-  for (size_t c = 0; c < channels_.size(); c += step_) {
+  for (size_t c = 0; c < channels_.size(); c += stride_) {
     while (keys_[c] != kNoDecision) execute(c);
   }
   return last_write_data_end_ == 0 ? 0 : ps_of(last_write_data_end_);
@@ -273,7 +278,7 @@ void CommandDram::settle(uint64_t until_ps) {
   // (the last cycle that begins at or before until_ps); what would start later stays owed.
   const uint64_t until = cycle_at(until_ps + 1) - 1;
   advance_all(until);
-  for (size_t c = 0; c < channels_.size(); c += step_) {
+  for (size_t c = 0; c < channels_.size(); c += stride_) {
     Channel& ch = channels_[c];
     bool refreshed = false;
     for (uint32_t r = 0; r < ch.ranks.size(); ++r) refreshed |= refresh_until(ch, r, until, /*by_end=*/true);
