@@ -101,22 +101,34 @@ bool steady(const std::vector<hw::Mark>& marks, double tolerance) {
 namespace {
 
 // The units a sampled phase is extended by: the layers (when some were left out) and the tiles of each sampled
-// operator, each with how many units are missing (tiles counted in rows: the whole operator's last one may be
-// short).
-std::vector<std::pair<const std::vector<hw::Mark>*, double>> extended_units(const hw::NpuConfig& npu,
-                                                                            const std::vector<Op>& full,
-                                                                            const hw::PhaseStats& sampled) {
-  std::vector<std::pair<const std::vector<hw::Mark>*, double>> units;
+// operator, each with the marks that measure its period and how many units are missing (tiles counted in rows:
+// the whole operator's last one may be short). An operator's first tiles may have been fetched while the units
+// before it ran (one per SRAM buffer), so its period is measured from the mark of the last of them on; a layer
+// holds many tiles, and one layer warms the pipeline.
+struct Unit {
+  std::vector<hw::Mark> marks;
+  double missing = 0;
+  bool layers = false;
+};
+
+std::vector<Unit> extended_units(const hw::NpuConfig& npu, const std::vector<Op>& full,
+                                 const hw::PhaseStats& sampled) {
+  std::vector<Unit> units;
   const double missing_layers =
       static_cast<double>(stack_layers(full)) - static_cast<double>(sampled.layer_ends.size());
-  if (missing_layers > 0) units.emplace_back(&sampled.layer_ends, missing_layers);
+  if (missing_layers > 0) units.push_back({sampled.layer_ends, missing_layers, true});
   for (const hw::OpTileMarks& marks : sampled.op_tiles) {
     for (const Op& op : full) {
       if (op.layer >= 0 || op.name != marks.op || op.kind != workloads::OpKind::kLinear) continue;
       const auto rows_per_tile = static_cast<double>(plan_of(npu, op).rows_per_tile);
       const double missing =
           (static_cast<double>(op.n) - static_cast<double>(marks.tiles.size()) * rows_per_tile) / rows_per_tile;
-      if (missing > 0) units.emplace_back(&marks.tiles, missing);
+      if (missing <= 0) continue;
+      const size_t prefetched = static_cast<size_t>(std::max<int64_t>(npu.weight_buffers - 1, 0));
+      const size_t first = std::min(prefetched, marks.tiles.size() >= 2 ? marks.tiles.size() - 2 : 0);
+      units.push_back({std::vector<hw::Mark>(marks.tiles.begin() + static_cast<std::ptrdiff_t>(first),
+                                             marks.tiles.end()),
+                       missing, false});
     }
   }
   return units;
@@ -127,9 +139,9 @@ std::vector<std::pair<const std::vector<hw::Mark>*, double>> extended_units(cons
 Steadiness steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const hw::PhaseStats& sampled,
                   double tolerance) {
   Steadiness s;
-  for (const auto& [marks, missing] : extended_units(npu, full, sampled)) {
-    if (steady(*marks, tolerance)) continue;
-    (marks == &sampled.layer_ends ? s.layers : s.tiles) = false;
+  for (const Unit& unit : extended_units(npu, full, sampled)) {
+    if (steady(unit.marks, tolerance)) continue;
+    (unit.layers ? s.layers : s.tiles) = false;
   }
   return s;
 }
@@ -139,11 +151,13 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   hw::PhaseStats s = sampled;
   double added_ps = 0;
   // Each missing unit adds the mean period between the first and the last mark, time and counters.
-  for (const auto& [marks, missing] : extended_units(npu, full, sampled)) {
-    if (marks->size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
-    const double periods = static_cast<double>(marks->size() - 1);
-    added_ps += missing * static_cast<double>(marks->back().elapsed_ps - marks->front().elapsed_ps) / periods;
-    hw::add_scaled(&s, hw::counters_between(marks->front().counters, marks->back().counters), missing / periods);
+  for (const Unit& unit : extended_units(npu, full, sampled)) {
+    const std::vector<hw::Mark>& marks = unit.marks;
+    if (marks.size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
+    const double periods = static_cast<double>(marks.size() - 1);
+    added_ps += unit.missing * static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
+    hw::add_scaled(&s, hw::counters_between(marks.front().counters, marks.back().counters),
+                   unit.missing / periods);
   }
   s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
   // The core's marks pace the periods, so time extends right; but the DRAM counters at a mark include what the

@@ -39,6 +39,9 @@ DramConfig base(const char* name) {
   // Refresh falls due every tREFI (per bank: tREFI / banks); a controller busy with reads may postpone up to
   // eight, as JEDEC allows, and catches up when idle.
   c.refresh_postpone = 8;
+  // Every channel's controller counts refresh intervals from the same start, as DRAMsim3's and Ramulator 2's
+  // per-channel controllers do.
+  c.refresh_stagger = "none";
   c.interleave_bytes = 256;
   return c;
 }

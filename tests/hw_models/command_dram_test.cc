@@ -444,17 +444,32 @@ TEST(CommandDram, SettleRefreshesIdleChannelsToo) {
   DramConfig c = one_channel("all_bank");
   c.channels = 2;
   CommandDram dram(c);
-  // Only channel 0 is read (address 0). Channel 1 refreshes on a schedule offset by half an interval (1950 ns):
-  // by 10 x tREFI = 39000 ns, channel 0 has refreshed at 3900, 7800, ..., 39000 (10 times) and channel 1 at
-  // 5850, 9750, ..., 36900 (9 times), but channel 1's are issued only when something reaches them.
+  // Only channel 0 is read (address 0). Both channels refresh at 3900, 7800, ..., 39000 ns (10 times by
+  // 10 x tREFI), but channel 1's are issued only when something reaches them.
   dram.access(0, 32, false, 39000000);
   EXPECT_EQ(dram.stats().refreshes, 10u);
   dram.settle(39000000);
-  EXPECT_EQ(dram.stats().refreshes, 19u);
-  EXPECT_EQ(dram.stats().channel_refreshes, (std::vector<uint64_t>{10, 9}));
+  EXPECT_EQ(dram.stats().refreshes, 20u);
+  EXPECT_EQ(dram.stats().channel_refreshes, (std::vector<uint64_t>{10, 10}));
   EXPECT_EQ(dram.stats().channel_row_misses, (std::vector<uint64_t>{1, 0}));
-  // Energy: 19 all-bank refreshes x 20000 pJ + one ACT (600) + one 32 B read (512).
-  EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 19 * 20000.0 + 600 + 512);
+  // Energy: 20 all-bank refreshes x 20000 pJ + one ACT (600) + one 32 B read (512).
+  EXPECT_DOUBLE_EQ(dram.stats().energy_pj, 20 * 20000.0 + 600 + 512);
+}
+
+TEST(CommandDram, StaggeredChannelsRefreshOffsetByTheirShareOfAnInterval) {
+  DramConfig c = one_channel("all_bank");
+  c.channels = 2;
+  c.refresh_stagger = "channels";
+  CommandDram dram(c);
+  // Channel 1's schedule is offset by half an interval (1950 ns): by 10 x tREFI = 39000 ns channel 0 has
+  // refreshed at 3900, ..., 39000 (10 times) and channel 1 at 5850, ..., 36900 (9 times).
+  dram.settle(39000000);
+  EXPECT_EQ(dram.stats().channel_refreshes, (std::vector<uint64_t>{10, 9}));
+  // Channels that refresh on different schedules do not stand for each other: sampling is declined, and a read
+  // of channel 1 (address 32) is served there, not by channel 0 standing for it.
+  dram.sample_channels(1);
+  dram.access(32, 32, false, 40000000);
+  EXPECT_EQ(dram.stats().channel_row_misses, (std::vector<uint64_t>{0, 1}));
 }
 
 TEST(CommandDram, BankGroupSpacingHoldsAcrossInterleavedGroups) {

@@ -82,10 +82,10 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   proto.queue[0].reserve(static_cast<size_t>(config.read_queue_bursts));
   proto.queue[1].reserve(static_cast<size_t>(config.write_queue_bursts));
   channels_.assign(static_cast<size_t>(config.channels), proto);
-  // Controllers of different channels do not refresh in lockstep: channel c's schedule is offset by c / channels
-  // of an interval, so a request spread over every channel never waits out every channel's refresh at once.
+  // Staggered refresh: channel c's schedule is offset by c / channels of an interval.
+  stagger_ = config.refresh_stagger == "channels";
   for (size_t c = 0; c < channels_.size(); ++c) {
-    for (Rank& r : channels_[c].ranks) r.next_refresh += refresh_interval_ * c / channels_.size();
+    for (Rank& r : channels_[c].ranks) r.next_refresh += refresh_offset(c);
   }
   first_ready_ = config.scheduler != "fcfs";
   masks_ok_ = banks <= 64;

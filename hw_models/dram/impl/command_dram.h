@@ -213,6 +213,9 @@ class CommandDram final : public IDram {
   uint64_t refresh_postpone_ = 0;  // refresh_postpone x the interval between a rank's refreshes (cycles)
   uint64_t refresh_interval_ = 0;  // between two REFs of a rank: tREFI, or tREFI / banks per bank
   bool per_bank_refresh_ = false;
+  bool stagger_ = false;  // refresh_stagger channels
+  // Channel c's refresh schedule: cycles after the common one.
+  uint64_t refresh_offset(size_t c) const { return stagger_ ? refresh_interval_ * c / channels_.size() : 0; }
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)

@@ -203,7 +203,9 @@ void CommandDram::sample_channels(uint64_t simulated) {
     throw InputError("sampled DRAM channels: " + std::to_string(simulated) + " do not divide the " +
                      std::to_string(channels) + " channels");
   }
-  const size_t stride = simulated == 0 || simulated >= channels ? 1 : static_cast<size_t>(channels / simulated);
+  // Channels stand for each other only when they refresh on the same schedule.
+  const size_t stride =
+      simulated == 0 || simulated >= channels || stagger_ ? 1 : static_cast<size_t>(channels / simulated);
   if (stride == stride_) return;
   if (stride_ > 1) {
     // Every channel is simulated again, each from the state of the one that stood for it (with its own refresh
@@ -215,7 +217,7 @@ void CommandDram::sample_channels(uint64_t simulated) {
       channels_[c] = channels_[from];
       channels_[c].counts = counts;
       for (Rank& r : channels_[c].ranks) {
-        r.next_refresh += refresh_interval_ * c / channels_.size() - refresh_interval_ * from / channels_.size();
+        r.next_refresh += refresh_offset(c) - refresh_offset(from);
       }
       keys_[c] = keys_[from];
     }
