@@ -182,12 +182,14 @@ TEST(FastPath, UnsteadySamplesAreSimulatedAgainWithMoreUntilWhole) {
     const RunResults res = run_simulation(run);
     return std::vector<uint64_t>{res.simulated_phases, res.resimulated_phases};
   });
-  // Sampled: the prefill and the first step at each format (the second one of each is predicted): 3. With no
-  // drift tolerated, each sample is unsteady and is simulated again with four times the layers: 3 -> 12 of
-  // MobileLLaMA's 24 layers (still a sample, unsteady again), then 48: the whole phase. So 3 x 3 = 9 simulated
-  // phases, 6 of them again.
-  EXPECT_EQ(r.at(1), 6u);
-  EXPECT_EQ(r.at(0), 9u);
+  // Sampled: the prefill and all four steps. The first step after the prefill and the first 2-bit step stand for
+  // no other (the first step after a phase of another kind), so the step after each is simulated too, and the
+  // last one finds no anchor either: 5 phases. With no drift tolerated, each sample is unsteady and is simulated
+  // again with four times the layers (and the lm_head's tiles): 3 -> 12 of MobileLLaMA's 24 layers (the prefill,
+  // compute-bound: 2 -> 8), still a sample and unsteady again, then 48 (32): the whole phase. So 5 x 3 = 15
+  // simulated phases, 10 of them again.
+  EXPECT_EQ(r.at(1), 10u);
+  EXPECT_EQ(r.at(0), 15u);
 }
 
 // The bytes the fast path takes as exact: phase_bus_bytes of every phase's operators, summed, equals what the full
