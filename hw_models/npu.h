@@ -91,6 +91,10 @@ struct PhaseStats : PhaseCounters {
 // counts (tensors are 4 KiB-aligned, so it does not depend on where they land).
 struct PhaseBusBytes {
   uint64_t read_bytes = 0, write_bytes = 0;
+  // The largest power of two, at most the tensors' 4 KiB alignment, that divides the start and the end of every
+  // range the phase moves (offsets from 4 KiB-aligned tensor bases): the granule at which its streams begin and
+  // end across the channel interleave (IDram::sample_channels).
+  uint64_t boundary_align_bytes = 0;
 };
 PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloads::Op>& ops);
 

@@ -61,6 +61,10 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
   // The DMA cuts a range into requests at multiples of request_bytes, which are whole bursts (the NPU config
   // checks it), so no burst straddles two requests: the requests touch exactly the bursts the range touches, and
   // the range's bus bytes need no walk over its requests (which small requests made the cost of every phase).
+  uint64_t boundaries = kTensorAlignBytes;  // every start and end OR-ed: its lowest set bit is the alignment
+  const auto bound = [&](const ByteRange& r) {
+    if (r.bytes > 0) boundaries |= r.address | (r.address + r.bytes);
+  };
   for (const workloads::Op& op : ops) {
     if (op.placement_only) continue;
     const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
@@ -69,12 +73,18 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
       const OpPlacement& where = addresses.place(op);
       for (uint64_t i = 0; i < plan.tiles; ++i) {
         const Tile tile = make_tile(op, plan, where, i);
-        for (const ByteRange& range : tile.ranges)
+        for (const ByteRange& range : tile.ranges) {
           b.read_bytes += config.dram.bus_bytes(range.address, range.bytes);
+          bound(range);
+        }
       }
     }
-    for (const ByteRange& r : kv_write_ranges(op)) b.write_bytes += config.dram.bus_bytes(r.address, r.bytes);
+    for (const ByteRange& r : kv_write_ranges(op)) {
+      b.write_bytes += config.dram.bus_bytes(r.address, r.bytes);
+      bound(r);
+    }
   }
+  b.boundary_align_bytes = boundaries & (~boundaries + 1);
   return b;
 }
 

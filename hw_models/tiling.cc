@@ -13,7 +13,7 @@ using workloads::OpKind;
 
 namespace {
 
-constexpr uint64_t kAlign = 4096;
+constexpr uint64_t kAlign = kTensorAlignBytes;
 // KV caches live far above the weights, one fixed-size region per layer (K in the first half, V in the second),
 // so that a layer's cache is contiguous whatever the context length.
 constexpr uint64_t kKvBase = uint64_t{1} << 40;

@@ -13,6 +13,9 @@
 namespace npusim::hw {
 
 // One contiguous DRAM range of a tile.
+// Every tensor's region starts at a multiple of this (so the bursts a range touches do not depend on placement).
+constexpr uint64_t kTensorAlignBytes = 4096;
+
 struct ByteRange {
   uint64_t address = 0;
   uint64_t bytes = 0;

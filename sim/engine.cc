@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hw_models/dram/address_mapping.h"
+#include "hw_models/tiling.h"
 #include "sim/fast_path.h"
 
 namespace npusim::sim {
@@ -17,6 +19,7 @@ class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
       : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
+
     skip_unreplayed();
     if (trace_ < run_.traces.size()) open_group();
   }
@@ -115,10 +118,7 @@ class RunWorkSource : public hw::IWorkSource {
     const double mac_s = static_cast<double>(exact_.macs) / run_.npu.peak_macs_per_s();
     const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
-    const bool compute_bound = mac_s > 2 * byte_s;
-    const int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
-    channels_to_simulate_ =
-        static_cast<uint64_t>(compute_bound ? run_.compute_bound_sample_channels : run_.sample_channels);
+    const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
     sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_layers_, run_.sample_tiles * widen_tiles_);
     // A sample that leaves nothing out is the whole phase.
     sampled_ =
@@ -131,7 +131,14 @@ class RunWorkSource : public hw::IWorkSource {
   void lowered() {
     widen_layers_ = widen_tiles_ = 1;
     if (!fast_) return;
-    exact_ = exact_of(run_.npu, full_ops_);
+    uint64_t boundary_align_bytes = 0;
+    exact_ = exact_of(run_.npu, full_ops_, &boundary_align_bytes);
+    // By default as many channels as the phase's ranges can begin or end in (their boundaries' alignment across
+    // the interleave): each of the others lies between two of them and gets exactly the bursts of the one before.
+    channels_to_simulate_ = run_.sample_channels > 0 ? static_cast<uint64_t>(run_.sample_channels)
+                            : run_.npu.dram.model == "command"
+                                ? hw::AddressMapper(run_.npu.dram).channels_at_alignment(boundary_align_bytes)
+                                : 0;
     sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
   }
 
@@ -238,7 +245,7 @@ class RunWorkSource : public hw::IWorkSource {
   uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
   bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, with more of it
   bool resimulated_ = false;  // the phase the NPU is simulating is such a phase
-  uint64_t channels_to_simulate_ = 0;  // DRAM channels the current sample runs on (0: all)
+  uint64_t channels_to_simulate_ = 0;  // DRAM channels a sample runs on (0: all)
   int widen_layers_ = 1;      // the current phase's sample: this many times the layers
   int widen_tiles_ = 1;       // ... and this many times the tiles
 };

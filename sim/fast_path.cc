@@ -42,9 +42,10 @@ uint64_t bus_bytes(const hw::PhaseStats& s) {
 
 }  // namespace
 
-hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full) {
+hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, uint64_t* boundary_align_bytes) {
   hw::PhaseStats s;
   const hw::PhaseBusBytes bytes = hw::phase_bus_bytes(npu, full);
+  if (boundary_align_bytes != nullptr) *boundary_align_bytes = bytes.boundary_align_bytes;
   s.dram_read_bytes = bytes.read_bytes;
   s.dram_write_bytes = bytes.write_bytes;
   s.dram_busy_ps = (bytes.read_bytes + bytes.write_bytes) / npu.dram.burst_bytes() * npu.dram.burst_ps();

@@ -50,7 +50,9 @@ Steadiness steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& fu
 
 // What is known of a whole phase without simulating it: DRAM bus bytes, bus time, MACs and tiles (the other
 // counters zero). Computed once per phase and passed to what follows.
-hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full);
+// With `boundary_align_bytes`, also where the phase's ranges begin and end (hw::PhaseBusBytes).
+hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
+                        uint64_t* boundary_align_bytes = nullptr);
 
 // The whole phase's statistics from a sampled simulation (`sampled`, with its marks) of `full`, whose exact part
 // is `exact`: each missing layer adds the mean layer period and its counters; each missing tile of a sampled

@@ -175,24 +175,18 @@ void read_run(ConfigSection& s, RunConfig* run) {
                                   "and format lies within this many context tokens (the others scale with their "
                                   "exact bytes: within 0.4% of the full simulation on the tested models)",
                                   64, 1, int64_t{1} << 30);
-  const auto channel_sample = [&](const std::string& key, const std::string& description, int64_t fallback) {
-    const int64_t n = fast.integer(key, "channels", description, fallback, 0, int64_t{1} << 20);
-    // Channel counts are powers of two (the address mapping's fields), so a sample that divides them is one too.
-    if (!s.documenting() && (n & (n - 1)) != 0) fast.fail(fast.node_of(key), key, "expected 0 or a power of two");
-    return n;
-  };
-  run->sample_channels = channel_sample(
-      "sample_channels",
+  run->sample_channels = fast.integer(
+      "sample_channels", "channels",
       "command-level DRAM: channels a layer sample is simulated on, evenly spaced, each standing for the channels "
-      "up to the next one (they mirror its counters): an interleaved stream gives every channel the same bursts, "
-      "so one shows what its neighbours do. A phase simulated whole runs on every channel (0 or at least the "
-      "channel count: every channel)",
-      8);
-  run->compute_bound_sample_channels = channel_sample(
-      "compute_bound_sample_channels",
-      "the same for a phase whose MACs at peak rate take more than twice its DRAM bytes at peak bandwidth: the MAC "
-      "array sets its pace and the DRAM mostly waits for a free buffer",
-      1);
+      "up to the next one (they mirror its counters; a phase simulated whole runs on every channel). The "
+      "channel-first interleave gives every channel the same banks, rows and columns at the same times, and the "
+      "channels refresh on one schedule, so channels that also see the same range starts decide alike; 0: as many "
+      "as there are channels a tensor (4 KiB-aligned) can start in, which is exact for tensors of whole 4 KiB "
+      "(HBM3 NPU: 2 of 128). A power of two; at least the channel count: every channel",
+      0, 0, int64_t{1} << 20);
+  if (!s.documenting() && (run->sample_channels & (run->sample_channels - 1)) != 0) {
+    fast.fail(fast.node_of("sample_channels"), "sample_channels", "expected 0 or a power of two");
+  }
   run->min_sampled_bytes = fast.integer(
       "min_sampled_bytes", "bytes",
       "phases that move fewer DRAM bytes are simulated whole, never sampled or predicted: their time is latency "

@@ -52,6 +52,16 @@ class AddressMapper {
     const uint64_t b = uint64_t{1} << burst_shift_;
     return below((to + b - 1) >> burst_shift_) - below(from >> burst_shift_);
   }
+  // How many channels the addresses that are multiples of `align_bytes` (a power of two) start in: the channel
+  // field's values whose bits below `align_bytes` are zero, every (channels / result)-th channel from 0.
+  uint64_t channels_at_alignment(uint64_t align_bytes) const {
+    uint32_t align_shift = 0;
+    while ((uint64_t{1} << align_shift) < align_bytes) ++align_shift;
+    const uint64_t channels = mask_[kChannel] + 1;
+    if (shift_[kChannel] >= align_shift) return channels;
+    const uint32_t below = align_shift - shift_[kChannel];
+    return below >= 63 ? 1 : std::max<uint64_t>(channels >> below, 1);
+  }
   uint64_t next_in_channel(uint64_t address, uint32_t channel) const {
     const uint32_t shift = shift_[kChannel];
     const uint64_t mask = mask_[kChannel];
