@@ -133,12 +133,15 @@ class RunWorkSource : public hw::IWorkSource {
     if (!fast_) return;
     uint64_t boundary_align_bytes = 0;
     exact_ = exact_of(run_.npu, full_ops_, &boundary_align_bytes);
-    // By default as many channels as the phase's ranges can begin or end in (their boundaries' alignment across
-    // the interleave): each of the others lies between two of them and gets exactly the bursts of the one before.
-    channels_to_simulate_ = run_.sample_channels > 0 ? static_cast<uint64_t>(run_.sample_channels)
-                            : run_.npu.dram.model == "command"
-                                ? hw::AddressMapper(run_.npu.dram).channels_at_alignment(boundary_align_bytes)
-                                : 0;
+    // As many channels as the phase's ranges can begin or end in (their boundaries' alignment across the
+    // interleave), so that each of the others lies between two of them and gets exactly the bursts of the one
+    // before; at most sample_channels.
+    channels_to_simulate_ = 0;
+    if (run_.npu.dram.model == "command" && run_.sample_channels > 0) {
+      channels_to_simulate_ =
+          std::min(hw::AddressMapper(run_.npu.dram).channels_at_alignment(boundary_align_bytes),
+                   static_cast<uint64_t>(run_.sample_channels));
+    }
     sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
   }
 

@@ -177,13 +177,14 @@ void read_run(ConfigSection& s, RunConfig* run) {
                                   64, 1, int64_t{1} << 30);
   run->sample_channels = fast.integer(
       "sample_channels", "channels",
-      "command-level DRAM: channels a layer sample is simulated on, evenly spaced, each standing for the channels "
-      "up to the next one (they mirror its counters; a phase simulated whole runs on every channel). The "
-      "channel-first interleave gives every channel the same banks, rows and columns at the same times, and the "
-      "channels refresh on one schedule, so channels that also see the same range starts decide alike; 0: as many "
-      "as there are channels a tensor (4 KiB-aligned) can start in, which is exact for tensors of whole 4 KiB "
-      "(HBM3 NPU: 2 of 128). A power of two; at least the channel count: every channel",
-      0, 0, int64_t{1} << 20);
+      "command-level DRAM: the most channels a layer sample is simulated on (a phase simulated whole runs on "
+      "every channel). The channel-first interleave gives every channel the same banks, rows and columns at the "
+      "same times, and the channels refresh on one schedule, so channels differ only where a range begins or "
+      "ends inside a round of the interleave: a sample runs on as many evenly spaced channels as its ranges can "
+      "begin or end in, each standing for the channels up to the next one (they mirror its counters), which is "
+      "exact; above this many (small ranges such as biases end anywhere) the channels between differ by a burst "
+      "per range. A power of two; 0: every channel",
+      8, 0, int64_t{1} << 20);
   if (!s.documenting() && (run->sample_channels & (run->sample_channels - 1)) != 0) {
     fast.fail(fast.node_of("sample_channels"), "sample_channels", "expected 0 or a power of two");
   }
