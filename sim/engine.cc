@@ -118,7 +118,12 @@ class RunWorkSource : public hw::IWorkSource {
     const double mac_s = static_cast<double>(exact_.macs) / run_.npu.peak_macs_per_s();
     const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
-    const int layers = mac_s > 2 * byte_s ? run_.compute_bound_sample_layers : run_.sample_layers;
+    const bool compute_bound = mac_s > 2 * byte_s;
+    const int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
+    if (compute_bound && channels_to_simulate_ > 0 && run_.compute_bound_sample_channels > 0) {
+      channels_to_simulate_ =
+          std::min(channels_to_simulate_, static_cast<uint64_t>(run_.compute_bound_sample_channels));
+    }
     sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_layers_, run_.sample_tiles * widen_tiles_);
     // A sample that leaves nothing out is the whole phase.
     sampled_ =

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -185,8 +186,18 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "exact; above this many (small ranges such as biases end anywhere) the channels between differ by a burst "
       "per range. A power of two; 0: every channel",
       8, 0, int64_t{1} << 20);
-  if (!s.documenting() && (run->sample_channels & (run->sample_channels - 1)) != 0) {
-    fast.fail(fast.node_of("sample_channels"), "sample_channels", "expected 0 or a power of two");
+  run->compute_bound_sample_channels = fast.integer(
+      "compute_bound_sample_channels", "channels",
+      "the most channels for a phase whose MACs at peak rate take more than twice its DRAM bytes at peak "
+      "bandwidth: the MAC array sets its pace and the DRAM mostly waits for a free buffer, so one channel stands "
+      "for all (on the README's default run at command level every figure moved by under 0.002%). A power of "
+      "two; 0: as sample_channels (sample_channels 0 samples no phase's channels)",
+      1, 0, int64_t{1} << 20);
+  for (const auto& [key, value] : {std::pair{"sample_channels", run->sample_channels},
+                                   {"compute_bound_sample_channels", run->compute_bound_sample_channels}}) {
+    if (!s.documenting() && (value & (value - 1)) != 0) {
+      fast.fail(fast.node_of(key), key, "expected 0 or a power of two");
+    }
   }
   run->min_sampled_bytes = fast.integer(
       "min_sampled_bytes", "bytes",

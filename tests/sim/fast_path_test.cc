@@ -52,6 +52,7 @@ RunConfig small_run(const std::string& model, const std::string& npu, const std:
   run.step_stride = 64;                       // the run file's default
   run.min_sampled_bytes = int64_t{64} << 20;  // the run file's default
   run.sample_channels = 8;                    // the run file's default
+  run.compute_bound_sample_channels = 1;      // the run file's default
   return run;
 }
 
