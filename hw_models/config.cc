@@ -107,12 +107,13 @@ DramConfig read_dram(ConfigSection& s) {
                                  "command model: refreshes a busy controller may owe before it must refresh "
                                  "(it catches up when idle; 0: refresh exactly when due)",
                                  p.refresh_postpone, 0, 8);
-  c.refresh_stagger = s.choice("refresh_stagger",
-                               "command model: none (every channel's controller refreshes on the same schedule, "
-                               "as DRAMsim3's and Ramulator 2's do) or channels (channel c's schedule offset by c / "
-                               "channels of an interval, spreading the refresh current; a request spread over "
-                               "every channel then meets some channel's refresh more often)",
-                               p.refresh_stagger, {"none", "channels"});
+  c.refresh_stagger =
+      s.choice("refresh_stagger",
+               "command model: none (every channel's controller refreshes on the same schedule, "
+               "as DRAMsim3's and Ramulator 2's do) or channels (channel c's schedule offset by c / "
+               "channels of an interval, spreading the refresh current; a request spread over "
+               "every channel then meets some channel's refresh more often)",
+               p.refresh_stagger, {"none", "channels"});
   if (!s.documenting() && c.write_low_watermark >= c.write_high_watermark) {
     s.fail(s.node_of("write_low_watermark"), "write_low_watermark",
            "must be below write_high_watermark (" + std::to_string(c.write_high_watermark) + ")");

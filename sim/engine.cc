@@ -19,7 +19,6 @@ class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
       : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
-
     skip_unreplayed();
     if (trace_ < run_.traces.size()) open_group();
   }
@@ -94,8 +93,8 @@ class RunWorkSource : public hw::IWorkSource {
     account(full);
   }
 
-  // A layer sample's DRAM traffic repeats over the channels as it repeats over the layers; a phase simulated whole
-  // is simulated on every channel.
+  // A sample runs on the channels lowered() chose (its streams are the same in the channels between them); a phase
+  // simulated whole runs on every channel.
   uint64_t dram_channels_to_simulate() const override { return sampled_ ? channels_to_simulate_ : 0; }
 
   uint64_t simulated_phases() const { return simulated_phases_; }
@@ -251,11 +250,11 @@ class RunWorkSource : public hw::IWorkSource {
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
   uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
-  bool resimulate_ = false;   // the last sample was not steady: simulate its phase again, with more of it
-  bool resimulated_ = false;  // the phase the NPU is simulating is such a phase
+  bool resimulate_ = false;            // the last sample was not steady: simulate its phase again, with more of it
+  bool resimulated_ = false;           // the phase the NPU is simulating is such a phase
   uint64_t channels_to_simulate_ = 0;  // DRAM channels a sample runs on (0: all)
-  int widen_layers_ = 1;      // the current phase's sample: this many times the layers
-  int widen_tiles_ = 1;       // ... and this many times the tiles
+  int widen_layers_ = 1;               // the current phase's sample: this many times the layers
+  int widen_tiles_ = 1;                // ... and this many times the tiles
 };
 
 double ratio(double a, double b) {

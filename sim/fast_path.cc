@@ -127,9 +127,9 @@ std::vector<Unit> extended_units(const hw::NpuConfig& npu, const std::vector<Op>
       if (missing <= 0) continue;
       const size_t prefetched = static_cast<size_t>(std::max<int64_t>(npu.weight_buffers - 1, 0));
       const size_t first = std::min(prefetched, marks.tiles.size() >= 2 ? marks.tiles.size() - 2 : 0);
-      units.push_back({std::vector<hw::Mark>(marks.tiles.begin() + static_cast<std::ptrdiff_t>(first),
-                                             marks.tiles.end()),
-                       missing, false});
+      units.push_back(
+          {std::vector<hw::Mark>(marks.tiles.begin() + static_cast<std::ptrdiff_t>(first), marks.tiles.end()),
+           missing, false});
     }
   }
   return units;

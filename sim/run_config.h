@@ -52,9 +52,9 @@ struct RunConfig {
   int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
   int64_t sample_channels = 0;  // fast: the most command-level DRAM channels a layer sample runs on (0: all)
   int64_t compute_bound_sample_channels = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
-  int64_t min_sampled_bytes = 0;        // fast: phases moving fewer DRAM bytes are simulated whole
-  double steady_tolerance = 0;          // fast: largest spread of sampled layer periods around their mean
-  std::string reference_file;           // published figures to set the results beside ("" when none)
+  int64_t min_sampled_bytes = 0;              // fast: phases moving fewer DRAM bytes are simulated whole
+  double steady_tolerance = 0;                // fast: largest spread of sampled layer periods around their mean
+  std::string reference_file;                 // published figures to set the results beside ("" when none)
   PublishedFigure reference;
 
   const workloads::ModelShape& model_of(size_t trace) const { return models.at(trace_models.at(trace)); }

@@ -444,7 +444,8 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
   ch.bus_last_rank = rank_index;
   if (plan.is_write) {
     if (!ch.drain_counted) {
-      ++ch.counts.write_drains;  // counted at its first write: a drain that a read interrupts before it writes is none
+      // Counted at its first write: a drain that a read interrupts before it writes is none.
+      ++ch.counts.write_drains;
       ch.drain_counted = true;
     }
     b.pre_ok = std::max(b.pre_ok, data_end + t_.wr);

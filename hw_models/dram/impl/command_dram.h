@@ -145,8 +145,8 @@ class CommandDram final : public IDram {
     // queued bursts, and banks with queued hits.
     uint64_t queued_mask[2] = {0, 0};
     uint64_t hit_mask[2] = {0, 0};
-    bool draining = false;              // serving the write queue
-    bool drain_counted = false;         // this drain has written (and counts in write_drains)
+    bool draining = false;       // serving the write queue
+    bool drain_counted = false;  // this drain has written (and counts in write_drains)
     Counters counts;
     uint64_t busy_since = 0;  // arrival of the burst that ended the channel's last idle spell
     uint64_t decided = 0;     // cycle of the last decision of this call: no later one goes before it
@@ -204,8 +204,8 @@ class CommandDram final : public IDram {
 
   DramConfig config_;
   AddressMapper mapper_;
-  // Sampled channels (sample_channels): only channels 0, stride_, 2 x stride_, ... are simulated, each standing for
-  // the stride_ channels from it on; 1: every channel.
+  // Sampled channels (sample_channels): only channels 0, stride_, 2 x stride_, ... are simulated, each standing
+  // for the stride_ channels from it on; 1: every channel.
   size_t stride_ = 1;
   std::vector<Counters> sampling_from_;  // per simulated channel: its counters when sampling began
   Timings t_{};
@@ -242,7 +242,8 @@ class CommandDram final : public IDram {
   std::vector<size_t> touched_;      // channels a hand-over added bursts to
   std::vector<uint64_t> bank_seen_;  // the scheduler's scan: per bank, the scan that saw it (stamp)
   uint64_t search_stamp_ = 0;
-  mutable DramStats stats_;  // requests, bytes and latencies kept here; the channels' counters assembled by stats()
+  // Requests, bytes and latencies are kept here; the channels' counters are assembled by stats().
+  mutable DramStats stats_;
 };
 
 }  // namespace npusim::hw

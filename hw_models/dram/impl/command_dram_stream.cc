@@ -48,7 +48,8 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
     for (size_t c = 0; c < channels_.size(); c += stride_) {
       const auto channel = static_cast<uint32_t>(c);
       const uint64_t start = mapper_.next_in_channel(first, channel);
-      if (start < end) add(c, channel, start, end, stride_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
+      if (start < end)
+        add(c, channel, start, end, stride_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
     }
     if (stride_ == 1) simulated = bursts;
   }
