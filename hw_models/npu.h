@@ -50,6 +50,9 @@ struct PhaseCounters {
   uint64_t dram_busy_ps = 0;                           // summed over channels
   uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;  // command model, per burst
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
+  uint64_t dram_read_requests = 0, dram_write_requests = 0;  // requests handed to the DRAM
+  uint64_t dram_write_drains = 0;                            // command model: write-queue drains
+  uint64_t dram_read_latency_sum_ps = 0;                     // over read requests: completion - issue
   double dram_energy_pj = 0;  // commands and bits (background power is added by whoever knows the wall of time)
   uint64_t macs = 0;
   uint64_t mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
@@ -91,9 +94,9 @@ struct PhaseStats : PhaseCounters {
 // counts (tensors are 4 KiB-aligned, so it does not depend on where they land).
 struct PhaseBusBytes {
   uint64_t read_bytes = 0, write_bytes = 0;
-  // The largest power of two, at most the tensors' 4 KiB alignment, that divides the start and the end of every
-  // range the phase moves (offsets from 4 KiB-aligned tensor bases): the granule at which its streams begin and
-  // end across the channel interleave (IDram::sample_channels).
+  // The largest power of two, at most the tensors' 4 KiB alignment and the DMA's request size, that divides the
+  // start and the end of every range the phase moves (offsets from 4 KiB-aligned tensor bases): the granule at
+  // which its requests begin and end across the channel interleave (IDram::sample_channels).
   uint64_t boundary_align_bytes = 0;
 };
 PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloads::Op>& ops);

@@ -34,6 +34,10 @@ PhaseCounters NpuTop::snapshot() const {
   s.dram_activates = d.activates;
   s.dram_precharges = d.precharges;
   s.dram_refreshes = d.refreshes;
+  s.dram_read_requests = d.reads;
+  s.dram_write_requests = d.writes;
+  s.dram_write_drains = d.write_drains;
+  s.dram_read_latency_sum_ps = d.read_latency_sum_ps;
   s.dram_energy_pj = d.energy_pj;
   s.macs = mac_array_.macs();
   s.mac_busy_cycles = mac_array_.busy_cycles();

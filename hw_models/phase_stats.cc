@@ -22,6 +22,10 @@ void each_counter(A& a, B& b, F&& f) {
   f(a.dram_activates, b.dram_activates);
   f(a.dram_precharges, b.dram_precharges);
   f(a.dram_refreshes, b.dram_refreshes);
+  f(a.dram_read_requests, b.dram_read_requests);
+  f(a.dram_write_requests, b.dram_write_requests);
+  f(a.dram_write_drains, b.dram_write_drains);
+  f(a.dram_read_latency_sum_ps, b.dram_read_latency_sum_ps);
   f(a.dram_energy_pj, b.dram_energy_pj);
   f(a.macs, b.macs);
   f(a.mac_busy_cycles, b.mac_busy_cycles);
@@ -61,10 +65,13 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
   // The DMA cuts a range into requests at multiples of request_bytes, which are whole bursts (the NPU config
   // checks it), so no burst straddles two requests: the requests touch exactly the bursts the range touches, and
   // the range's bus bytes need no walk over its requests (which small requests made the cost of every phase).
-  uint64_t boundaries = kTensorAlignBytes;  // every start and end OR-ed: its lowest set bit is the alignment
+  // Every start and end OR-ed (and the DMA's cuts at multiples of request_bytes, which start requests of their
+  // own): the lowest set bit is the alignment.
+  uint64_t boundaries = kTensorAlignBytes | static_cast<uint64_t>(config.dma_request_bytes);
   const auto bound = [&](const ByteRange& r) {
     if (r.bytes > 0) boundaries |= r.address | (r.address + r.bytes);
   };
+
   for (const workloads::Op& op : ops) {
     if (op.placement_only) continue;
     const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),

@@ -1,6 +1,7 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "hw_models/dram/address_mapping.h"
 #include "hw_models/tiling.h"
@@ -19,6 +20,7 @@ class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
       : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
+    if (run.npu.dram.model == "command") mapper_.emplace(run.npu.dram);
     skip_unreplayed();
     if (trace_ < run_.traces.size()) open_group();
   }
@@ -98,6 +100,8 @@ class RunWorkSource : public hw::IWorkSource {
   uint64_t dram_channels_to_simulate() const override { return sampled_ ? channels_to_simulate_ : 0; }
 
   uint64_t simulated_phases() const { return simulated_phases_; }
+  // Every phase's counters (extended or predicted in fast fidelity), summed over the run.
+  const hw::PhaseCounters& totals() const { return totals_; }
   uint64_t resimulated_phases() const { return resimulated_phases_; }
 
  private:
@@ -141,10 +145,9 @@ class RunWorkSource : public hw::IWorkSource {
     // interleave), so that each of the others lies between two of them and gets exactly the bursts of the one
     // before; at most sample_channels.
     channels_to_simulate_ = 0;
-    if (run_.npu.dram.model == "command" && run_.sample_channels > 0) {
-      channels_to_simulate_ =
-          std::min(hw::AddressMapper(run_.npu.dram).channels_at_alignment(boundary_align_bytes),
-                   static_cast<uint64_t>(run_.sample_channels));
+    if (mapper_ && run_.sample_channels > 0) {
+      channels_to_simulate_ = std::min(mapper_->channels_at_alignment(boundary_align_bytes),
+                                       static_cast<uint64_t>(run_.sample_channels));
     }
     sampling_ = exact_.dram_read_bytes + exact_.dram_write_bytes >= static_cast<uint64_t>(run_.min_sampled_bytes);
   }
@@ -192,6 +195,7 @@ class RunWorkSource : public hw::IWorkSource {
     r.dram_refreshes += s.dram_refreshes;
     r.dram_command_energy_pj += s.dram_energy_pj;
     r.buffer_stall_ps += s.buffer_stall_ps;
+    hw::add_scaled(&totals_, s, 1.0);
     previous_key_ = step_ == 0 ? std::string() : step_key_;
     ++step_;
   }
@@ -247,8 +251,10 @@ class RunWorkSource : public hw::IWorkSource {
   uint64_t context_ = 0;
   std::string step_key_;
   std::string previous_key_;  // step_key_ of the phase accounted last (empty: a prefill)
+  hw::PhaseCounters totals_;  // every phase's counters as accounted, summed
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
+  std::optional<hw::AddressMapper> mapper_;  // command model: where a phase's ranges fall across the channels
   uint64_t simulated_phases_ = 0, resimulated_phases_ = 0;
   bool resimulate_ = false;            // the last sample was not steady: simulate its phase again, with more of it
   bool resimulated_ = false;           // the phase the NPU is simulating is such a phase
@@ -298,21 +304,8 @@ RunResults run_simulation(const RunConfig& run) {
   results.simulated_phases = source.simulated_phases();
   results.resimulated_phases = source.resimulated_phases();
   // The modelled time: every phase back to back (in full fidelity also the SystemC end time).
-  hw::PhaseCounters totals;
-  for (const ConfigResult& r : results.results) {
-    results.simulated_ps += r.total_ps;
-    totals.dram_read_bytes += r.dram_read_bytes;
-    totals.dram_write_bytes += r.dram_write_bytes;
-    totals.dram_busy_ps += r.dram_busy_ps;
-    totals.dram_row_hits += r.dram_row_hits;
-    totals.dram_row_misses += r.dram_row_misses;
-    totals.dram_row_conflicts += r.dram_row_conflicts;
-    totals.dram_activates += r.dram_activates;
-    totals.dram_precharges += r.dram_precharges;
-    totals.dram_refreshes += r.dram_refreshes;
-    totals.dram_energy_pj += r.dram_command_energy_pj;
-  }
-  if (run.fidelity == "fast") results.dram = extend_dram_stats(end.dram, totals);
+  for (const ConfigResult& r : results.results) results.simulated_ps += r.total_ps;
+  if (run.fidelity == "fast") results.dram = extend_dram_stats(end.dram, source.totals());
   derive_metrics(run, &results);
   return results;
 }

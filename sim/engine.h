@@ -56,7 +56,7 @@ struct RunResults {
   uint64_t simulated_ps = 0;          // the modelled time of every phase of every configuration
   std::string fidelity;               // "full" or "fast"
   uint64_t simulated_phases = 0;      // phases the NPU simulated (fast: the others were predicted)
-  uint64_t resimulated_phases = 0;    // fast: retries of samples that were not steady (4x the layers and tiles)
+  uint64_t resimulated_phases = 0;    // fast: retries of samples that were not steady (4x the layers or tiles)
   hw::DramStats dram;  // the whole run's DRAM statistics, over what was simulated (fast: the samples only)
 };
 

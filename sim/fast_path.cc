@@ -205,13 +205,14 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
     for (uint64_t& x : *v) x = scale(x, by);
   };
   hw::DramStats d = sampled;
-  const double read_ratio = ratio(totals.dram_read_bytes, sampled.read_bytes);
-  const double write_ratio = ratio(totals.dram_write_bytes, sampled.write_bytes);
-  d.reads = scale(sampled.reads, read_ratio);
-  d.writes = scale(sampled.writes, write_ratio);
-  d.write_drains = scale(sampled.write_drains, write_ratio);
-  d.read_latency_sum_ps = scale(sampled.read_latency_sum_ps, read_ratio);
-  scale_all(&d.read_latency_ns_histogram, read_ratio);
+  // Requests, drains and the latency sum are extended with the phases' periods (the DMA cuts requests at
+  // absolute multiples of request_bytes, so their count depends on where tensors lie, unlike the bytes); the
+  // latency distribution keeps the samples' shape, scaled to the requests.
+  d.reads = totals.dram_read_requests;
+  d.writes = totals.dram_write_requests;
+  d.write_drains = totals.dram_write_drains;
+  d.read_latency_sum_ps = totals.dram_read_latency_sum_ps;
+  scale_all(&d.read_latency_ns_histogram, ratio(d.reads, sampled.reads));
   d.read_bytes = totals.dram_read_bytes;
   d.write_bytes = totals.dram_write_bytes;
   d.busy_ps = totals.dram_busy_ps;

@@ -60,8 +60,8 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<workloads::O
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
                                     const hw::PhaseStats& exact, const hw::PhaseStats& sampled);
 
-// The run's DRAM statistics in fast fidelity: totals from the extended phases, and what only the samples show
-// (the split over channels, the latency distribution) scaled from the samples to those totals.
+// The run's DRAM statistics in fast fidelity: totals from the extended phases, and what only the
+// samples show (the split over channels, the latency distribution) scaled from the samples to those totals.
 hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals);
 
 // Decode steps simulated per (configuration, format), by context length, and the steps predicted from them.

@@ -208,7 +208,8 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "steady_tolerance", "fraction",
       "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "
       "over the first half and over the second, lies within this fraction of the mean over all; a phase "
-      "whose sample is not is simulated again with four times the layers and tiles, until steady or whole",
+      "whose sample is not is simulated again with four times the layers, or the tiles, whichever drifted, until "
+      "steady or whole",
       0.1, 0, 10);
   fast.finish();
   ConfigSection lowering = s.section("lowering", "what the model lowering quantizes and keeps");

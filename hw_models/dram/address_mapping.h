@@ -55,8 +55,7 @@ class AddressMapper {
   // How many channels the addresses that are multiples of `align_bytes` (a power of two) start in: the channel
   // field's values whose bits below `align_bytes` are zero, every (channels / result)-th channel from 0.
   uint64_t channels_at_alignment(uint64_t align_bytes) const {
-    uint32_t align_shift = 0;
-    while ((uint64_t{1} << align_shift) < align_bytes) ++align_shift;
+    const auto align_shift = static_cast<uint32_t>(__builtin_ctzll(align_bytes));
     const uint64_t channels = mask_[kChannel] + 1;
     if (shift_[kChannel] >= align_shift) return channels;
     const uint32_t below = align_shift - shift_[kChannel];

@@ -188,7 +188,8 @@ class IDram {
   // (channel k x channels / simulated), each standing for itself and the channels after it up to the next one,
   // which mirror its counters; 0 (or at least the channel count): every channel, each channel that was not
   // simulated taking the state of the one that stood for it. Call it between streams, when nothing but posted
-  // writes is in flight. Throws InputError when `simulated` does not divide the channels. Other models ignore it.
+  // writes is in flight. Throws InputError when `simulated` does not divide the channels. Ignored (every channel
+  // simulated) with refresh_stagger channels, whose channels differ, and by the other models.
   virtual void sample_channels(uint64_t simulated) { (void)simulated; }
   virtual const DramConfig& config() const = 0;
   virtual const DramStats& stats() const = 0;

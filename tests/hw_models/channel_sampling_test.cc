@@ -108,6 +108,18 @@ TEST(ChannelSampling, ARequestNarrowerThanTheStrideIsServedByTheChannelStandingF
   EXPECT_EQ(sampled->access(32, 32, false, 0), expected_ps);
 }
 
+TEST(ChannelSampling, ALongRequestInAChannelNoneSimulatedIsServedByTheOneStandingForIt) {
+  // Row-bank-channel mapping: a 1 KiB row of one channel before the next channel. 1 KiB at 3 KiB is 32 bursts,
+  // all in channel 3 (more bursts than channels: the long-request path), and with one channel simulated none
+  // of them is in it. Channel 0 serves them: by symmetry the same time as the same row read in channel 0.
+  DramConfig c = eight_channels();
+  c.address_mapping = "rorabgbachco";
+  const std::unique_ptr<IDram> sampled = make_dram(c);
+  sampled->sample_channels(1);
+  const std::unique_ptr<IDram> full = make_dram(c);
+  EXPECT_EQ(sampled->access(3072, 1024, false, 0), full->access(0, 1024, false, 0));
+}
+
 TEST(ChannelSampling, ACountThatDoesNotDivideTheChannelsIsRejected) {
   const std::unique_ptr<IDram> dram = make_dram(eight_channels());
   EXPECT_THROW(dram->sample_channels(3), InputError);

@@ -85,7 +85,9 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   // Staggered refresh: channel c's schedule is offset by c / channels of an interval.
   stagger_ = config.refresh_stagger == "channels";
   for (size_t c = 0; c < channels_.size(); ++c) {
-    for (Rank& r : channels_[c].ranks) r.next_refresh += refresh_offset(c);
+    if (stagger_) {
+      for (Rank& r : channels_[c].ranks) r.next_refresh += refresh_interval_ * c / channels_.size();
+    }
   }
   first_ready_ = config.scheduler != "fcfs";
   masks_ok_ = banks <= 64;
@@ -300,16 +302,17 @@ void CommandDram::replan(size_t channel) {
       bank_seen_[e.bank] = search_stamp_;
       ++banks_seen;
       seen_mask |= bank_bit(e.bank);
-      if (row_commands_only) {
-        left &= ~bank_bit(e.bank);
-      } else if (masks_ok_ && plan.valid && plan.command == Command::kColumn && plan.at <= column_floor) {
-        left = ch.queued_mask[dir] & ~ch.hit_mask[dir] & ~seen_mask;
-        row_commands_only = true;
-      }
       // A column command at the column bound can only be tied by a younger column command (the older wins),
       // and at the row bound by nothing at all: the hot path of a streaming channel, before any bound is worked
       // out.
-      if (plan.valid && plan.command == Command::kColumn && plan.at <= column_floor) {
+      const bool column_at_bound = plan.valid && plan.command == Command::kColumn && plan.at <= column_floor;
+      if (row_commands_only) {
+        left &= ~bank_bit(e.bank);
+      } else if (masks_ok_ && column_at_bound) {
+        left = ch.queued_mask[dir] & ~ch.hit_mask[dir] & ~seen_mask;
+        row_commands_only = true;
+      }
+      if (column_at_bound) {
         if (plan.at <= row_floor) break;
         if (hit) continue;
       }

@@ -161,10 +161,10 @@ class CommandDram final : public IDram {
     bool handed_over = false;
   };
 
-  // Cycles of the command clock at or after `ps`, and the ps of cycle `c` (rounded up: no transfer beats the
-  // peak).
   // Channel c's counters as reported: its own, or while channels are sampled, the mirrored ones.
   Counters reported(size_t c) const;
+  // Cycles of the command clock at or after `ps`, and the ps of cycle `c` (rounded up: no transfer beats the
+  // peak).
   uint64_t cycle_at(uint64_t ps) const;
   uint64_t ps_of(uint64_t cycle) const;
   // The first cycle >= t at which command bus `bus` (0 row, 1 column) can take a command.
@@ -213,9 +213,7 @@ class CommandDram final : public IDram {
   uint64_t refresh_postpone_ = 0;  // refresh_postpone x the interval between a rank's refreshes (cycles)
   uint64_t refresh_interval_ = 0;  // between two REFs of a rank: tREFI, or tREFI / banks per bank
   bool per_bank_refresh_ = false;
-  bool stagger_ = false;  // refresh_stagger channels
-  // Channel c's refresh schedule: cycles after the common one.
-  uint64_t refresh_offset(size_t c) const { return stagger_ ? refresh_interval_ * c / channels_.size() : 0; }
+  bool stagger_ = false;  // refresh_stagger channels (then channels are never sampled)
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)

@@ -35,14 +35,6 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
       const uint32_t c = mapper_.map(at).channel;
       if (c % stride_ == 0) add(c, c, at, at + 1, 1);
     }
-    if (simulated == 0) {
-      // Sampled channels: a request narrower than the stride touches no simulated channel. Its bursts go to the
-      // controllers that stand for their channels, so that it still pays what a loaded channel makes it wait.
-      for (uint64_t at = first; at < end; at += burst_bytes) {
-        const uint32_t c = mapper_.map(at).channel;
-        add(c - c % stride_, c, at, at + 1, 1);
-      }
-    }
   } else {
     // A long one: every channel with bursts in it finds its own as it takes them.
     for (size_t c = 0; c < channels_.size(); c += stride_) {
@@ -52,6 +44,16 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
         add(c, channel, start, end, stride_ == 1 ? 0 : mapper_.count_in_channel(start, end, channel));
     }
     if (stride_ == 1) simulated = bursts;
+  }
+  if (bursts > 0 && simulated == 0) {
+    // Sampled channels: a request that touches no simulated channel (narrower than the stride, or, with another
+    // mapping, spread over channels between them). Its bursts go to the controllers that stand for their
+    // channels, so that it still pays what a loaded channel makes it wait.
+    for (size_t c = 0; c < channels_.size(); ++c) {
+      const auto channel = static_cast<uint32_t>(c);
+      const uint64_t start = mapper_.next_in_channel(first, channel);
+      if (start < end) add(c - c % stride_, channel, start, end, mapper_.count_in_channel(start, end, channel));
+    }
   }
   pending.bursts_left = simulated;
   (r.is_write ? stats_.write_bytes : stats_.read_bytes) += bursts * burst_bytes;
@@ -209,17 +211,14 @@ void CommandDram::sample_channels(uint64_t simulated) {
       simulated == 0 || simulated >= channels || stagger_ ? 1 : static_cast<size_t>(channels / simulated);
   if (stride == stride_) return;
   if (stride_ > 1) {
-    // Every channel is simulated again, each from the state of the one that stood for it (with its own refresh
-    // schedule, offset as the constructor sets it) and the counters it was reported with.
+    // Every channel is simulated again, each from the state of the one that stood for it and the counters it was
+    // reported with (sampled channels share one refresh schedule).
     for (size_t c = 0; c < channels_.size(); ++c) {
       if (c % stride_ == 0) continue;
       const size_t from = c - c % stride_;
       const Counters counts = reported(c);
       channels_[c] = channels_[from];
       channels_[c].counts = counts;
-      for (Rank& r : channels_[c].ranks) {
-        r.next_refresh += refresh_offset(c) - refresh_offset(from);
-      }
       keys_[c] = keys_[from];
     }
   }
@@ -278,8 +277,12 @@ uint64_t CommandDram::flush() {
 
 void CommandDram::settle(uint64_t until_ps) {
   // Writes the controllers drain while no read waits, then the refreshes of every rank that start by the end
-  // (the last cycle that begins at or before until_ps); what would start later stays owed.
-  const uint64_t until = cycle_at(until_ps + 1) - 1;
+  // (the last cycle that begins at or before until_ps: cycle c begins at c x transfers_per_clock x 1e6 / rate
+  // ps); what would start later stays owed.
+  const unsigned __int128 num =
+      static_cast<unsigned __int128>(until_ps) * static_cast<uint64_t>(config_.data_rate_mtps);
+  const unsigned __int128 den = static_cast<unsigned __int128>(config_.transfers_per_clock) * 1000000u;
+  const auto until = static_cast<uint64_t>(num / den);
   advance_all(until);
   for (size_t c = 0; c < channels_.size(); c += stride_) {
     Channel& ch = channels_[c];
