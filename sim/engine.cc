@@ -111,6 +111,15 @@ class RunWorkSource : public hw::IWorkSource {
   // the steps after it on the HBM3 NPU; the step after it is simulated and stands for them.
   bool anchors() const { return step_ > 0 && previous_key_ == step_key_; }
 
+  // DRAM bytes of one decoder layer (layer 0's operators; every layer has the same shapes).
+  static uint64_t layer_bytes(const std::vector<Op>& ops) {
+    uint64_t bytes = 0;
+    for (const Op& op : ops) {
+      if (op.layer == 0) bytes += op.dram_read_bytes() + op.kv_write_bytes;
+    }
+    return bytes;
+  }
+
   // The operators the NPU simulates for the current phase: all of them, or (fast) a layer sample.
   const std::vector<Op>* to_simulate() {
     ++simulated_phases_;
@@ -122,7 +131,14 @@ class RunWorkSource : public hw::IWorkSource {
     const double byte_s = static_cast<double>(exact_.dram_read_bytes + exact_.dram_write_bytes) /
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
     const bool compute_bound = mac_s > 2 * byte_s;
-    const int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
+    int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
+    // Enough measured layers to move min_measured_bytes (layers differ with where their tensors fall).
+    const uint64_t per_layer = layer_bytes(full_ops_);
+    if (per_layer > 0 && run_.min_measured_bytes > 0) {
+      const uint64_t measured = (static_cast<uint64_t>(run_.min_measured_bytes) + per_layer - 1) / per_layer;
+      layers = static_cast<int>(
+          std::min<uint64_t>(std::max<uint64_t>(static_cast<uint64_t>(layers), 1 + measured), uint64_t{1} << 20));
+    }
     if (compute_bound && channels_to_simulate_ > 0 && run_.compute_bound_sample_channels > 0) {
       channels_to_simulate_ =
           std::min(channels_to_simulate_, static_cast<uint64_t>(run_.compute_bound_sample_channels));

@@ -56,9 +56,25 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, u
   return s;
 }
 
+std::vector<bool> sampled_layers(int layers, int sample_layers) {
+  std::vector<bool> chosen(static_cast<size_t>(std::max(layers, 0)), layers <= sample_layers);
+  if (layers <= sample_layers || sample_layers < 2) {
+    if (layers > 0 && sample_layers >= 1) chosen[0] = true;
+    return chosen;
+  }
+  // Layer 0 warms the pipeline; the measured ones split layers 1 .. layers-1 into equal strata and take the middle
+  // of each (e.g. 3 of 24: 0, 6 and 18), because layers differ with where their tensors fall in banks and rows.
+  chosen[0] = true;
+  const int measured = sample_layers - 1, rest = layers - 1;
+  for (int i = 0; i < measured; ++i) {
+    chosen[static_cast<size_t>(1 + (2 * i + 1) * rest / (2 * measured))] = true;
+  }
+  return chosen;
+}
+
 std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full, int sample_layers,
                            int sample_tiles) {
-  const bool all_layers = stack_layers(full) <= sample_layers;
+  const std::vector<bool> chosen = sampled_layers(stack_layers(full), sample_layers);
   std::vector<Op> sampled;
   // What is left out stays in the list to be placed in DRAM (placement_only), so that every simulated operator
   // lands where it would in the whole phase.
@@ -68,7 +84,7 @@ std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full
   };
   for (const Op& op : full) {
     if (op.layer >= 0) {
-      if (all_layers || op.layer < sample_layers) {
+      if (chosen[static_cast<size_t>(op.layer)]) {
         sampled.push_back(op);
       } else {
         placed_only(op);

@@ -156,9 +156,9 @@ void read_run(ConfigSection& s, RunConfig* run) {
   ConfigSection fast = s.section("fast_path", "how --fidelity fast samples the simulation");
   run->sample_layers = static_cast<int>(fast.integer(
       "sample_layers", "layers",
-      "decoder layers simulated per phase: the first warms the pipeline, the others measure the period and "
-      "show whether it drifts (layers differ by a few percent with where their tensors fall in the banks; three "
-      "keep Vicuna-7B within 0.1% and the tested MobileLLaMA cases within 0.5% of the full simulation)",
+      "decoder layers simulated per phase: layer 0 warms the pipeline, the others, from the middle of equal "
+      "strata of the rest of the stack, measure the period and show whether it drifts (layers differ by a few "
+      "percent with where their tensors fall in banks and rows); more when min_measured_bytes asks for them",
       3, 2, 1024));
   run->compute_bound_sample_layers = static_cast<int>(fast.integer(
       "compute_bound_sample_layers", "layers",
@@ -204,6 +204,13 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "phases that move fewer DRAM bytes are simulated whole, never sampled or predicted: their time is latency "
       "and DRAM state more than bandwidth, and simulating them costs little",
       int64_t{64} << 20, 0, int64_t{1} << 50);
+  run->min_measured_bytes = fast.integer(
+      "min_measured_bytes", "bytes",
+      "a layer sample's measured layers (those after the warm-up) move at least this many DRAM bytes: a small "
+      "model's phase samples more layers than sample_layers (MobileLLaMA's 3-bit layers move 22 MB, and single "
+      "layers differ by up to 5% in activates with where their tensors fall in banks and rows); 0: "
+      "sample_layers alone",
+      int64_t{128} << 20, 0, int64_t{1} << 50);
   run->steady_tolerance = fast.real(
       "steady_tolerance", "fraction",
       "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "

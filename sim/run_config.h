@@ -53,6 +53,7 @@ struct RunConfig {
   int64_t sample_channels = 0;  // fast: the most command-level DRAM channels a layer sample runs on (0: all)
   int64_t compute_bound_sample_channels = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
   int64_t min_sampled_bytes = 0;              // fast: phases moving fewer DRAM bytes are simulated whole
+  int64_t min_measured_bytes = 0;             // fast: DRAM bytes a layer sample's measured layers move at least
   double steady_tolerance = 0;                // fast: largest spread of sampled layer periods around their mean
   std::string reference_file;                 // published figures to set the results beside ("" when none)
   PublishedFigure reference;

@@ -40,6 +40,20 @@ inline traces::Trace one_request_trace(const std::string& model, int64_t prompt,
   return t;
 }
 
+// The fast fidelity's parameters at the run file's defaults (declared in sim/run_config.cc); a RunConfig built in
+// code has none.
+inline void set_fast_path_defaults(RunConfig& run) {
+  run.sample_layers = 3;
+  run.sample_tiles = 8;
+  run.compute_bound_sample_layers = 2;
+  run.step_stride = 64;
+  run.min_sampled_bytes = int64_t{64} << 20;
+  run.min_measured_bytes = int64_t{128} << 20;
+  run.steady_tolerance = 0.1;
+  run.sample_channels = 8;
+  run.compute_bound_sample_channels = 1;
+}
+
 inline RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, const traces::Trace& trace,
                           std::vector<Configuration> configs) {
   RunConfig run;
