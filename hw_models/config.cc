@@ -71,11 +71,12 @@ DramEnergy read_energy(ConfigSection& s, const DramEnergy& p) {
 
 DramConfig read_dram(ConfigSection& s) {
   DramConfig c;
-  c.model =
-      s.choice("model",
-               "DRAM model: 'channel' (a data bus per channel) or 'command' (every ACT, PRE, read, write and "
-               "refresh under the preset's timings)",
-               "channel", dram_model_names());
+  c.model = s.choice(
+      "model",
+      "DRAM model: 'command' (every ACT, PRE, read, write and refresh under the preset's timings, "
+      "scheduled first-ready FR-FCFS) or 'channel' (an approximation: each channel one data bus moving whole "
+      "bursts at the data rate after the unloaded latency; no banks, rows or refresh)",
+      "command", dram_model_names());
   c.preset = s.choice("preset", "DRAM standard and speed; fills every field below, each overridable", std::nullopt,
                       dram_preset_names());
   const DramConfig p = dram_preset(c.preset);
