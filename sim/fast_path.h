@@ -7,9 +7,8 @@
 // lm_head): layer 0, which warms the pipeline, and layers spread evenly over the rest of the stack, so that they
 // average over where the tensors fall; the core marks the end of every layer, the period is the mean over the
 // sampled layers after the first, and the phase is extended by that period and its counters for each layer left
-// out. The pipeline's fill and drain are simulated,
-// not estimated. A large operator outside the stack (lm_head: hundreds of identical tiles) is sampled the same
-// way, tile by tile.
+// out. The pipeline's fill and drain are simulated, not estimated. A large operator outside the stack (lm_head:
+// hundreds of identical tiles) is sampled the same way, tile by tile.
 //
 // Decode steps: steps in one format differ only in the KV cache they read (context length). A step is simulated
 // (layer-sampled) when no simulated step of the same configuration and format lies within `step_stride` context
