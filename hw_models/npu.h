@@ -112,6 +112,9 @@ class IWorkSource {
   // How many DRAM channels the phase next_phase() just handed out is simulated on (IDram::sample_channels; 0:
   // every channel): a sample of a phase's repeating work may take a few, a phase simulated whole takes all.
   virtual uint64_t dram_channels_to_simulate() const { return 0; }
+  // Whether those channels stand for the others only where their states are equal (IDram::sample_channels'
+  // only_identical): then the result is that of every channel, to the bit.
+  virtual bool dram_channels_only_identical() const { return false; }
 };
 
 struct SimulationEnd {

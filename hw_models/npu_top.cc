@@ -78,8 +78,8 @@ void NpuTop::core() {
   for (;;) {
     const std::vector<Op>* ops = source_.next_phase();
     if (ops == nullptr) break;
-    dram_->sample_channels(
-        source_.dram_channels_to_simulate());  // between phases: nothing but posted writes in flight
+    // Between phases: nothing but posted writes in flight.
+    dram_->sample_channels(source_.dram_channels_to_simulate(), source_.dram_channels_only_identical());
     const PhaseCounters before = phase_before_ = snapshot();
     const uint64_t start = phase_start_ps_ = TimedTileQueue::now_ps();
     std::vector<Mark> layer_ends;

@@ -96,8 +96,11 @@ class RunWorkSource : public hw::IWorkSource {
   }
 
   // A sample runs on the channels lowered() chose (its streams are the same in the channels between them); a phase
-  // simulated whole runs on every channel.
-  uint64_t dram_channels_to_simulate() const override { return sampled_ ? channels_to_simulate_ : 0; }
+  // simulated whole on as many as its ranges can begin or end in, where the channels' states are equal.
+  uint64_t dram_channels_to_simulate() const override {
+    return sampled_ ? channels_to_simulate_ : exact_channels_;
+  }
+  bool dram_channels_only_identical() const override { return !sampled_; }
 
   uint64_t simulated_phases() const { return simulated_phases_; }
   // Every phase's counters (extended or predicted in fast fidelity), summed over the run.
@@ -154,9 +157,20 @@ class RunWorkSource : public hw::IWorkSource {
   // sampling pays and is stable).
   void lowered() {
     widen_layers_ = widen_tiles_ = 1;
-    if (!fast_) return;
+    // A phase simulated whole (every phase in full fidelity) runs on as many channels as its ranges can begin or
+    // end in, each standing for the channels up to the next one only while their states are equal: the result
+    // of every channel, to the bit, in less time.
+    exact_channels_ = 0;
+    const bool mirror = mapper_ && run_.sample_channels > 0;
+    if (!fast_) {
+      if (mirror)
+        exact_channels_ =
+            mapper_->channels_at_alignment(hw::phase_bus_bytes(run_.npu, full_ops_).boundary_align_bytes);
+      return;
+    }
     uint64_t boundary_align_bytes = 0;
     exact_ = exact_of(run_.npu, full_ops_, &boundary_align_bytes);
+    if (mirror) exact_channels_ = mapper_->channels_at_alignment(boundary_align_bytes);
     // As many channels as the phase's ranges can begin or end in (their boundaries' alignment across the
     // interleave), so that each of the others lies between two of them and gets exactly the bursts of the one
     // before; at most sample_channels.
@@ -275,6 +289,7 @@ class RunWorkSource : public hw::IWorkSource {
   bool resimulate_ = false;            // the last sample was not steady: simulate its phase again, with more of it
   bool resimulated_ = false;           // the phase the NPU is simulating is such a phase
   uint64_t channels_to_simulate_ = 0;  // DRAM channels a sample runs on (0: all)
+  uint64_t exact_channels_ = 0;        // DRAM channels a phase simulated whole runs on where states allow (0: all)
   int widen_layers_ = 1;               // the current phase's sample: this many times the layers
   int widen_tiles_ = 1;                // ... and this many times the tiles
 };

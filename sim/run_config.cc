@@ -184,7 +184,9 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "ends inside a round of the interleave: a sample runs on as many evenly spaced channels as its ranges can "
       "begin or end in, each standing for the channels up to the next one (they mirror its counters), which is "
       "exact; above this many (small ranges such as biases end anywhere) the channels between differ by a burst "
-      "per range. A power of two; 0: every channel",
+      "per range. A power of two; 0: every channel, and in full fidelity too (which otherwise runs "
+      "a phase on as many channels as its ranges can begin or end in, each standing for the channels up to the "
+      "next while their states are equal: the result of every channel, to the bit)",
       8, 0, int64_t{1} << 20);
   run->compute_bound_sample_channels = fast.integer(
       "compute_bound_sample_channels", "channels",

@@ -190,7 +190,14 @@ class IDram {
   // simulated taking the state of the one that stood for it. Call it between streams, when nothing but posted
   // writes is in flight. Throws InputError when `simulated` does not divide the channels. Ignored (every channel
   // simulated) with refresh_stagger channels, whose channels differ, and by the other models.
-  virtual void sample_channels(uint64_t simulated) { (void)simulated; }
+  // With `only_identical`, a channel mirrors another only while their states are equal (banks, buses, queues,
+  // refresh schedule: all but their counters): the model samples as few of the `simulated` spacings as the
+  // channels allow, down to every channel, and traffic that gives the channels the same bursts then gives the
+  // same result as every channel simulated, to the bit.
+  virtual void sample_channels(uint64_t simulated, bool only_identical = false) {
+    (void)simulated;
+    (void)only_identical;
+  }
   virtual const DramConfig& config() const = 0;
   virtual const DramStats& stats() const = 0;
 };

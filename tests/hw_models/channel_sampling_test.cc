@@ -128,3 +128,50 @@ TEST(ChannelSampling, ACountThatDoesNotDivideTheChannelsIsRejected) {
 
 }  // namespace
 }  // namespace npusim::hw
+
+namespace npusim::hw {
+namespace {
+
+// A request of one burst in channel 1 (bytes 32-63): only that channel's state changes.
+std::vector<DramRequest> one_burst_in_channel_one() {
+  std::vector<DramRequest> s(1);
+  s[0].address = 32;
+  s[0].bytes = 32;
+  return s;
+}
+
+// only_identical: a channel mirrors another only while their states are equal. From the start (every channel in
+// the same state) two of eight stand for all, as plain sampling lets them. Once channel 1 has served a burst of
+// its own (its bank holds another open row than channel 0's), the model declines to let channel 0 stand for it,
+// and the run stays the full run's, where plain sampling drifts from it.
+TEST(ChannelSampling, OnlyIdenticalChannelsMirrorEachOther) {
+  {
+    const std::unique_ptr<IDram> full = make_dram(eight_channels());
+    const std::unique_ptr<IDram> exact = make_dram(eight_channels());
+    exact->sample_channels(2, /*only_identical=*/true);
+    for (uint64_t seed : {1, 2}) {
+      EXPECT_EQ(done_times(symmetric_stream(seed, 200), *exact), done_times(symmetric_stream(seed, 200), *full));
+    }
+    EXPECT_EQ(exact->flush(), full->flush());
+    expect_same_counters(exact->stats(), full->stats());
+  }
+  const std::unique_ptr<IDram> full = make_dram(eight_channels());
+  const std::unique_ptr<IDram> exact = make_dram(eight_channels());
+  const std::unique_ptr<IDram> plain = make_dram(eight_channels());
+  for (IDram* d : {full.get(), exact.get(), plain.get()}) done_times(one_burst_in_channel_one(), *d);
+  exact->sample_channels(2, /*only_identical=*/true);
+  plain->sample_channels(2);
+  for (uint64_t seed : {1, 2}) {
+    const std::vector<uint64_t> want = done_times(symmetric_stream(seed, 200), *full);
+    EXPECT_EQ(done_times(symmetric_stream(seed, 200), *exact), want);
+    done_times(symmetric_stream(seed, 200), *plain);
+  }
+  EXPECT_EQ(exact->flush(), full->flush());
+  expect_same_counters(exact->stats(), full->stats());
+  plain->flush();
+  EXPECT_NE(plain->stats().channel_row_conflicts, full->stats().channel_row_conflicts)
+      << "plain sampling was expected to miss channel 1's own row: the test shows nothing";
+}
+
+}  // namespace
+}  // namespace npusim::hw

@@ -48,7 +48,7 @@ class CommandDram final : public IDram {
   void settle(uint64_t until_ps) override;
   const DramConfig& config() const override { return config_; }
   const DramStats& stats() const override;
-  void sample_channels(uint64_t simulated) override;
+  void sample_channels(uint64_t simulated, bool only_identical = false) override;
 
  private:
   // "Long ago": the cycle of a command that never happened, so that every spacing from it is already met.
@@ -163,6 +163,9 @@ class CommandDram final : public IDram {
 
   // Channel c's counters as reported: its own, or while channels are sampled, the mirrored ones.
   Counters reported(size_t c) const;
+  // Whether two channels are in the same state, counters aside (then the same bursts give both the same
+  // decisions). Channels with backlogged bursts never are: their addresses differ.
+  static bool same_state(const Channel& a, const Channel& b);
   // Cycles of the command clock at or after `ps`, and the ps of cycle `c` (rounded up: no transfer beats the
   // peak).
   uint64_t cycle_at(uint64_t ps) const;

@@ -200,15 +200,69 @@ CommandDram::Counters CommandDram::reported(size_t c) const {
   return channels_[c].counts.plus_since(channels_[from].counts, sampling_from_[from / stride_]);
 }
 
-void CommandDram::sample_channels(uint64_t simulated) {
+bool CommandDram::same_state(const Channel& a, const Channel& b) {
+  const auto same_bank = [](const Bank& x, const Bank& y) {
+    return x.open_row == y.open_row && x.act_ok == y.act_ok && x.read_ok == y.read_ok &&
+           x.write_ok == y.write_ok && x.pre_ok == y.pre_ok && x.last_cas == y.last_cas &&
+           x.conflict_pre == y.conflict_pre;
+  };
+  const auto same_rank = [](const Rank& x, const Rank& y) {
+    return std::equal(std::begin(x.recent_acts), std::end(x.recent_acts), std::begin(y.recent_acts)) &&
+           x.act_count == y.act_count && x.last_act == y.last_act && x.last_act_by_group == y.last_act_by_group &&
+           x.last_pre == y.last_pre && x.last_refpb == y.last_refpb && x.next_refresh == y.next_refresh &&
+           x.next_refresh_bank == y.next_refresh_bank && x.refreshed == y.refreshed &&
+           x.refreshed_count == y.refreshed_count && x.write_end_by_group == y.write_end_by_group &&
+           x.last_write_end == y.last_write_end;
+  };
+  const auto same_entry = [](const Queued& x, const Queued& y) {
+    return x.row == y.row && x.bank == y.bank && x.group_slot == y.group_slot && x.rank == y.rank &&
+           x.bank_group == y.bank_group && x.activated == y.activated && x.bypassed == y.bypassed &&
+           x.request == y.request && x.arrival == y.arrival;
+  };
+  for (int d = 0; d < 2; ++d) {
+    if (!a.backlog[d].empty() || !b.backlog[d].empty() || a.queue[d].size() != b.queue[d].size()) return false;
+    for (size_t i = 0; i < a.queue[d].size(); ++i) {
+      if (!same_entry(a.queue[d][i], b.queue[d][i])) return false;
+    }
+    if (a.hits[d] != b.hits[d] || a.queued[d] != b.queued[d] || a.banks_queued[d] != b.banks_queued[d] ||
+        a.queued_mask[d] != b.queued_mask[d] || a.hit_mask[d] != b.hit_mask[d] ||
+        a.command_free[d] != b.command_free[d]) {
+      return false;
+    }
+  }
+  const Plan &p = a.plan, &q = b.plan;
+  return std::equal(a.banks.begin(), a.banks.end(), b.banks.begin(), b.banks.end(), same_bank) &&
+         std::equal(a.ranks.begin(), a.ranks.end(), b.ranks.begin(), b.ranks.end(), same_rank) &&
+         a.bus_free == b.bus_free && a.bus_last_write == b.bus_last_write && a.bus_last_rank == b.bus_last_rank &&
+         a.any_cas == b.any_cas && a.last_cas == b.last_cas && a.last_read_cas == b.last_read_cas &&
+         a.last_cas_by_group == b.last_cas_by_group && a.last_cas_write_by_group == b.last_cas_write_by_group &&
+         a.refresh_slot == b.refresh_slot && a.draining == b.draining && a.drain_counted == b.drain_counted &&
+         a.busy_since == b.busy_since && a.decided == b.decided && p.valid == q.valid &&
+         (!p.valid || (p.at == q.at && p.data == q.data && p.index == q.index && p.command == q.command &&
+                       p.is_write == q.is_write));
+}
+
+void CommandDram::sample_channels(uint64_t simulated, bool only_identical) {
   const uint64_t channels = channels_.size();
   if (simulated > 0 && simulated < channels && channels % simulated != 0) {
     throw InputError("sampled DRAM channels: " + std::to_string(simulated) + " do not divide the " +
                      std::to_string(channels) + " channels");
   }
   // Channels stand for each other only when they refresh on the same schedule.
-  const size_t stride =
+  size_t stride =
       simulated == 0 || simulated >= channels || stagger_ ? 1 : static_cast<size_t>(channels / simulated);
+  if (only_identical && stride > 1) {
+    // Every channel must be in its representative's state: the sampled channels' states are the ones they stand
+    // for; otherwise a finer spacing (a power of two, as the counts are), down to every channel.
+    const auto state_of = [&](size_t c) -> const Channel& { return channels_[c - c % stride_]; };
+    for (; stride > 1; stride /= 2) {
+      bool identical = channels % stride == 0;
+      for (size_t c = 0; identical && c < channels; ++c) {
+        if (c % stride != 0) identical = same_state(state_of(c), state_of(c - c % stride));
+      }
+      if (identical) break;
+    }
+  }
   if (stride == stride_) return;
   if (stride_ > 1) {
     // Every channel is simulated again, each from the state of the one that stood for it and the counters it was
