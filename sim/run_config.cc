@@ -147,8 +147,10 @@ void read_run(ConfigSection& s, RunConfig* run) {
   run->max_requests =
       s.integer("max_requests", "requests", "requests replayed per trace (0: all)", 0, 0, int64_t{1} << 40);
   run->fidelity = s.choice("fidelity",
-                           "full: every DRAM command and every tile of every phase simulated; fast: a phase's "
-                           "first layers (and a large operator's first tiles) simulated and the steady-state "
+                           "full: every DRAM command and every tile of every phase simulated (channels whose "
+                           "states are equal and whose bursts are the same mirror each other, to the bit); fast: "
+                           "a phase's sampled layers (and a large operator's first tiles) simulated and the "
+                           "steady-state "
                            "period extended to the rest, and a decode step simulated only every step_stride "
                            "context tokens per format (the others scaled by their exact DRAM bytes); byte counts "
                            "stay exact (--fidelity)",
