@@ -111,8 +111,7 @@ int bench_command(const std::vector<std::string>& args) {
       "baseline", po::value<std::string>(), "compare with a baseline written by --save")(
       "only", po::value<std::string>(), "run only the benchmark of this name")(
       "slow",
-      "also time what takes minutes: full fidelity of the command-level Vicuna-7B request, the paper figure's "
-      "command-vs-channel ratio");
+      "also time what takes minutes: the paper figure's command-vs-channel ratio");
   const po::variables_map vm = parse_flags("bench", args, flags, po::positional_options_description());
   const int repeat = vm["repeat"].as<int>();
   if (repeat < 1) throw InputError("bench: --repeat must be >= 1");
