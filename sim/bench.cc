@@ -23,7 +23,7 @@ namespace po = boost::program_options;
 namespace {
 
 // When a benchmark runs in full fidelity as well as fast.
-enum class FullFidelity { kAlways, kSlow /* only with --slow: minutes */, kNever /* half an hour or more */ };
+enum class FullFidelity { kAlways, kNever /* half an hour or more */ };
 
 struct BenchCase {
   const char* name;
@@ -110,8 +110,7 @@ int bench_command(const std::vector<std::string>& args) {
       "save", po::value<std::string>(), "write the results as a baseline JSON file")(
       "baseline", po::value<std::string>(), "compare with a baseline written by --save")(
       "only", po::value<std::string>(), "run only the benchmark of this name")(
-      "slow",
-      "also time what takes minutes: the paper figure's command-vs-channel ratio");
+      "slow", "also time what takes minutes: the paper figure's command-vs-channel ratio");
   const po::variables_map vm = parse_flags("bench", args, flags, po::positional_options_description());
   const int repeat = vm["repeat"].as<int>();
   if (repeat < 1) throw InputError("bench: --repeat must be >= 1");
@@ -141,9 +140,7 @@ int bench_command(const std::vector<std::string>& args) {
     if (vm.count("only") && vm["only"].as<std::string>() != c.name) continue;
     double full_wall_s = 0;
     for (const std::string fidelity : {"full", "fast"}) {
-      if (fidelity == "full" &&
-          (c.full == FullFidelity::kNever || (c.full == FullFidelity::kSlow && !vm.count("slow"))))
-        continue;
+      if (fidelity == "full" && c.full == FullFidelity::kNever) continue;
       std::vector<std::string> overrides;
       if (*c.dram_model != '\0') overrides.push_back(std::string("npu.dram.model=") + c.dram_model);
       const Measurement m = median_of(repeat, project_dir() + "/" + c.run_file, fidelity, overrides);
