@@ -110,7 +110,8 @@ class IWorkSource {
   virtual const std::vector<workloads::Op>* next_phase() = 0;
   virtual void phase_done(const PhaseStats& stats) = 0;
   // How many DRAM channels the phase next_phase() just handed out is simulated on (IDram::sample_channels; 0:
-  // every channel): a sample of a phase's repeating work may take a few, a phase simulated whole takes all.
+  // every channel): a sample of a phase's repeating work may take a few; a phase simulated whole as many as its
+  // ranges can begin or end in, with only identical channels mirrored (below).
   virtual uint64_t dram_channels_to_simulate() const { return 0; }
   // Whether those channels stand for the others only where their states are equal (IDram::sample_channels'
   // only_identical): then the result is that of every channel, to the bit.

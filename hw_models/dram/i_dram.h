@@ -191,9 +191,9 @@ class IDram {
   // writes is in flight. Throws InputError when `simulated` does not divide the channels. Ignored (every channel
   // simulated) with refresh_stagger channels, whose channels differ, and by the other models.
   // With `only_identical`, a channel mirrors another only while their states are equal (banks, buses, queues,
-  // refresh schedule: all but their counters): the model samples as few of the `simulated` spacings as the
-  // channels allow, down to every channel, and traffic that gives the channels the same bursts then gives the
-  // same result as every channel simulated, to the bit.
+  // refresh schedule: all but their counters): the model takes the widest spacing, up to channels / simulated,
+  // at which every channel's state equals that of the one standing for it (down to every channel), and traffic
+  // that gives the channels the same bursts then gives the same result as every channel simulated, to the bit.
   virtual void sample_channels(uint64_t simulated, bool only_identical = false) {
     (void)simulated;
     (void)only_identical;
