@@ -23,7 +23,7 @@ namespace po = boost::program_options;
 namespace {
 
 // When a benchmark runs in full fidelity as well as fast.
-enum class FullFidelity { kAlways, kNever /* half an hour or more */ };
+enum class FullFidelity { kAlways, kNever /* most of an hour */ };
 
 struct BenchCase {
   const char* name;
@@ -51,7 +51,7 @@ constexpr DramRatioCase kDramRatioCases[] = {
 // The benchmarks the project ships. The Vicuna-7B requests are the speed targets: a 1024-token prompt and 128
 // decode steps on the HBM3 NPU, uniform:3 with the channel DRAM, and PMPD 3 -> 2 with the command-level DRAM.
 // The default run at command level (its default) is timed fast only: in full detail its fp16 steps run on 8
-// channels (their rows end on 512 B), about half an hour; its fast-against-full speed-up is timed on the channel
+// channels (their rows end on 512 B), over 45 minutes; its fast-against-full speed-up is timed on the channel
 // DRAM.
 constexpr BenchCase kCases[] = {
     {"default_run", "configs/runs/default.yaml",
