@@ -58,14 +58,11 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, u
 
 std::vector<bool> sampled_layers(int layers, int sample_layers) {
   std::vector<bool> chosen(static_cast<size_t>(std::max(layers, 0)), layers <= sample_layers);
-  if (layers <= sample_layers || sample_layers < 2) {
-    if (layers > 0 && sample_layers >= 1) chosen[0] = true;
-    return chosen;
-  }
+  if (layers <= sample_layers) return chosen;
   // Layer 0 warms the pipeline; the measured ones split layers 1 .. layers-1 into equal strata and take the middle
   // of each (e.g. 3 of 24: 0, 6 and 18), because layers differ with where their tensors fall in banks and rows.
   chosen[0] = true;
-  const int measured = sample_layers - 1, rest = layers - 1;
+  const int measured = std::max(sample_layers - 1, 0), rest = layers - 1;
   for (int i = 0; i < measured; ++i) {
     chosen[static_cast<size_t>(1 + (2 * i + 1) * rest / (2 * measured))] = true;
   }

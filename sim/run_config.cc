@@ -180,15 +180,15 @@ void read_run(ConfigSection& s, RunConfig* run) {
                                   64, 1, int64_t{1} << 30);
   run->sample_channels = fast.integer(
       "sample_channels", "channels",
-      "command-level DRAM: the most channels a layer sample is simulated on (a phase simulated whole runs on "
-      "every channel). The channel-first interleave gives every channel the same banks, rows and columns at the "
+      "command-level DRAM: the most channels a layer sample is simulated on. The channel-first interleave gives "
+      "every channel the same banks, rows and columns at the "
       "same times, and the channels refresh on one schedule, so channels differ only where a range begins or "
       "ends inside a round of the interleave: a sample runs on as many evenly spaced channels as its ranges can "
       "begin or end in, each standing for the channels up to the next one (they mirror its counters), which is "
       "exact; above this many (small ranges such as biases end anywhere) the channels between differ by a burst "
-      "per range. A power of two; 0: every channel, and in full fidelity too (which otherwise runs "
-      "a phase on as many channels as its ranges can begin or end in, each standing for the channels up to the "
-      "next while their states are equal: the result of every channel, to the bit)",
+      "per range. A phase simulated whole (every phase in full fidelity) runs on as many channels as its ranges "
+      "can begin or end in, each standing for the channels up to the next only while their states are equal: "
+      "the result of every channel, to the bit. A power of two; 0: every channel, in both fidelities",
       8, 0, int64_t{1} << 20);
   run->compute_bound_sample_channels = fast.integer(
       "compute_bound_sample_channels", "channels",

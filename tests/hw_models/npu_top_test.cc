@@ -2,6 +2,9 @@
 // The DRAM is one HBM3-speed pseudo-channel: 32 bits x 6400 MT/s = 25.6 B/ns.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "common/fork_run.h"
 #include "hw_models/npu.h"
 #include "tests/support/npu_yaml.h"
@@ -27,28 +30,18 @@ class ListSource : public IWorkSource {
   size_t next_ = 0;
 };
 
-// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel (the channel model, read latency 30 ns,
-// write latency 6 ns: a DRAM whose timing is one number, so that the pipeline's own timing is what the expected
-// figures derive); streamer and SRAM at their defaults unless a test sets them.
-NpuConfig one_channel_config() {
-  return testing::npu_from_yaml(R"(
+// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
+// unless a test sets them. The DRAM is the channel model (read latency 30 ns, write latency 6 ns: a DRAM whose
+// timing is one number, so that the pipeline's own timing is what the expected figures derive), or with
+// `command` the command-level model at the preset's timings.
+NpuConfig one_channel_config(bool command = false) {
+  return testing::npu_from_yaml(std::string(R"(
 name: one-channel
 core: {clock_mhz: 1000}
 mac_array: {rows: 16, cols: 16}
 vector_unit: {lanes: 64}
-dram: {model: channel, preset: hbm3, channels: 1, read_latency_ns: 30, write_latency_ns: 6}
-)");
-}
-
-// The same NPU on the command-level DRAM (the default): one HBM3 pseudo-channel at the preset's timings.
-NpuConfig one_command_channel_config() {
-  return testing::npu_from_yaml(R"(
-name: one-command-channel
-core: {clock_mhz: 1000}
-mac_array: {rows: 16, cols: 16}
-vector_unit: {lanes: 64}
-dram: {preset: hbm3, channels: 1}
-)");
+)") + (command ? "dram: {preset: hbm3, channels: 1}\n"
+               : "dram: {model: channel, preset: hbm3, channels: 1, read_latency_ns: 30, write_latency_ns: 6}\n"));
 }
 
 Op kv_read(uint64_t bytes) {
@@ -69,17 +62,23 @@ std::vector<uint64_t> run_one_phase(const NpuConfig& c, std::vector<Op> ops) {
   });
 }
 
-TEST(NpuTop, OutstandingRequestsBoundTheStream) {
-  // A 4096 B read in 1024 B requests. One request = 1024 / 25.6 = 40 ns on the bus after 30 ns latency.
-  NpuConfig c = one_channel_config();
+// The phase time of a 4096 B KV read in 1024 B requests with 1 and with 4 of them outstanding.
+std::vector<uint64_t> kv_read_times(NpuConfig c) {
   c.dma_request_bytes = 1024;
   c.weight_buffer_bytes = 4096;
-  // One outstanding request: each waits for the previous one: 4 * (30 + 40) ns = 280 ns.
-  c.dma_max_outstanding = 1;
-  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 280000u);
-  // Four outstanding: the latency is paid once and the bus stays busy: 30 + 4 * 40 = 190 ns.
-  c.dma_max_outstanding = 4;
-  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 190000u);
+  std::vector<uint64_t> times;
+  for (const int64_t outstanding : {1, 4}) {
+    c.dma_max_outstanding = outstanding;
+    times.push_back(run_one_phase(c, {kv_read(4096)}).at(0));
+  }
+  return times;
+}
+
+TEST(NpuTop, OutstandingRequestsBoundTheStream) {
+  // A 4096 B read in 1024 B requests. One request = 1024 / 25.6 = 40 ns on the bus after 30 ns latency.
+  // One outstanding request: each waits for the previous one: 4 * (30 + 40) ns = 280 ns. Four outstanding: the
+  // latency is paid once and the bus stays busy: 30 + 4 * 40 = 190 ns.
+  EXPECT_EQ(kv_read_times(one_channel_config()), (std::vector<uint64_t>{280000, 190000}));
 }
 
 TEST(NpuTop, OutstandingRequestsBoundTheStreamAtCommandLevel) {
@@ -89,22 +88,17 @@ TEST(NpuTop, OutstandingRequestsBoundTheStreamAtCommandLevel) {
   // bursts in bank groups 0, 1, 2, 3, 0, ... along one row each: the 4 KiB-aligned KV range is 128 bursts, one
   // row in each of the 4 bank groups, all closed at the start. The first per-bank refresh is due at tREFI / 16 =
   // 243.75 ns = cycle 390, after both runs below end, and nothing is idle long enough before it to issue it early.
-  NpuConfig c = one_command_channel_config();
-  c.dma_request_bytes = 1024;
-  c.weight_buffer_bytes = 4096;
-  // Four outstanding (all 128 bursts queued at 0): ACTs at 0, 4, 8, 12 (tRRD_S); the first read (group 0) at
-  // tRCD = 31; at 33 nothing is ready (group 0 waits tCCD_L to 35, group 1 its tRCD to 4 + 31 = 35); from 35 on at
-  // least one group is ready every other cycle (tCCD_L = 2 x tCCD_S over four groups), so a read issues every
-  // tCCD_S = 2: the last at 35 + 126 x 2 = 287, its data ends at 287 + tCL + 2 = 309 cycles = 193.125 ns.
-  c.dma_max_outstanding = 4;
-  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 193125u);
-  // One outstanding: request 0 (8 bursts per bank group) opens the rows as above and reads at 31, 35, 37, 39, ...
-  // every 2 cycles to 95 (32 reads), data to 95 + 22 = 117. The rows stay open (open page), so each later request
-  // is 32 row hits handed over when the previous one completes: reads every 2 cycles from the hand-over (bank
-  // groups alternate, so tCCD_L is met), data ends 62 + 22 = 84 cycles after it: 117 + 3 x 84 = 369 cycles =
-  // 230.625 ns (the channel model's 280 ns pays the row-opening latency four times).
-  c.dma_max_outstanding = 1;
-  EXPECT_EQ(run_one_phase(c, {kv_read(4096)}).at(0), 230625u);
+  // One outstanding: request 0 (8 bursts per bank group) opens the rows: ACTs at 0, 4, 8, 12 (tRRD_S), the first
+  // read (group 0) at tRCD = 31; at 33 nothing is ready (group 0 waits tCCD_L to 35, group 1 its tRCD to
+  // 4 + 31 = 35); from 35 on a read every tCCD_S = 2 cycles to 95 (32 reads), data to 95 + tCL + 2 = 117. The
+  // rows stay open (open page), so each later request is 32 row hits handed over when the previous one completes:
+  // reads every 2 cycles from the hand-over (bank groups alternate, so tCCD_L is met), data ends 62 + 22 = 84
+  // cycles after it: 117 + 3 x 84 = 369 cycles = 230.625 ns (the channel model's 280 ns pays the row-opening
+  // latency four times).
+  // Four outstanding (all 128 bursts queued at 0): the same opening, then from 35 on at least one group is ready
+  // every other cycle (tCCD_L = 2 x tCCD_S over four groups): the last read at 35 + 126 x 2 = 287, its data ends
+  // at 287 + 22 = 309 cycles = 193.125 ns.
+  EXPECT_EQ(kv_read_times(one_channel_config(/*command=*/true)), (std::vector<uint64_t>{230625, 193125}));
 }
 
 TEST(NpuTop, DoubleBufferingOverlapsStreamingAndCompute) {
