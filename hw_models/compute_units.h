@@ -4,25 +4,38 @@
 
 #include <systemc>
 
+#include "hw_models/mac_dataflow.h"
 #include "hw_models/npu.h"
 
 namespace npusim::hw {
 
-// rows x cols fp16 MACs a cycle: `macs` of work take ceil(macs / (rows * cols)) cycles.
+// A compute array (the systolic MAC array, or the GEMV engine beside it): each matrix product occupies it for the
+// cycles its dataflow takes (hw_models/mac_dataflow.h).
 class MacArray : public sc_core::sc_module {
  public:
-  MacArray(sc_core::sc_module_name name, const NpuConfig& config);
-  uint64_t cycles_for(uint64_t macs) const;
-  void execute(uint64_t macs);  // waits for cycles_for(macs) core cycles
+  MacArray(sc_core::sc_module_name name, const ArrayShape& shape, uint64_t period_ps);
+  const ArrayShape& shape() const { return shape_; }
+  uint64_t cycles_for(const GemmShape& gemm) const { return gemm_cycles(shape_, gemm); }
+  void execute(uint64_t cycles, uint64_t macs);  // waits `cycles` core cycles doing `macs` useful MACs
   uint64_t busy_cycles() const { return busy_cycles_; }
   uint64_t macs() const { return macs_; }
 
  private:
-  uint64_t macs_per_cycle_;
+  ArrayShape shape_;
   uint64_t period_ps_;
   uint64_t busy_cycles_ = 0;
   uint64_t macs_ = 0;
 };
+
+// The matrix product an operator runs, `count` times (attention: once per head). Linears: M = tokens, K x N
+// weights. Attention scores: M = tokens, K = head_dim, N = keys per query row; values: M = tokens, K = keys per
+// query row, N = head_dim; with a causal prefill, keys per row is the mean ceil(score entries / tokens), what a
+// blocked schedule that skips the blocks above the diagonal computes. count 0: the op does no MACs.
+struct OpProduct {
+  GemmShape gemm;
+  uint64_t count = 0;
+};
+OpProduct product_of(const workloads::Op& op);
 
 // `lanes` element operations a cycle: ceil(elements / lanes) cycles.
 class VectorUnit : public sc_core::sc_module {

@@ -2,6 +2,7 @@
 // prints these declarations; configs/npu/*.yaml repeat them as comments for the reader.
 #include "common/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -16,6 +17,21 @@ uint64_t NpuConfig::core_period_ps() const {
 
 double NpuConfig::peak_macs_per_s() const {
   return static_cast<double>(mac_rows * mac_cols) * 1.0e12 / static_cast<double>(core_period_ps());
+}
+
+ArrayShape NpuConfig::mac_array_shape() const {
+  return {dataflow_of(mac_dataflow), static_cast<uint64_t>(mac_rows), static_cast<uint64_t>(mac_cols),
+          mac_double_buffered};
+}
+
+ArrayShape NpuConfig::gemv_engine_shape() const {
+  return {Dataflow::kGemv, static_cast<uint64_t>(std::max<int64_t>(gemv_lanes, 1)),
+          static_cast<uint64_t>(gemv_macs_per_lane), true};
+}
+
+bool NpuConfig::runs_on_gemv_engine(const workloads::Op& op) const {
+  if (gemv_lanes <= 0 || op.tokens != 1 || op.macs == 0) return false;
+  return op.kind == workloads::OpKind::kLinear || gemv_runs == "all";
 }
 
 namespace {
@@ -231,7 +247,30 @@ NpuConfig read_npu_config(ConfigSection& s) {
   c.mac_rows = mac.integer("rows", "MACs", "rows of the array", 128, 1, 4096);
   c.mac_cols =
       mac.integer("cols", "MACs", "columns of the array; rows*cols MACs per cycle at full use", 128, 1, 4096);
+  c.mac_dataflow = mac.choice(
+      "dataflow",
+      "how a matrix product is folded onto the array (hw_models/mac_dataflow.cc derives each): "
+      "weight_stationary, output_stationary or input_stationary systolic array (SCALE-Sim's fold cycles: fill, "
+      "skewed stream, drain); gemv (rows dot-product lanes of cols MACs and an adder tree); ideal (rows*cols "
+      "MACs every cycle whatever the shape: an upper bound with no dataflow)",
+      "weight_stationary", dataflow_names());
+  c.mac_double_buffered = mac.flag("double_buffered",
+                                   "systolic: a shadow copy of the stationary operand in every PE, so the next "
+                                   "fold loads while the current one streams",
+                                   true);
   mac.finish();
+
+  ConfigSection gemv = s.section("gemv_engine",
+                                 "an optional matrix-vector engine beside the MAC array (what LLM-decode NPUs add): "
+                                 "one-token products run on it, the dequantizer feeding it");
+  c.gemv_lanes = gemv.integer("lanes", "lanes", "independent dot-product lanes (0: no GEMV engine)", 0, 0, 65536);
+  c.gemv_macs_per_lane = gemv.integer("macs_per_lane", "MACs", "MACs per lane and cycle, summed by an adder tree",
+                                      256, 1, 65536);
+  c.gemv_runs = gemv.choice("runs",
+                            "which one-token products run on it: linears (lm_head included), or all (attention "
+                            "scores and values too); the rest run on the MAC array",
+                            "all", {"linears", "all"});
+  gemv.finish();
 
   ConfigSection vec = s.section("vector_unit", "SIMD unit for norms, softmax, RoPE, activations, residuals");
   c.vector_lanes = vec.integer("lanes", "elements/cycle", "element operations per cycle", 256, 1, 65536);

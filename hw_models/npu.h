@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hw_models/dram/i_dram.h"
+#include "hw_models/mac_dataflow.h"
 #include "workloads/workloads.h"
 
 namespace npusim {
@@ -26,6 +27,10 @@ struct NpuConfig {
   std::string description;
   double core_clock_mhz = 0;
   int64_t mac_rows = 0, mac_cols = 0;
+  std::string mac_dataflow;  // dataflow_names()
+  bool mac_double_buffered = true;
+  int64_t gemv_lanes = 0, gemv_macs_per_lane = 0;  // the GEMV engine beside the MAC array (0 lanes: none)
+  std::string gemv_runs;                            // "linears" or "all" (linears and attention products)
   int64_t vector_lanes = 0;
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;
@@ -34,6 +39,11 @@ struct NpuConfig {
 
   uint64_t core_period_ps() const;  // rounded to a whole picosecond
   double peak_macs_per_s() const;   // mac_rows * mac_cols per core cycle
+  ArrayShape mac_array_shape() const;
+  ArrayShape gemv_engine_shape() const;  // lanes as rows, MACs per lane as cols
+  // Whether `op` runs on the GEMV engine: there is one, the op is a matrix-vector product (one token), and it is
+  // of a kind the engine takes.
+  bool runs_on_gemv_engine(const workloads::Op& op) const;
 };
 
 // Reads an NPU document through declared fields (ConfigSection::for_docs lists them for `npusim describe npu`).

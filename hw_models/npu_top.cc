@@ -16,7 +16,8 @@ NpuTop::NpuTop(sc_core::sc_module_name name, const NpuConfig& config, IWorkSourc
       dram_(make_dram(config_.dram)),
       streamer_("streamer", config_, *dram_, addresses_, streamed_),
       dequantizer_("dequantizer", config_, streamed_, dequantized_),
-      mac_array_("mac_array", config_),
+      mac_array_("mac_array", config_.mac_array_shape(), config_.core_period_ps()),
+      gemv_engine_("gemv_engine", config_.gemv_engine_shape(), config_.core_period_ps()),
       vector_unit_("vector_unit", config_) {
   SC_HAS_PROCESS(NpuTop);
   SC_THREAD(core);
@@ -39,8 +40,8 @@ PhaseCounters NpuTop::snapshot() const {
   s.dram_write_drains = d.write_drains;
   s.dram_read_latency_sum_ps = d.read_latency_sum_ps;
   s.dram_energy_pj = d.energy_pj;
-  s.macs = mac_array_.macs();
-  s.mac_busy_cycles = mac_array_.busy_cycles();
+  s.macs = mac_array_.macs() + gemv_engine_.macs();
+  s.mac_busy_cycles = mac_array_.busy_cycles() + gemv_engine_.busy_cycles();
   s.dequant_busy_cycles = dequantizer_.busy_cycles();
   s.vector_busy_cycles = vector_unit_.busy_cycles();
   s.tiles = streamer_.tiles();
@@ -56,9 +57,24 @@ void NpuTop::execute(const Op& op) {
   // A large operator outside the stack is marked tile by tile (the fast path samples its tiles).
   const bool mark_tiles = op.layer < 0 && plan.tiles > 1;
   if (mark_tiles) op_tiles_.push_back({op.name, {}});
+  MacArray& array = array_for(op);
+  // A linear's tile is a product of its own (M = tokens, K, N = the tile's rows); any other operator's products
+  // take their cycles in proportion to the MACs each tile carries (exact integer shares).
+  const OpProduct product = product_of(op);
+  const uint64_t op_cycles = op.kind == OpKind::kLinear ? 0 : product.count * array.cycles_for(product.gemm);
+  uint64_t macs_before = 0;
   for (uint64_t i = 0; i < plan.tiles; ++i) {
     const Tile tile = dequantized_.pop(&compute_wait_ps_);
-    mac_array_.execute(tile.macs);
+    uint64_t cycles = 0;
+    if (op.kind == OpKind::kLinear) {
+      cycles = array.cycles_for({op.tokens, op.k, tile.rows});
+    } else if (op.macs > 0) {
+      using u128 = unsigned __int128;
+      const auto share = [&](uint64_t macs) { return static_cast<uint64_t>(u128(op_cycles) * macs / op.macs); };
+      cycles = share(macs_before + tile.macs) - share(macs_before);
+      macs_before += tile.macs;
+    }
+    array.execute(cycles, tile.macs);
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
     if (mark_tiles) {
       op_tiles_.back().tiles.push_back(
@@ -72,6 +88,10 @@ void NpuTop::execute(const Op& op) {
     if (r.bytes == 0) continue;
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));
   }
+}
+
+MacArray& NpuTop::array_for(const Op& op) {
+  return config_.runs_on_gemv_engine(op) ? gemv_engine_ : mac_array_;
 }
 
 void NpuTop::core() {

@@ -21,6 +21,7 @@ class NpuTop : public sc_core::sc_module {
  private:
   void core();  // SC_THREAD
   void execute(const workloads::Op& op);
+  MacArray& array_for(const workloads::Op& op);
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
 
   const NpuConfig config_;
@@ -32,6 +33,7 @@ class NpuTop : public sc_core::sc_module {
   WeightStreamer streamer_;
   Dequantizer dequantizer_;
   MacArray mac_array_;
+  MacArray gemv_engine_;  // used only when the config declares one
   VectorUnit vector_unit_;
   uint64_t compute_wait_ps_ = 0;
   uint64_t writes_done_ps_ = 0;  // latest completion of a posted KV-cache write

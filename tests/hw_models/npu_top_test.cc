@@ -30,7 +30,7 @@ class ListSource : public IWorkSource {
   size_t next_ = 0;
 };
 
-// 1 ns cycles, 256 MACs a cycle, 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
+// 1 ns cycles, 256 MACs a cycle (the ideal rate: the pipeline, not the array's dataflow, is under test), 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
 // unless a test sets them. The DRAM is the channel model (read latency 30 ns, write latency 6 ns: a DRAM whose
 // timing is one number, so that the pipeline's own timing is what the expected figures derive), or with
 // `command` the command-level model at the preset's timings.
@@ -38,7 +38,7 @@ NpuConfig one_channel_config(bool command = false) {
   return testing::npu_from_yaml(std::string(R"(
 name: one-channel
 core: {clock_mhz: 1000}
-mac_array: {rows: 16, cols: 16}
+mac_array: {rows: 16, cols: 16, dataflow: ideal}
 vector_unit: {lanes: 64}
 )") + (command ? "dram: {preset: hbm3, channels: 1}\n"
                : "dram: {model: channel, preset: hbm3, channels: 1, read_latency_ns: 30, write_latency_ns: 6}\n"));

@@ -111,13 +111,14 @@ TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
   EXPECT_EQ(cycles[5], 0u);
 }
 
-TEST(ComputeUnits, MacArrayAndVectorUnitTakeCeilCycles) {
+TEST(ComputeUnits, IdealMacArrayAndVectorUnitTakeCeilCycles) {
   const auto r = run_forked([] {
-    const NpuConfig c = small_config();
-    MacArray mac("mac", c);
+    NpuConfig c = small_config();
+    c.mac_dataflow = "ideal";
+    MacArray mac("mac", c.mac_array_shape(), c.core_period_ps());
     VectorUnit vec("vec", c);
-    return std::vector<uint64_t>{mac.cycles_for(256 * 3 + 1), mac.cycles_for(0), vec.cycles_for(64 * 10),
-                                 vec.cycles_for(1)};
+    return std::vector<uint64_t>{mac.cycles_for({1, 256 * 3 + 1, 1}), mac.cycles_for({0, 5, 5}),
+                                 vec.cycles_for(64 * 10), vec.cycles_for(1)};
   });
   // 769 MACs on 256 a cycle -> 4 cycles; 640 elements on 64 lanes -> 10 cycles; 1 element -> 1 cycle.
   EXPECT_EQ(r, (std::vector<uint64_t>{4, 0, 10, 1}));
