@@ -260,12 +260,13 @@ NpuConfig read_npu_config(ConfigSection& s) {
                                    true);
   mac.finish();
 
-  ConfigSection gemv = s.section("gemv_engine",
-                                 "an optional matrix-vector engine beside the MAC array (what LLM-decode NPUs add): "
-                                 "one-token products run on it, the dequantizer feeding it");
+  ConfigSection gemv =
+      s.section("gemv_engine",
+                "an optional matrix-vector engine beside the MAC array (what LLM-decode NPUs add): "
+                "one-token products run on it, the dequantizer feeding it");
   c.gemv_lanes = gemv.integer("lanes", "lanes", "independent dot-product lanes (0: no GEMV engine)", 0, 0, 65536);
-  c.gemv_macs_per_lane = gemv.integer("macs_per_lane", "MACs", "MACs per lane and cycle, summed by an adder tree",
-                                      256, 1, 65536);
+  c.gemv_macs_per_lane =
+      gemv.integer("macs_per_lane", "MACs", "MACs per lane and cycle, summed by an adder tree", 256, 1, 65536);
   c.gemv_runs = gemv.choice("runs",
                             "which one-token products run on it: linears (lm_head included), or all (attention "
                             "scores and values too); the rest run on the MAC array",

@@ -30,7 +30,7 @@ struct NpuConfig {
   std::string mac_dataflow;  // dataflow_names()
   bool mac_double_buffered = true;
   int64_t gemv_lanes = 0, gemv_macs_per_lane = 0;  // the GEMV engine beside the MAC array (0 lanes: none)
-  std::string gemv_runs;                            // "linears" or "all" (linears and attention products)
+  std::string gemv_runs;                           // "linears" or "all" (linears and attention products)
   int64_t vector_lanes = 0;
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;

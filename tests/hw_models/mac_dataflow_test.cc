@@ -2,11 +2,11 @@
 // it from SCALE-Sim's per-fold tau = 2 Sr + Sc + T - 2 and the double-buffered recurrence start_{f+1} = start_f +
 // max(T, Sr_{f+1}), end = start_last + T + Sr_last + Sc_last - 2 (Sr, Sc, T: WS = K, N, M; OS = M, N, K; IS =
 // K, M, N; column blocks outer, row blocks inner).
+#include "hw_models/mac_dataflow.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
-
-#include "hw_models/mac_dataflow.h"
 
 namespace npusim::hw {
 namespace {

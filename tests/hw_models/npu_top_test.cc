@@ -30,10 +30,11 @@ class ListSource : public IWorkSource {
   size_t next_ = 0;
 };
 
-// 1 ns cycles, 256 MACs a cycle (the ideal rate: the pipeline, not the array's dataflow, is under test), 64 vector lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults
-// unless a test sets them. The DRAM is the channel model (read latency 30 ns, write latency 6 ns: a DRAM whose
-// timing is one number, so that the pipeline's own timing is what the expected figures derive), or with
-// `command` the command-level model at the preset's timings.
+// 1 ns cycles, 256 MACs a cycle (the ideal rate: the pipeline, not the array's dataflow, is under test), 64 vector
+// lanes, one HBM3 pseudo-channel; streamer and SRAM at their defaults unless a test sets them. The DRAM is the
+// channel model (read latency 30 ns, write latency 6 ns: a DRAM whose timing is one number, so that the pipeline's
+// own timing is what the expected figures derive), or with `command` the command-level model at the preset's
+// timings.
 NpuConfig one_channel_config(bool command = false) {
   return testing::npu_from_yaml(std::string(R"(
 name: one-channel
