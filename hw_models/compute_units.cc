@@ -1,5 +1,6 @@
 #include "hw_models/compute_units.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -35,19 +36,18 @@ OpProduct product_of(const workloads::Op& op) {
 }
 
 VectorUnit::VectorUnit(sc_core::sc_module_name name, const NpuConfig& config)
-    : sc_core::sc_module(name),
-      lanes_(static_cast<uint64_t>(config.vector_lanes)),
-      period_ps_(config.core_period_ps()) {}
+    : sc_core::sc_module(name), period_ps_(config.core_period_ps()) {}
 
-uint64_t VectorUnit::cycles_for(uint64_t elements) const {
-  return (elements + lanes_ - 1) / lanes_;
-}
-
-void VectorUnit::execute(uint64_t elements) {
-  const uint64_t cycles = cycles_for(elements);
+void VectorUnit::issue(uint64_t cycles) {
   if (cycles == 0) return;
   busy_cycles_ += cycles;
-  sc_core::wait(sc_core::sc_time::from_value(cycles * period_ps_));
+  const uint64_t now = sc_core::sc_time_stamp().value();
+  free_at_ps_ = std::max(free_at_ps_, now) + cycles * period_ps_;
+}
+
+void VectorUnit::drain() {
+  const uint64_t now = sc_core::sc_time_stamp().value();
+  if (free_at_ps_ > now) sc_core::wait(sc_core::sc_time::from_value(free_at_ps_ - now));
 }
 
 }  // namespace npusim::hw

@@ -37,17 +37,21 @@ struct OpProduct {
 };
 OpProduct product_of(const workloads::Op& op);
 
-// `lanes` element operations a cycle: ceil(elements / lanes) cycles.
+// The vector unit: each operator's function costs what the config declares (NpuConfig::vector_cycles). Work is
+// booked on the unit's own timeline, so the core can hand it an elementwise function's share of a tile and go on
+// to the next tile (issue), and wait for the unit only where the data is needed (drain).
 class VectorUnit : public sc_core::sc_module {
  public:
   VectorUnit(sc_core::sc_module_name name, const NpuConfig& config);
-  uint64_t cycles_for(uint64_t elements) const;
-  void execute(uint64_t elements);
+  // Books `cycles` after whatever the unit has booked already (or from now, if it is idle), without waiting.
+  void issue(uint64_t cycles);
+  // Waits until every booked cycle has run.
+  void drain();
   uint64_t busy_cycles() const { return busy_cycles_; }
 
  private:
-  uint64_t lanes_;
   uint64_t period_ps_;
+  uint64_t free_at_ps_ = 0;  // when the booked work ends
   uint64_t busy_cycles_ = 0;
 };
 

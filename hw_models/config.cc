@@ -29,6 +29,16 @@ ArrayShape NpuConfig::gemv_engine_shape() const {
           static_cast<uint64_t>(gemv_macs_per_lane), true};
 }
 
+uint64_t NpuConfig::vector_cycles(const workloads::Op& op) const {
+  if (op.vector_elements == 0) return 0;
+  const VectorCost& cost = vector_costs[static_cast<size_t>(op.vector_function)];
+  // Element-cycles over the lanes, rounded up; the small epsilon keeps exact products (e.g. 1.5 x 4) from rounding
+  // up through binary error.
+  const double element_cycles =
+      static_cast<double>(op.vector_elements) * static_cast<double>(cost.passes) * cost.cycles_per_element;
+  return static_cast<uint64_t>(std::ceil(element_cycles / static_cast<double>(vector_lanes) - 1e-9));
+}
+
 bool NpuConfig::runs_on_gemv_engine(const workloads::Op& op) const {
   if (gemv_lanes <= 0 || op.tokens != 1 || op.macs == 0) return false;
   return op.kind == workloads::OpKind::kLinear || gemv_runs == "all";
@@ -275,6 +285,42 @@ NpuConfig read_npu_config(ConfigSection& s) {
 
   ConfigSection vec = s.section("vector_unit", "SIMD unit for norms, softmax, RoPE, activations, residuals");
   c.vector_lanes = vec.integer("lanes", "elements/cycle", "element operations per cycle", 256, 1, 65536);
+  c.vector_overlap_elementwise =
+      vec.flag("overlap_elementwise",
+               "an elementwise function (RoPE, SwiGLU, GELU, residual add) consumes the linear before it tile by "
+               "tile, on the vector unit while the array computes the next tile; a reduction (norms, softmax) "
+               "needs its whole input and always waits for it",
+               true);
+  // Default passes (one pass = one sweep of the elements over the lanes; exp, rsqrt and tanh one pass each, on a
+  // special-function unit), and why:
+  struct CostDefault {
+    workloads::VectorFunction function;
+    int64_t passes;
+    const char* why;
+  };
+  const CostDefault defaults[] = {
+      {workloads::VectorFunction::kRmsNorm, 3, "square-accumulate; scale by rsqrt(mean square); times the weight"},
+      {workloads::VectorFunction::kLayerNorm, 4,
+       "accumulate (mean); centred square-accumulate (variance); (x - mean) * rstd; weight * x + bias"},
+      {workloads::VectorFunction::kRope, 2, "x * cos, then + rotate_half(x) * sin (one fma)"},
+      {workloads::VectorFunction::kSoftmax, 3,
+       "running max; exp(x - max) with the sum (the 1/sqrt(head_dim) scale and the causal mask fold in); "
+       "times 1/sum"},
+      {workloads::VectorFunction::kSwiGlu, 3, "sigmoid(gate); * gate (SiLU); * up"},
+      {workloads::VectorFunction::kGelu, 4,
+       "tanh approximation: x^2; fma to x + 0.044715 x^3; tanh of the scaled value; 0.5 x (1 + t) as one fma"},
+      {workloads::VectorFunction::kResidualAdd, 1, "one add per added tensor (its elements count each tensor)"},
+  };
+  for (const CostDefault& d : defaults) {
+    const std::string name = workloads::vector_function_name(d.function);
+    ConfigSection f = vec.section(name, "cost of " + name + " (" + d.why + ")");
+    VectorCost& cost = c.vector_costs[static_cast<size_t>(d.function)];
+    cost.passes = f.integer("passes", "passes", "sweeps over the elements", d.passes, 1, 64);
+    cost.cycles_per_element =
+        f.real("cycles_per_element", "cycles",
+               "cycles per element and pass in one lane (above 1: a slower function unit)", 1.0, 0.0625, 1024);
+    f.finish();
+  }
   vec.finish();
 
   ConfigSection dq = s.section("dequantizer", "codes to fp16 through centroid tables or group scale/zero");

@@ -7,6 +7,7 @@
 // part is event-driven: threads wake when a tile arrives or a unit finishes, never once per clock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,12 @@ class ConfigSection;
 
 namespace npusim::hw {
 
+// What one vector function costs on the vector unit (config.cc declares the defaults and why).
+struct VectorCost {
+  int64_t passes = 1;               // sweeps over the elements
+  double cycles_per_element = 1.0;  // per element, pass and lane
+};
+
 // Every field is declared, with its unit, meaning, default and range, once: in config.cc (read_npu_config).
 struct NpuConfig {
   std::string name;
@@ -32,6 +39,8 @@ struct NpuConfig {
   int64_t gemv_lanes = 0, gemv_macs_per_lane = 0;  // the GEMV engine beside the MAC array (0 lanes: none)
   std::string gemv_runs;                           // "linears" or "all" (linears and attention products)
   int64_t vector_lanes = 0;
+  bool vector_overlap_elementwise = true;
+  std::array<VectorCost, workloads::kVectorFunctions> vector_costs{};  // indexed by workloads::VectorFunction
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;
   int64_t dma_request_bytes = 0, dma_max_outstanding = 0;
@@ -41,6 +50,8 @@ struct NpuConfig {
   double peak_macs_per_s() const;   // mac_rows * mac_cols per core cycle
   ArrayShape mac_array_shape() const;
   ArrayShape gemv_engine_shape() const;  // lanes as rows, MACs per lane as cols
+  // Vector-unit cycles of `op`: ceil(elements x passes x cycles_per_element / lanes) of its function.
+  uint64_t vector_cycles(const workloads::Op& op) const;
   // Whether `op` runs on the GEMV engine: there is one, the op is a matrix-vector product (one token), and it is
   // of a kind the engine takes.
   bool runs_on_gemv_engine(const workloads::Op& op) const;
@@ -53,6 +64,22 @@ NpuConfig read_npu_config(ConfigSection& section);
 // Throws InputError naming `npu_file` and sram.weight_buffer_bytes when one output row of a linear in `ops`
 // (codes, table and bias) does not fit one tile buffer.
 void check_tiles_fit(const NpuConfig& config, const std::vector<workloads::Op>& ops, const std::string& npu_file);
+
+// What the NPU counts for one operator class (workloads::OpClass) while the core works on its operators. The
+// core runs operators one after another, so its time splits exactly over the classes; the units behind it (DRAM,
+// dequantizer) run ahead of it, so their busy time is counted over the window in which the core was on the class.
+struct OpClassCounters {
+  uint64_t time_ps = 0;          // the core's time on the class's operators, waits for data included
+  uint64_t compute_wait_ps = 0;  // of which the core waited for a tile
+  uint64_t macs = 0;
+  uint64_t array_busy_cycles = 0;   // MAC array or GEMV engine cycles
+  uint64_t pe_busy_cycles = 0;      // PEs x busy cycles of the array that ran them (utilisation's denominator)
+  uint64_t vector_busy_cycles = 0;  // the class's own vector work, also where it overlapped an earlier operator
+  uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // the class's own bytes on the bus (whole bursts)
+  uint64_t dram_busy_ps = 0;         // DRAM data-bus time, summed over channels, while the core was on the class
+  uint64_t dequant_busy_cycles = 0;  // dequantizer cycles while the core was on the class
+};
+using ClassCounters = std::array<OpClassCounters, workloads::kOpClasses>;  // indexed by workloads::OpClass
 
 // What the NPU counts while it runs, summed over a stretch of time.
 struct PhaseCounters {
@@ -69,6 +96,7 @@ struct PhaseCounters {
   uint64_t tiles = 0, table_loads = 0;
   uint64_t compute_wait_ps = 0;  // the MAC array / vector unit idle, waiting for a tile (memory stall)
   uint64_t buffer_stall_ps = 0;  // the DRAM idle because the streamer had no free SRAM buffer (compute stall)
+  ClassCounters by_class{};      // the same time and work by operator class
 };
 
 // after - before, field by field.
@@ -104,6 +132,7 @@ struct PhaseStats : PhaseCounters {
 // counts (tensors are 4 KiB-aligned, so it does not depend on where they land).
 struct PhaseBusBytes {
   uint64_t read_bytes = 0, write_bytes = 0;
+  std::array<uint64_t, workloads::kOpClasses> class_read_bytes{}, class_write_bytes{};  // by workloads::OpClass
   // The largest power of two, at most the tensors' 4 KiB alignment and the DMA's request size, that divides the
   // start and the end of every range the phase moves (offsets from 4 KiB-aligned tensor bases): the granule at
   // which its requests begin and end across the channel interleave (IDram::sample_channels).

@@ -48,46 +48,103 @@ PhaseCounters NpuTop::snapshot() const {
   s.table_loads = dequantizer_.table_loads();
   s.compute_wait_ps = compute_wait_ps_;
   s.buffer_stall_ps = streamer_.buffer_stall_ps();
+  s.by_class = window_partial();
   return s;
 }
 
-void NpuTop::execute(const Op& op) {
+void NpuTop::open_window(workloads::OpClass op_class) {
+  window_ = {true,
+             static_cast<size_t>(op_class),
+             TimedTileQueue::now_ps(),
+             compute_wait_ps_,
+             dram_->stats().busy_ps,
+             dequantizer_.busy_cycles()};
+}
+
+ClassCounters NpuTop::window_partial() const {
+  ClassCounters c = by_class_;
+  if (!window_.open) return c;
+  OpClassCounters& w = c[window_.op_class];
+  w.time_ps += TimedTileQueue::now_ps() - window_.start_ps;
+  w.compute_wait_ps += compute_wait_ps_ - window_.compute_wait_ps;
+  w.dram_busy_ps += dram_->stats().busy_ps - window_.dram_busy_ps;
+  w.dequant_busy_cycles += dequantizer_.busy_cycles() - window_.dequant_busy_cycles;
+  return c;
+}
+
+void NpuTop::close_window() {
+  by_class_ = window_partial();
+  window_.open = false;
+}
+
+void NpuTop::execute(const Op& op, const Op* overlapped) {
   const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
                                    static_cast<uint64_t>(config_.dequant_table_rows));
+  open_window(op.op_class);
+  OpClassCounters& mine = by_class_[static_cast<size_t>(op.op_class)];
   // A large operator outside the stack is marked tile by tile (the fast path samples its tiles).
   const bool mark_tiles = op.layer < 0 && plan.tiles > 1;
   if (mark_tiles) op_tiles_.push_back({op.name, {}});
   MacArray& array = array_for(op);
+  const uint64_t pes = array.shape().rows * array.shape().cols;
   // A linear's tile is a product of its own (M = tokens, K, N = the tile's rows); any other operator's products
   // take their cycles in proportion to the MACs each tile carries (exact integer shares).
   const OpProduct product = product_of(op);
   const uint64_t op_cycles = op.kind == OpKind::kLinear ? 0 : product.count * array.cycles_for(product.gemm);
-  uint64_t macs_before = 0;
+  // The overlapped vector operator's cycles, shared out over this linear's tiles by their rows.
+  const uint64_t overlapped_cycles = overlapped != nullptr ? config_.vector_cycles(*overlapped) : 0;
+  using u128 = unsigned __int128;
+  const auto share = [](uint64_t total, uint64_t part, uint64_t whole) {
+    return static_cast<uint64_t>(u128(total) * part / whole);
+  };
+  uint64_t macs_before = 0, rows_before = 0;
   for (uint64_t i = 0; i < plan.tiles; ++i) {
     const Tile tile = dequantized_.pop(&compute_wait_ps_);
+    for (const ByteRange& r : tile.ranges) mine.dram_read_bytes += config_.dram.bus_bytes(r.address, r.bytes);
     uint64_t cycles = 0;
     if (op.kind == OpKind::kLinear) {
       cycles = array.cycles_for({op.tokens, op.k, tile.rows});
     } else if (op.macs > 0) {
-      using u128 = unsigned __int128;
-      const auto share = [&](uint64_t macs) { return static_cast<uint64_t>(u128(op_cycles) * macs / op.macs); };
-      cycles = share(macs_before + tile.macs) - share(macs_before);
+      cycles = share(op_cycles, macs_before + tile.macs, op.macs) - share(op_cycles, macs_before, op.macs);
       macs_before += tile.macs;
     }
     array.execute(cycles, tile.macs);
+    mine.macs += tile.macs;
+    mine.array_busy_cycles += cycles;
+    mine.pe_busy_cycles += cycles * pes;
+    if (overlapped_cycles > 0) {
+      const uint64_t vector =
+          share(overlapped_cycles, rows_before + tile.rows, op.n) - share(overlapped_cycles, rows_before, op.n);
+      rows_before += tile.rows;
+      vector_unit_.issue(vector);
+      by_class_[static_cast<size_t>(overlapped->op_class)].vector_busy_cycles += vector;
+    }
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
     if (mark_tiles) {
       op_tiles_.back().tiles.push_back(
           {i, TimedTileQueue::now_ps() - phase_start_ps_, counters_between(phase_before_, snapshot())});
     }
   }
-  vector_unit_.execute(op.vector_elements);
+  if (op.vector_elements > 0) {
+    // Its input must be complete: the work the vector unit holds (a reduction's input, or this operator's own
+    // overlapped share) runs out first.
+    vector_unit_.drain();
+    if (&op != overlapped_) {
+      const uint64_t cycles = config_.vector_cycles(op);
+      vector_unit_.issue(cycles);
+      mine.vector_busy_cycles += cycles;
+      vector_unit_.drain();
+    }
+  }
+  overlapped_ = overlapped;
   // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they
   // land.
   for (const ByteRange& r : kv_write_ranges(op)) {
     if (r.bytes == 0) continue;
+    mine.dram_write_bytes += config_.dram.bus_bytes(r.address, r.bytes);
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));
   }
+  close_window();
 }
 
 MacArray& NpuTop::array_for(const Op& op) {
@@ -104,13 +161,20 @@ void NpuTop::core() {
     const uint64_t start = phase_start_ps_ = TimedTileQueue::now_ps();
     std::vector<Mark> layer_ends;
     op_tiles_.clear();
+    overlapped_ = nullptr;
     streamer_.start_phase(ops);
     for (size_t i = 0; i < ops->size(); ++i) {
       const Op& op = (*ops)[i];
       if (op.placement_only) continue;
-      execute(op);
       size_t next = i + 1;
       while (next < ops->size() && (*ops)[next].placement_only) ++next;
+      // An elementwise vector operator right after a linear consumes its output tiles as they come.
+      const Op* overlapped = nullptr;
+      if (config_.vector_overlap_elementwise && op.kind == OpKind::kLinear && next < ops->size() &&
+          (*ops)[next].vector_elements > 0 && workloads::elementwise((*ops)[next].vector_function)) {
+        overlapped = &(*ops)[next];
+      }
+      execute(op, overlapped);
       if (op.layer >= 0 && (next == ops->size() || (*ops)[next].layer != op.layer)) {
         layer_ends.push_back({static_cast<uint64_t>(op.layer), TimedTileQueue::now_ps() - start,
                               counters_between(before, snapshot())});

@@ -20,9 +20,16 @@ class NpuTop : public sc_core::sc_module {
 
  private:
   void core();  // SC_THREAD
-  void execute(const workloads::Op& op);
+  // Runs `op`; `overlapped`, when not null, is the elementwise vector operator after it, whose work the vector
+  // unit takes tile by tile behind the array.
+  void execute(const workloads::Op& op, const workloads::Op* overlapped);
   MacArray& array_for(const workloads::Op& op);
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
+  // The window in which the core works on one operator: its time, waits and the busy time of the units behind
+  // it go to the operator's class.
+  void open_window(workloads::OpClass op_class);
+  void close_window();
+  ClassCounters window_partial() const;  // by_class_ with the open window's share so far
 
   const NpuConfig config_;
   IWorkSource& source_;
@@ -36,7 +43,14 @@ class NpuTop : public sc_core::sc_module {
   MacArray gemv_engine_;  // used only when the config declares one
   VectorUnit vector_unit_;
   uint64_t compute_wait_ps_ = 0;
-  uint64_t writes_done_ps_ = 0;  // latest completion of a posted KV-cache write
+  ClassCounters by_class_{};
+  struct Window {
+    bool open = false;
+    size_t op_class = 0;
+    uint64_t start_ps = 0, compute_wait_ps = 0, dram_busy_ps = 0, dequant_busy_cycles = 0;
+  } window_;
+  const workloads::Op* overlapped_ = nullptr;  // the vector operator whose work is already on the vector unit
+  uint64_t writes_done_ps_ = 0;                // latest completion of a posted KV-cache write
   // The phase in progress: where it started, for the marks.
   uint64_t phase_start_ps_ = 0;
   PhaseCounters phase_before_;

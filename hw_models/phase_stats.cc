@@ -35,6 +35,20 @@ void each_counter(A& a, B& b, F&& f) {
   f(a.table_loads, b.table_loads);
   f(a.compute_wait_ps, b.compute_wait_ps);
   f(a.buffer_stall_ps, b.buffer_stall_ps);
+  for (size_t c = 0; c < a.by_class.size(); ++c) {
+    auto& x = a.by_class[c];
+    auto& y = b.by_class[c];
+    f(x.time_ps, y.time_ps);
+    f(x.compute_wait_ps, y.compute_wait_ps);
+    f(x.macs, y.macs);
+    f(x.array_busy_cycles, y.array_busy_cycles);
+    f(x.pe_busy_cycles, y.pe_busy_cycles);
+    f(x.vector_busy_cycles, y.vector_busy_cycles);
+    f(x.dram_read_bytes, y.dram_read_bytes);
+    f(x.dram_write_bytes, y.dram_write_bytes);
+    f(x.dram_busy_ps, y.dram_busy_ps);
+    f(x.dequant_busy_cycles, y.dequant_busy_cycles);
+  }
 }
 
 }  // namespace
@@ -81,13 +95,17 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
       for (uint64_t i = 0; i < plan.tiles; ++i) {
         const Tile tile = make_tile(op, plan, where, i);
         for (const ByteRange& range : tile.ranges) {
-          b.read_bytes += config.dram.bus_bytes(range.address, range.bytes);
+          const uint64_t bytes = config.dram.bus_bytes(range.address, range.bytes);
+          b.read_bytes += bytes;
+          b.class_read_bytes[static_cast<size_t>(op.op_class)] += bytes;
           bound(range);
         }
       }
     }
     for (const ByteRange& r : kv_write_ranges(op)) {
-      b.write_bytes += config.dram.bus_bytes(r.address, r.bytes);
+      const uint64_t bytes = config.dram.bus_bytes(r.address, r.bytes);
+      b.write_bytes += bytes;
+      b.class_write_bytes[static_cast<size_t>(op.op_class)] += bytes;
       bound(r);
     }
   }

@@ -50,24 +50,24 @@ void shape_linear(Op* op, uint64_t k, uint64_t n, bool biased) {
   op->macs = op->tokens * k * n;
 }
 
-// Vector-unit work, in element operations per element. One pass = one elementwise operation over the vector
-// unit's lanes; exp, rsqrt and tanh count as one pass each (a special-function unit evaluates them).
-// RMSNorm: square-accumulate; scale by rsqrt(mean square); multiply by the weight.
-constexpr uint64_t kRmsNormPasses = 3;
-// LayerNorm: accumulate (mean); centred square-accumulate (variance); (x - mean) * rstd; weight * x + bias (fma).
-constexpr uint64_t kLayerNormPasses = 4;
-// RoPE on each rotated element: x * cos, then + rotate_half(x) * sin (one fma).
-constexpr uint64_t kRopePasses = 2;
-// Softmax over one row of scores: running max; exp(x - max) with the sum; multiply by 1/sum. (The 1/sqrt(head_dim)
-// scale and the causal mask fold into the exp pass.)
-constexpr uint64_t kSoftmaxPasses = 3;
-// SwiGLU per intermediate element: sigmoid(gate); * gate (SiLU); * up.
-constexpr uint64_t kSwiGluPasses = 3;
-// GELU (tanh approximation, gelu_new) per element: x^2; fma to x + 0.044715*x^3; tanh of the scaled value;
-// 0.5*x*(1 + t) as one fma.
-constexpr uint64_t kGeluPasses = 4;
-// Residual add: one pass per added tensor.
-constexpr uint64_t kResidualPasses = 1;
+// Vector-unit work: each vector operator records the elements it sweeps and which function it computes; the NPU
+// config declares each function's passes over those elements and cycles per element (hw_models/config.cc).
+
+// The class of an operator of `kind` (linears are classed by their role, see linear()).
+OpClass class_of_kind(OpKind kind) {
+  switch (kind) {
+    case OpKind::kEmbedding:
+      return OpClass::kEmbedding;
+    case OpKind::kAttentionScore:
+      return OpClass::kAttentionScore;
+    case OpKind::kAttentionValue:
+      return OpClass::kAttentionValue;
+    case OpKind::kKvWrite:
+      return OpClass::kKvWrite;
+    default:
+      return OpClass::kVector;
+  }
+}
 
 uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
@@ -117,15 +117,16 @@ class Lowerer {
     const bool out_bias = m_.attention_bias && m_.architecture != "stablelm";
 
     norm(p + "input_norm", i, t);
-    linear(p + "attn.q_proj", i, t, hidden, q_width, f_, m_.attention_bias);
-    linear(p + "attn.k_proj", i, t, hidden, kv_width, f_, m_.attention_bias);
-    linear(p + "attn.v_proj", i, t, hidden, kv_width, f_, m_.attention_bias);
+    linear(p + "attn.q_proj", OpClass::kQkv, i, t, hidden, q_width, f_, m_.attention_bias);
+    linear(p + "attn.k_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias);
+    linear(p + "attn.v_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias);
     const uint64_t rotated = rotary_dim(m_);
     if (rotated > 0) {
       Op& op = add(p + "attn.rope", OpKind::kRope, i, t);
       op.k = rotated;
       op.heads = u(m_.num_heads + m_.num_kv_heads);
-      op.vector_elements = t * op.heads * rotated * kRopePasses;
+      op.vector_function = VectorFunction::kRope;
+      op.vector_elements = t * op.heads * rotated;
     }
     Op& write = attention_op(p + "attn.kv_write", OpKind::kKvWrite, i, a);
     write.heads = u(m_.num_kv_heads);
@@ -134,11 +135,13 @@ class Lowerer {
     score.macs = u(m_.num_heads) * a.score_entries * u(m_.head_dim);
     score.kv_read_bytes = kv_bytes(a.kv_read_tokens);
     Op& softmax = attention_op(p + "attn.softmax", OpKind::kSoftmax, i, a);
-    softmax.vector_elements = u(m_.num_heads) * a.score_entries * kSoftmaxPasses;
+    softmax.vector_function = VectorFunction::kSoftmax;
+    softmax.vector_elements = u(m_.num_heads) * a.score_entries;
     Op& value = attention_op(p + "attn.value", OpKind::kAttentionValue, i, a);
     value.macs = u(m_.num_heads) * a.score_entries * u(m_.head_dim);
     value.kv_read_bytes = kv_bytes(a.kv_read_tokens);
-    linear(p + (m_.architecture == "phi" ? "attn.dense" : "attn.o_proj"), i, t, q_width, hidden, f_, out_bias);
+    linear(p + (m_.architecture == "phi" ? "attn.dense" : "attn.o_proj"), OpClass::kOutProj, i, t, q_width, hidden,
+           f_, out_bias);
 
     if (m_.parallel_block) {
       mlp(p, i, t);
@@ -155,7 +158,8 @@ class Lowerer {
   void head(uint64_t tokens) {
     norm("final_norm", -1, tokens);
     const PrecisionFormat lm_format = o_.quantize_lm_head ? f_ : PrecisionFormat::fp16();
-    linear("lm_head", -1, tokens, u(m_.hidden_size), u(m_.vocab_size), lm_format, m_.lm_head_bias);
+    linear("lm_head", OpClass::kLmHead, -1, tokens, u(m_.hidden_size), u(m_.vocab_size), lm_format,
+           m_.lm_head_bias);
   }
 
   std::vector<Op> take() { return std::move(ops_); }
@@ -167,13 +171,15 @@ class Lowerer {
     op.kind = kind;
     op.layer = layer;
     op.tokens = tokens;
+    op.op_class = class_of_kind(kind);
     ops_.push_back(std::move(op));
     return ops_.back();
   }
 
-  void linear(std::string name, int layer, uint64_t tokens, uint64_t k, uint64_t n, const PrecisionFormat& format,
-              bool biased) {
+  void linear(std::string name, OpClass op_class, int layer, uint64_t tokens, uint64_t k, uint64_t n,
+              const PrecisionFormat& format, bool biased) {
     Op& op = add(std::move(name), OpKind::kLinear, layer, tokens);
+    op.op_class = op_class;
     op.format = format;
     shape_linear(&op, k, n, biased);
   }
@@ -184,28 +190,31 @@ class Lowerer {
     Op& op = add(std::move(name), OpKind::kNorm, layer, tokens);
     op.k = u(m_.hidden_size);
     op.bias_bytes = (layernorm ? 2 : 1) * u(m_.hidden_size) * kFp16Bytes;
-    op.vector_elements = tokens * u(m_.hidden_size) * (layernorm ? kLayerNormPasses : kRmsNormPasses);
+    op.vector_function = layernorm ? VectorFunction::kLayerNorm : VectorFunction::kRmsNorm;
+    op.vector_elements = tokens * u(m_.hidden_size);
   }
 
   void mlp(const std::string& p, int i, uint64_t t) {
     const uint64_t hidden = u(m_.hidden_size), inter = u(m_.intermediate_size);
     const bool gelu = m_.mlp == "gelu";
     if (gelu) {
-      linear(p + "mlp.fc1", i, t, hidden, inter, f_, m_.mlp_bias);
+      linear(p + "mlp.fc1", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
     } else {
-      linear(p + "mlp.gate_proj", i, t, hidden, inter, f_, m_.mlp_bias);
-      linear(p + "mlp.up_proj", i, t, hidden, inter, f_, m_.mlp_bias);
+      linear(p + "mlp.gate_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
+      linear(p + "mlp.up_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
     }
     Op& act = add(p + "mlp.act", OpKind::kActivation, i, t);
     act.k = inter;
-    act.vector_elements = t * inter * (gelu ? kGeluPasses : kSwiGluPasses);
-    linear(p + (gelu ? "mlp.fc2" : "mlp.down_proj"), i, t, inter, hidden, f_, m_.mlp_bias);
+    act.vector_function = gelu ? VectorFunction::kGelu : VectorFunction::kSwiGlu;
+    act.vector_elements = t * inter;
+    linear(p + (gelu ? "mlp.fc2" : "mlp.down_proj"), OpClass::kMlp, i, t, inter, hidden, f_, m_.mlp_bias);
   }
 
   void residual(std::string name, int layer, uint64_t tokens, uint64_t adds) {
     Op& op = add(std::move(name), OpKind::kResidual, layer, tokens);
     op.k = u(m_.hidden_size);
-    op.vector_elements = tokens * u(m_.hidden_size) * adds * kResidualPasses;
+    op.vector_function = VectorFunction::kResidualAdd;
+    op.vector_elements = tokens * u(m_.hidden_size) * adds;
   }
 
   Op& attention_op(std::string name, OpKind kind, int layer, const AttentionSpan& a) {
@@ -277,6 +286,57 @@ std::vector<Op> lower_decode_step(const ModelShape& model, const PrecisionFormat
   for (int i = 0; i < model.num_layers; ++i) l.layer(i, span);
   l.head(1);
   return l.take();
+}
+
+const char* vector_function_name(VectorFunction f) {
+  switch (f) {
+    case VectorFunction::kNone:
+      return "none";
+    case VectorFunction::kRmsNorm:
+      return "rmsnorm";
+    case VectorFunction::kLayerNorm:
+      return "layernorm";
+    case VectorFunction::kRope:
+      return "rope";
+    case VectorFunction::kSoftmax:
+      return "softmax";
+    case VectorFunction::kSwiGlu:
+      return "swiglu";
+    case VectorFunction::kGelu:
+      return "gelu";
+    case VectorFunction::kResidualAdd:
+      return "residual_add";
+  }
+  return "unknown";
+}
+
+bool elementwise(VectorFunction f) {
+  return f == VectorFunction::kRope || f == VectorFunction::kSwiGlu || f == VectorFunction::kGelu ||
+         f == VectorFunction::kResidualAdd;
+}
+
+const char* op_class_name(OpClass c) {
+  switch (c) {
+    case OpClass::kEmbedding:
+      return "embedding";
+    case OpClass::kQkv:
+      return "qkv";
+    case OpClass::kAttentionScore:
+      return "attn_score";
+    case OpClass::kAttentionValue:
+      return "attn_value";
+    case OpClass::kKvWrite:
+      return "kv_write";
+    case OpClass::kOutProj:
+      return "o_proj";
+    case OpClass::kMlp:
+      return "mlp";
+    case OpClass::kLmHead:
+      return "lm_head";
+    case OpClass::kVector:
+      return "vector";
+  }
+  return "unknown";
 }
 
 OpTotals sum_ops(const std::vector<Op>& ops) {

@@ -89,6 +89,38 @@ enum class OpKind {
 };
 const char* op_kind_name(OpKind kind);
 
+// What a vector-unit operator computes: the NPU config declares each one's cost (passes over the data, cycles per
+// element), and whether it is elementwise (it can consume a producer's output tile by tile) or a reduction.
+enum class VectorFunction {
+  kNone,
+  kRmsNorm,      // elements: tokens x hidden
+  kLayerNorm,    // elements: tokens x hidden
+  kRope,         // elements: tokens x (q + k heads) x rotated dims
+  kSoftmax,      // elements: heads x score entries
+  kSwiGlu,       // elements: tokens x intermediate
+  kGelu,         // elements: tokens x intermediate
+  kResidualAdd,  // elements: tokens x hidden x tensors added
+};
+constexpr int kVectorFunctions = 8;
+const char* vector_function_name(VectorFunction f);
+// RoPE, SwiGLU, GELU and residual adds: each output element depends on the same element of its inputs only.
+bool elementwise(VectorFunction f);
+
+// The operator classes a report breaks time down by.
+enum class OpClass {
+  kEmbedding,       // embedding lookup
+  kQkv,             // q, k and v projections
+  kAttentionScore,  // Q.K^T
+  kAttentionValue,  // P.V
+  kKvWrite,         // the new K and V written to the cache
+  kOutProj,         // attention output projection (o_proj, Phi's dense)
+  kMlp,             // the MLP's linears
+  kLmHead,          // the output projection to the vocabulary
+  kVector,          // norms, RoPE, softmax, activations, residual adds
+};
+constexpr int kOpClasses = 9;
+const char* op_class_name(OpClass c);  // "embedding", "qkv", "attn_score", ... (stable: used in results.json)
+
 struct Op {
   std::string name;  // "layer.3.attn.q_proj", "lm_head", ...; stable, used in reports
   OpKind kind = OpKind::kLinear;
@@ -106,7 +138,9 @@ struct Op {
   uint64_t kv_read_bytes = 0;    // KV cache read from DRAM
   uint64_t kv_write_bytes = 0;   // KV cache written to DRAM
   uint64_t macs = 0;             // multiply-accumulates on the MAC array
-  uint64_t vector_elements = 0;  // element operations on the vector unit
+  VectorFunction vector_function = VectorFunction::kNone;
+  uint64_t vector_elements = 0;  // elements the vector unit sweeps, per pass (the NPU config gives the passes)
+  OpClass op_class = OpClass::kVector;  // set by the lowering, kept by with_rows
   // The fast path's stand-in for an operator it does not simulate: the NPU places it in DRAM as the whole phase
   // would (so that the simulated operators land where they would), and does nothing else with it.
   bool placement_only = false;

@@ -111,17 +111,35 @@ TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
   EXPECT_EQ(cycles[5], 0u);
 }
 
-TEST(ComputeUnits, IdealMacArrayAndVectorUnitTakeCeilCycles) {
+TEST(ComputeUnits, IdealMacArrayTakesCeilCycles) {
   const auto r = run_forked([] {
     NpuConfig c = small_config();
     c.mac_dataflow = "ideal";
     MacArray mac("mac", c.mac_array_shape(), c.core_period_ps());
-    VectorUnit vec("vec", c);
-    return std::vector<uint64_t>{mac.cycles_for({1, 256 * 3 + 1, 1}), mac.cycles_for({0, 5, 5}),
-                                 vec.cycles_for(64 * 10), vec.cycles_for(1)};
+    return std::vector<uint64_t>{mac.cycles_for({1, 256 * 3 + 1, 1}), mac.cycles_for({0, 5, 5})};
   });
-  // 769 MACs on 256 a cycle -> 4 cycles; 640 elements on 64 lanes -> 10 cycles; 1 element -> 1 cycle.
-  EXPECT_EQ(r, (std::vector<uint64_t>{4, 0, 10, 1}));
+  // 769 MACs on 256 a cycle -> 4 cycles; no tokens -> nothing.
+  EXPECT_EQ(r, (std::vector<uint64_t>{4, 0}));
+}
+
+TEST(ComputeUnits, VectorCyclesArePassesTimesCostOverLanes) {
+  NpuConfig c = small_config();  // 64 lanes
+  c.vector_costs[static_cast<size_t>(workloads::VectorFunction::kSoftmax)] = {3, 1.5};
+  Op softmax;
+  softmax.kind = workloads::OpKind::kSoftmax;
+  softmax.vector_function = workloads::VectorFunction::kSoftmax;
+  softmax.vector_elements = 640;
+  // 640 elements x 3 passes x 1.5 cycles / 64 lanes = 45 cycles exactly (no rounding up through binary error).
+  EXPECT_EQ(c.vector_cycles(softmax), 45u);
+  // 1 element: 4.5 element-cycles on 64 lanes -> 1 cycle.
+  softmax.vector_elements = 1;
+  EXPECT_EQ(c.vector_cycles(softmax), 1u);
+  // An operator of no declared function costs one pass of one cycle: 640 / 64 = 10.
+  Op plain;
+  plain.vector_elements = 640;
+  EXPECT_EQ(c.vector_cycles(plain), 10u);
+  plain.vector_elements = 0;
+  EXPECT_EQ(c.vector_cycles(plain), 0u);
 }
 
 }  // namespace

@@ -113,8 +113,9 @@ TEST(Lowering, VicunaDecodeKvAndMacs) {
   // MACs: decoder linears 6476005376; lm_head 4096*32000 = 131072000; attention score and value
   // 2 * 32 heads * 100 * 128 = 819200 a layer, * 32 = 26214400. Sum 6633291776.
   EXPECT_EQ(t.macs, 6633291776u);
-  // Softmax: 32 heads * 100 entries * 3 passes = 9600.
-  EXPECT_EQ(find(ops, "layer.5.attn.softmax").vector_elements, 9600u);
+  // Softmax: 32 heads * 100 entries = 3200 elements (the NPU config gives the passes).
+  EXPECT_EQ(find(ops, "layer.5.attn.softmax").vector_elements, 3200u);
+  EXPECT_EQ(find(ops, "layer.5.attn.softmax").vector_function, VectorFunction::kSoftmax);
 
   // 8-bit KV cache halves the traffic: 51904512 / 2 = 25952256.
   LoweringOptions kv8;
@@ -176,12 +177,23 @@ TEST(Lowering, LlamaOpOrderAndNames) {
   EXPECT_EQ(find(ops, "layer.3.mlp.down_proj").k, 11008u);
   EXPECT_EQ(find(ops, "layer.3.mlp.down_proj").n, 4096u);
   EXPECT_EQ(find(ops, "layer.3.mlp.down_proj").format, PrecisionFormat::anyprec(3, 4));
-  // Vector work, decode (1 token): RMSNorm 4096 * 3 passes = 12288; RoPE (32 + 32) * 128 * 2 passes = 16384;
-  // SwiGLU 11008 * 3 = 33024; residual 4096.
-  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_elements, 12288u);
-  EXPECT_EQ(find(ops, "layer.0.attn.rope").vector_elements, 16384u);
-  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_elements, 33024u);
+  // Vector elements, decode (1 token): RMSNorm 4096; RoPE (32 + 32) heads * 128 = 8192; SwiGLU 11008; residual
+  // 4096.
+  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_elements, 4096u);
+  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_function, VectorFunction::kRmsNorm);
+  EXPECT_EQ(find(ops, "layer.0.attn.rope").vector_elements, 8192u);
+  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_elements, 11008u);
+  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_function, VectorFunction::kSwiGlu);
   EXPECT_EQ(find(ops, "layer.0.mlp_residual").vector_elements, 4096u);
+  // Classes for the time breakdown.
+  EXPECT_EQ(find(ops, "layer.0.attn.k_proj").op_class, OpClass::kQkv);
+  EXPECT_EQ(find(ops, "layer.0.attn.o_proj").op_class, OpClass::kOutProj);
+  EXPECT_EQ(find(ops, "layer.0.mlp.down_proj").op_class, OpClass::kMlp);
+  EXPECT_EQ(find(ops, "layer.0.attn.score").op_class, OpClass::kAttentionScore);
+  EXPECT_EQ(find(ops, "layer.0.attn.kv_write").op_class, OpClass::kKvWrite);
+  EXPECT_EQ(find(ops, "layer.0.attn.softmax").op_class, OpClass::kVector);
+  EXPECT_EQ(find(ops, "lm_head").op_class, OpClass::kLmHead);
+  EXPECT_EQ(find(ops, "embed").op_class, OpClass::kEmbedding);
 }
 
 TEST(Lowering, PhiParallelBlockWithBiases) {
@@ -208,13 +220,17 @@ TEST(Lowering, PhiParallelBlockWithBiases) {
   // Biases in total: per layer q,k,v,dense 4*4096 + fc1 16384 + fc2 4096 + LayerNorm weight and bias 2*2048*2 =
   // 8192 -> 45056; * 24 = 1081344; + final LayerNorm 8192 + lm_head 102400 = 1191936.
   EXPECT_EQ(sum_ops(ops).bias_bytes, 1191936u);
-  // Partial rotary: 32 of 64 elements; (32 + 32) heads * 32 * 2 passes = 4096. GELU 8192 * 4 = 32768.
+  // Partial rotary: 32 of 64 elements; (32 + 32) heads * 32 = 2048. GELU 8192.
   EXPECT_EQ(find(ops, "layer.0.attn.rope").k, 32u);
-  EXPECT_EQ(find(ops, "layer.0.attn.rope").vector_elements, 4096u);
-  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_elements, 32768u);
-  // LayerNorm 2048 * 4 passes = 8192; the parallel residual adds two tensors: 2048 * 2 = 4096.
-  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_elements, 8192u);
+  EXPECT_EQ(find(ops, "layer.0.attn.rope").vector_elements, 2048u);
+  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_elements, 8192u);
+  EXPECT_EQ(find(ops, "layer.0.mlp.act").vector_function, VectorFunction::kGelu);
+  // LayerNorm 2048; the parallel residual adds two tensors: 2048 * 2 = 4096.
+  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_elements, 2048u);
+  EXPECT_EQ(find(ops, "layer.0.input_norm").vector_function, VectorFunction::kLayerNorm);
   EXPECT_EQ(find(ops, "layer.0.residual").vector_elements, 4096u);
+  EXPECT_EQ(find(ops, "layer.0.attn.dense").op_class, OpClass::kOutProj);
+  EXPECT_EQ(find(ops, "layer.0.mlp.fc2").op_class, OpClass::kMlp);
   // Quantized decoder bytes at 4 bits: 1207959552 / 2 = 603979776.
   EXPECT_EQ(decoder_linear_sum(ops, &Op::weight_bytes), 603979776u);
 }
