@@ -35,6 +35,7 @@ void Dequantizer::run() {
     const uint64_t cycles = tile_cycles(tile);
     if (cycles > 0) {
       busy_cycles_ += cycles;
+      class_busy_cycles_[static_cast<size_t>(tile.op->op_class)] += cycles;
       wait(sc_core::sc_time::from_value(cycles * period));
     }
     tile.ready_ps = TimedTileQueue::now_ps();

@@ -4,6 +4,7 @@
 // (weights, KV cache, embeddings) bypasses it in zero cycles.
 #pragma once
 
+#include <array>
 #include <systemc>
 
 #include "hw_models/npu.h"
@@ -20,6 +21,8 @@ class Dequantizer : public sc_core::sc_module {
   uint64_t tile_cycles(const Tile& tile);
 
   uint64_t busy_cycles() const { return busy_cycles_; }
+  // The same, by the class of the operator each tile belongs to (workloads::OpClass).
+  const std::array<uint64_t, workloads::kOpClasses>& class_busy_cycles() const { return class_busy_cycles_; }
   uint64_t table_loads() const { return table_loads_; }
   uint64_t wait_ps() const { return wait_ps_; }
 
@@ -32,6 +35,7 @@ class Dequantizer : public sc_core::sc_module {
   const workloads::Op* loaded_op_ = nullptr;  // whose row block's tables are loaded
   uint64_t loaded_block_ = 0;
   uint64_t busy_cycles_ = 0;
+  std::array<uint64_t, workloads::kOpClasses> class_busy_cycles_{};
   uint64_t table_loads_ = 0;
   uint64_t wait_ps_ = 0;
 };

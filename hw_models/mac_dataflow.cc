@@ -1,5 +1,6 @@
 #include "hw_models/mac_dataflow.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace npusim::hw {
@@ -28,18 +29,36 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
 // With a shadow copy of the stationary operand in every PE, fold f+1's block moves in while fold f streams, and
 // fold f+1 starts streaming once fold f's last vector has entered (T cycles after its first) and its block is
 // in (Sr_{f+1} cycles after fold f started, the shadow being free from then): start_{f+1} = start_f + max(T,
-// Sr_{f+1}). The skew keeps each PE's switch to the new block behind fold f's last vector. So
-//   end = Sr_0 + sum over f >= 1 of max(T, Sr_f) + T + Sr_last + Sc_last - 2,
-// which is tau for a single fold, and at batch 1 (T = 1) on a weight-stationary array about one fold per rows
-// cycles: 1/rows of the array's MACs do useful work.
+// Sr_{f+1}). The skew keeps each PE's switch to the new block behind fold f's last vector. Fold f's last result
+// leaves at start_f + T + Sr_f + Sc_f - 2 (tau from its start without the load), and the product ends with the
+// latest of them: start_0 = Sr_0 and
+//   start_f = Sr_0 + sum over g = 1 .. f of max(T, Sr_g),   end = max over f of (start_f + T + Sr_f + Sc_f - 2).
+// Not always the last fold: an edge block of a few rows after a full one finishes before the full one has
+// drained (on R rows, Sr = R + 1 at T = 1: fold 0 ends at 2R + Sc - 1, fold 1 at R + Sc). Starts grow with f, so
+// the latest fold of each (row-block, column-block) kind is the only candidate of its kind: the last and the
+// second-to-last row block of the last and the second-to-last column block. A single fold takes tau; at batch 1
+// (T = 1) a weight-stationary array does about one fold per rows cycles: 1/rows of its MACs do useful work.
 uint64_t systolic_cycles(uint64_t sr, uint64_t sc, uint64_t t, const ArrayShape& a) {
   const uint64_t nr = ceil_div(sr, a.rows), nc = ceil_div(sc, a.cols);
   const uint64_t er = sr - (nr - 1) * a.rows, ec = sc - (nc - 1) * a.cols;
   if (!a.double_buffered) return 2 * nc * sr + nr * sc + nr * nc * t - 2 * nr * nc;
   const auto step = [t](uint64_t rows) { return rows > t ? rows : t; };
-  const uint64_t first = nr == 1 ? er : a.rows;
-  const uint64_t all_steps = nc * ((nr - 1) * step(a.rows) + step(er));
-  return first + all_steps - step(first) + t + er + ec - 2;
+  const auto rows_of = [&](uint64_t i) { return i == nr - 1 ? er : a.rows; };
+  const auto cols_of = [&](uint64_t j) { return j == nc - 1 ? ec : a.cols; };
+  const uint64_t block_steps = (nr - 1) * step(a.rows) + step(er);  // the steps of one column block's folds
+  const uint64_t first = rows_of(0);
+  // Fold (column block j, row block i): start = Sr_0 + steps of folds 0 .. f, less fold 0's own step.
+  const auto start = [&](uint64_t j, uint64_t i) {
+    const uint64_t within = i == nr - 1 ? block_steps : (i + 1) * step(a.rows);
+    return first + j * block_steps + within - step(first);
+  };
+  uint64_t end = 0;
+  for (uint64_t j = nc >= 2 ? nc - 2 : 0; j < nc; ++j) {
+    for (uint64_t i = nr >= 2 ? nr - 2 : 0; i < nr; ++i) {
+      end = std::max(end, start(j, i) + t + rows_of(i) + cols_of(j) - 2);
+    }
+  }
+  return end;
 }
 
 // The GEMV engine: `rows` lanes, each a dot product of `cols` MACs a cycle into an adder tree. An output (one

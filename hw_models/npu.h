@@ -65,21 +65,22 @@ NpuConfig read_npu_config(ConfigSection& section);
 // (codes, table and bias) does not fit one tile buffer.
 void check_tiles_fit(const NpuConfig& config, const std::vector<workloads::Op>& ops, const std::string& npu_file);
 
-// What the NPU counts for one operator class (workloads::OpClass) while the core works on its operators. The
-// core runs operators one after another, so its time splits exactly over the classes; the units behind it (DRAM,
-// dequantizer) run ahead of it, so their busy time is counted over the window in which the core was on the class.
+// What the NPU counts for one operator class (workloads::OpClass): the core's time on the class's operators (it
+// runs operators one after another, so its time splits exactly over the classes) and each unit's work on them.
+// Elementwise vector work that overlaps the linear before it counts with that linear's class, whose time holds it.
 struct OpClassCounters {
   uint64_t time_ps = 0;          // the core's time on the class's operators, waits for data included
   uint64_t compute_wait_ps = 0;  // of which the core waited for a tile
   uint64_t macs = 0;
-  uint64_t array_busy_cycles = 0;   // MAC array or GEMV engine cycles
-  uint64_t pe_busy_cycles = 0;      // PEs x busy cycles of the array that ran them (utilisation's denominator)
-  uint64_t vector_busy_cycles = 0;  // the class's own vector work, also where it overlapped an earlier operator
+  uint64_t array_busy_cycles = 0;                      // systolic MAC array cycles
+  uint64_t gemv_busy_cycles = 0;                       // GEMV engine cycles
+  uint64_t pe_busy_cycles = 0;                         // PEs x busy cycles (utilisation's denominator)
+  uint64_t vector_busy_cycles = 0;                     // vector-unit cycles
+  uint64_t dequant_busy_cycles = 0;                    // dequantizer cycles on the class's tiles
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // the class's own bytes on the bus (whole bursts)
-  uint64_t dram_busy_ps = 0;         // DRAM data-bus time, summed over channels, while the core was on the class
-  uint64_t dequant_busy_cycles = 0;  // dequantizer cycles while the core was on the class
 };
 using ClassCounters = std::array<OpClassCounters, workloads::kOpClasses>;  // indexed by workloads::OpClass
+void add_counters(OpClassCounters* to, const OpClassCounters& d);          // field by field
 
 // What the NPU counts while it runs, summed over a stretch of time.
 struct PhaseCounters {

@@ -53,27 +53,23 @@ PhaseCounters NpuTop::snapshot() const {
 }
 
 void NpuTop::open_window(workloads::OpClass op_class) {
-  window_ = {true,
-             static_cast<size_t>(op_class),
-             TimedTileQueue::now_ps(),
-             compute_wait_ps_,
-             dram_->stats().busy_ps,
-             dequantizer_.busy_cycles()};
+  window_ = {true, static_cast<size_t>(op_class), TimedTileQueue::now_ps(), compute_wait_ps_};
 }
 
 ClassCounters NpuTop::window_partial() const {
   ClassCounters c = by_class_;
+  for (size_t k = 0; k < c.size(); ++k) c[k].dequant_busy_cycles = dequantizer_.class_busy_cycles()[k];
   if (!window_.open) return c;
   OpClassCounters& w = c[window_.op_class];
   w.time_ps += TimedTileQueue::now_ps() - window_.start_ps;
   w.compute_wait_ps += compute_wait_ps_ - window_.compute_wait_ps;
-  w.dram_busy_ps += dram_->stats().busy_ps - window_.dram_busy_ps;
-  w.dequant_busy_cycles += dequantizer_.busy_cycles() - window_.dequant_busy_cycles;
   return c;
 }
 
 void NpuTop::close_window() {
-  by_class_ = window_partial();
+  OpClassCounters& w = by_class_[window_.op_class];
+  w.time_ps += TimedTileQueue::now_ps() - window_.start_ps;
+  w.compute_wait_ps += compute_wait_ps_ - window_.compute_wait_ps;
   window_.open = false;
 }
 
@@ -110,14 +106,14 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     }
     array.execute(cycles, tile.macs);
     mine.macs += tile.macs;
-    mine.array_busy_cycles += cycles;
+    (&array == &gemv_engine_ ? mine.gemv_busy_cycles : mine.array_busy_cycles) += cycles;
     mine.pe_busy_cycles += cycles * pes;
     if (overlapped_cycles > 0) {
       const uint64_t vector =
           share(overlapped_cycles, rows_before + tile.rows, op.n) - share(overlapped_cycles, rows_before, op.n);
       rows_before += tile.rows;
       vector_unit_.issue(vector);
-      by_class_[static_cast<size_t>(overlapped->op_class)].vector_busy_cycles += vector;
+      mine.vector_busy_cycles += vector;  // in this class's time
     }
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
     if (mark_tiles) {

@@ -25,11 +25,10 @@ class NpuTop : public sc_core::sc_module {
   void execute(const workloads::Op& op, const workloads::Op* overlapped);
   MacArray& array_for(const workloads::Op& op);
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
-  // The window in which the core works on one operator: its time, waits and the busy time of the units behind
-  // it go to the operator's class.
+  // The window in which the core works on one operator: its time and waits go to the operator's class.
   void open_window(workloads::OpClass op_class);
   void close_window();
-  ClassCounters window_partial() const;  // by_class_ with the open window's share so far
+  ClassCounters window_partial() const;  // by_class_ with the open window's share so far, and the dequantizer's
 
   const NpuConfig config_;
   IWorkSource& source_;
@@ -47,7 +46,7 @@ class NpuTop : public sc_core::sc_module {
   struct Window {
     bool open = false;
     size_t op_class = 0;
-    uint64_t start_ps = 0, compute_wait_ps = 0, dram_busy_ps = 0, dequant_busy_cycles = 0;
+    uint64_t start_ps = 0, compute_wait_ps = 0;
   } window_;
   const workloads::Op* overlapped_ = nullptr;  // the vector operator whose work is already on the vector unit
   uint64_t writes_done_ps_ = 0;                // latest completion of a posted KV-cache write

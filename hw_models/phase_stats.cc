@@ -10,6 +10,21 @@ namespace npusim::hw {
 
 namespace {
 
+// Applies f(field of x, field of y) to every counter of an operator class, in declaration order.
+template <class A, class B, class F>
+void each_class_counter(A& x, B& y, F&& f) {
+  f(x.time_ps, y.time_ps);
+  f(x.compute_wait_ps, y.compute_wait_ps);
+  f(x.macs, y.macs);
+  f(x.array_busy_cycles, y.array_busy_cycles);
+  f(x.gemv_busy_cycles, y.gemv_busy_cycles);
+  f(x.pe_busy_cycles, y.pe_busy_cycles);
+  f(x.vector_busy_cycles, y.vector_busy_cycles);
+  f(x.dequant_busy_cycles, y.dequant_busy_cycles);
+  f(x.dram_read_bytes, y.dram_read_bytes);
+  f(x.dram_write_bytes, y.dram_write_bytes);
+}
+
 // Applies f(field of a, field of b) to every counter of the struct, in declaration order.
 template <class A, class B, class F>
 void each_counter(A& a, B& b, F&& f) {
@@ -35,23 +50,14 @@ void each_counter(A& a, B& b, F&& f) {
   f(a.table_loads, b.table_loads);
   f(a.compute_wait_ps, b.compute_wait_ps);
   f(a.buffer_stall_ps, b.buffer_stall_ps);
-  for (size_t c = 0; c < a.by_class.size(); ++c) {
-    auto& x = a.by_class[c];
-    auto& y = b.by_class[c];
-    f(x.time_ps, y.time_ps);
-    f(x.compute_wait_ps, y.compute_wait_ps);
-    f(x.macs, y.macs);
-    f(x.array_busy_cycles, y.array_busy_cycles);
-    f(x.pe_busy_cycles, y.pe_busy_cycles);
-    f(x.vector_busy_cycles, y.vector_busy_cycles);
-    f(x.dram_read_bytes, y.dram_read_bytes);
-    f(x.dram_write_bytes, y.dram_write_bytes);
-    f(x.dram_busy_ps, y.dram_busy_ps);
-    f(x.dequant_busy_cycles, y.dequant_busy_cycles);
-  }
+  for (size_t c = 0; c < a.by_class.size(); ++c) each_class_counter(a.by_class[c], b.by_class[c], f);
 }
 
 }  // namespace
+
+void add_counters(OpClassCounters* to, const OpClassCounters& d) {
+  each_class_counter(*to, d, [](uint64_t& x, uint64_t v) { x += v; });
+}
 
 PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters& after) {
   PhaseCounters d = after;

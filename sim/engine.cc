@@ -5,6 +5,7 @@
 
 #include "hw_models/dram/address_mapping.h"
 #include "hw_models/tiling.h"
+#include "sim/breakdown.h"
 #include "sim/fast_path.h"
 
 namespace npusim::sim {
@@ -225,6 +226,8 @@ class RunWorkSource : public hw::IWorkSource {
     r.dram_refreshes += s.dram_refreshes;
     r.dram_command_energy_pj += s.dram_energy_pj;
     r.buffer_stall_ps += s.buffer_stall_ps;
+    hw::ClassCounters& by_class = step_ == 0 ? r.prefill_by_class : r.decode_by_class;
+    for (size_t c = 0; c < by_class.size(); ++c) hw::add_counters(&by_class[c], s.by_class[c]);
     hw::add_scaled(&totals_, s, 1.0);
     previous_key_ = step_ == 0 ? std::string() : step_key_;
     ++step_;
@@ -356,6 +359,9 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
     r.dram_utilisation = ratio(static_cast<double>(r.dram_read_bytes + r.dram_write_bytes),
                                results->peak_dram_bytes_per_s * total_s);
     r.mac_utilisation = ratio(static_cast<double>(r.mac_busy_cycles), static_cast<double>(r.total_ps) / period_ps);
+    r.decode_dram_utilisation =
+        ratio(static_cast<double>(r.decode_dram_bytes), results->peak_dram_bytes_per_s * decode_s);
+    r.bound = bound_name(run_shares(r, run.npu));
     r.memory_stall_share = ratio(static_cast<double>(r.compute_wait_ps), static_cast<double>(r.total_ps));
     r.compute_stall_share = ratio(static_cast<double>(r.buffer_stall_ps), static_cast<double>(r.total_ps));
     r.dram_row_hit_rate = ratio(static_cast<double>(r.dram_row_hits),

@@ -35,11 +35,14 @@ struct ConfigResult {
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
   double dram_command_energy_pj = 0, decode_dram_command_energy_pj = 0;
   double decode_bits_sum = 0;
+  hw::ClassCounters prefill_by_class{}, decode_by_class{};  // where the time went, by operator class
   std::vector<RequestResult> per_request;
 
   // Derived after the run (see derive_metrics).
   double samples_per_s = 0, decode_tokens_per_s = 0, ttft_ms = 0, tpot_ms = 0, mean_decode_bits = 0;
   double dram_bytes_per_token = 0, dram_utilisation = 0, mac_utilisation = 0;
+  double decode_dram_utilisation = 0;   // the decode steps' bytes over peak bandwidth x their time
+  std::string bound;                    // the unit busiest over the run (sim/breakdown.h)
   double memory_stall_share = 0;        // share of the time the compute units waited for data
   double compute_stall_share = 0;       // share of the time the DRAM idled because no SRAM buffer was free
   double dram_row_hit_rate = 0;         // hits / bursts (command model; 0 for the channel model)

@@ -25,13 +25,18 @@ int stack_layers(const std::vector<Op>& ops) {
   return layers;
 }
 
-// What is known without simulating: bus bytes, bus time, MACs and tiles.
+// What is known without simulating: bus bytes, bus time, MACs and tiles (bytes and MACs also by class).
 void copy_exact(const hw::PhaseStats& from, hw::PhaseStats* to) {
   to->dram_read_bytes = from.dram_read_bytes;
   to->dram_write_bytes = from.dram_write_bytes;
   to->dram_busy_ps = from.dram_busy_ps;
   to->macs = from.macs;
   to->tiles = from.tiles;
+  for (size_t c = 0; c < to->by_class.size(); ++c) {
+    to->by_class[c].dram_read_bytes = from.by_class[c].dram_read_bytes;
+    to->by_class[c].dram_write_bytes = from.by_class[c].dram_write_bytes;
+    to->by_class[c].macs = from.by_class[c].macs;
+  }
   to->layer_ends.clear();
   to->op_tiles.clear();
 }
@@ -49,8 +54,13 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, u
   s.dram_read_bytes = bytes.read_bytes;
   s.dram_write_bytes = bytes.write_bytes;
   s.dram_busy_ps = (bytes.read_bytes + bytes.write_bytes) / npu.dram.burst_bytes() * npu.dram.burst_ps();
+  for (size_t c = 0; c < s.by_class.size(); ++c) {
+    s.by_class[c].dram_read_bytes = bytes.class_read_bytes[c];
+    s.by_class[c].dram_write_bytes = bytes.class_write_bytes[c];
+  }
   for (const Op& op : full) {
     s.macs += op.macs;
+    s.by_class[static_cast<size_t>(op.op_class)].macs += op.macs;
     s.tiles += plan_of(npu, op).tiles;
   }
   return s;

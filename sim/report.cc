@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "sim/breakdown.h"
 
 namespace npusim::sim {
 
@@ -26,6 +27,7 @@ std::vector<Metric> metrics_of(const ConfigResult& r) {
       {"mean_decode_bits", r.mean_decode_bits},
       {"dram_bytes_per_token", r.dram_bytes_per_token},
       {"dram_utilisation", r.dram_utilisation},
+      {"decode_dram_utilisation", r.decode_dram_utilisation},
       {"mac_utilisation", r.mac_utilisation},
       {"memory_stall_share", r.memory_stall_share},
       {"compute_stall_share", r.compute_stall_share},
@@ -98,17 +100,17 @@ std::string results_table(const RunResults& results) {
     if (r.trace_file != trace) {
       trace = r.trace_file;
       out += fmt::format("\n{} on {} ({} requests, trace {})\n", r.model, r.task, r.requests, r.trace_file);
-      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>9} {:>6} {:>6} {:>9} {:>9} {:>8}\n",
+      out += fmt::format("{:<12} {:>9} {:>10} {:>9} {:>9} {:>6} {:>10} {:>9} {:>6} {:>6} {:>9} {:>9} {:>8}  {}\n",
                          "config", "samples/s", "decode t/s", "TTFT ms", "TPOT ms", "bits", "MB/token", "mJ/token",
-                         "DRAM%", "MAC%", "vs fp16", "vs unif", "TPOT x16");
+                         "DRAM%", "MAC%", "vs fp16", "vs unif", "TPOT x16", "bound");
     }
     out += fmt::format(
         "{:<12} {:>9.3f} {:>10.1f} {:>9.3f} {:>9.4f} {:>6.2f} {:>10.2f} {:>9.2f} {:>6.1f} {:>6.1f} {:>9} {:>9} "
-        "{:>8}\n",
+        "{:>8}  {}\n",
         r.configuration, r.samples_per_s, r.decode_tokens_per_s, r.ttft_ms, r.tpot_ms, r.mean_decode_bits,
         r.dram_bytes_per_token / 1e6, r.dram_energy_per_token_mj, 100 * r.dram_utilisation,
         100 * r.mac_utilisation, speedup_text(r.speedup_over_fp16), speedup_text(r.speedup_over_uniform),
-        speedup_text(r.tpot_speedup_over_fp16));
+        speedup_text(r.tpot_speedup_over_fp16), r.bound);
   }
   return out;
 }
@@ -185,6 +187,8 @@ std::string results_json(const RunConfig& run, const RunResults& results) {
     item["bits"] = r.bits;
     for (const Metric& m : metrics_of(r)) item["metrics"][m.name] = m.value;
     for (const Counter& c : counters_of(r)) item["counters"][c.name] = c.value;
+    item["bound"] = r.bound;
+    item["breakdown"] = breakdown_json(r, run.npu);
     json reqs = json::array();
     for (const RequestResult& q : r.per_request) {
       reqs.push_back({{"id", q.id},

@@ -1,7 +1,8 @@
-// `npusim report RESULTS_DIR [--format table|csv|json|markdown] [--plot DIR]`: any run's results.json as one row
-// per (model, task, configuration), with the figures a paper table needs; when the run named published figures
-// (run field `reference`), each bar beside its published value with the relative error, and a summary of how
-// many speedups lie within 15% and whether PMPD beats uniform where the publication says it does.
+// `npusim report RESULTS_DIR [--format table|csv|json|markdown] [--plot DIR] [--breakdown]`: any run's
+// results.json as one row per (model, task, configuration), with the figures a paper table needs; when the run
+// named published figures (run field `reference`), each bar beside its published value with the relative error,
+// and a summary of how many speedups lie within 15% and whether PMPD beats uniform where the publication says it
+// does.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "sim/breakdown.h"
 #include "sim/commands.h"
 #include "sim/reference.h"
 #include "sim/report.h"
@@ -311,7 +313,10 @@ int report_command(const std::vector<std::string>& args) {
   po::options_description flags("npusim report RESULTS_DIR");
   flags.add_options()("results", po::value<std::string>(), "a run's results folder (or its results.json)")(
       "format", po::value<std::string>()->default_value("table"), "table, csv, json or markdown")(
-      "plot", po::value<std::string>(), "also draw the charts of plots/ into this folder (PNG and SVG)");
+      "plot", po::value<std::string>(), "also draw the charts of plots/ into this folder (PNG and SVG)")(
+      "breakdown", po::bool_switch(),
+      "with --format table: also where the time goes, per configuration, phase kind and operator class, with the "
+      "unit that bounded each");
   po::positional_options_description pos;
   pos.add("results", 1);
   const po::variables_map vm = parse_flags("report", args, flags, pos);
@@ -332,6 +337,11 @@ int report_command(const std::vector<std::string>& args) {
   const Report rep = read_report(path);
   if (format == "table") {
     std::cout << as_table(rep, false);
+    if (vm["breakdown"].as<bool>()) {
+      std::cout
+          << "\nWhere the time goes (busy shares while the core was on each class; bound: the busiest unit)\n"
+          << breakdown_table(nlohmann::ordered_json::parse(read_file(path)), path);
+    }
   } else if (format == "markdown") {
     std::cout << as_table(rep, true);
   } else if (format == "csv") {

@@ -1,11 +1,12 @@
 // Exact fold cycles of the compute arrays (hw_models/mac_dataflow.cc), each figure derived in the comment beside
 // it from SCALE-Sim's per-fold tau = 2 Sr + Sc + T - 2 and the double-buffered recurrence start_{f+1} = start_f +
-// max(T, Sr_{f+1}), end = start_last + T + Sr_last + Sc_last - 2 (Sr, Sc, T: WS = K, N, M; OS = M, N, K; IS =
-// K, M, N; column blocks outer, row blocks inner).
+// max(T, Sr_{f+1}), end = the latest of start_f + T + Sr_f + Sc_f - 2 (Sr, Sc, T: WS = K, N, M; OS = M, N, K;
+// IS = K, M, N; column blocks outer, row blocks inner).
 #include "hw_models/mac_dataflow.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace npusim::hw {
@@ -48,6 +49,48 @@ TEST(MacDataflow, FoldsAboveTheArray) {
   // ends 32 + 1 + 4 + 8 - 2 = 43. One after another: 8 x (8 + 8 + 1 - 2) = 120.
   EXPECT_EQ(gemm_cycles(array(Dataflow::kWeightStationary, 4, 8), {1, 16, 16}), 43u);
   EXPECT_EQ(gemm_cycles(array(Dataflow::kWeightStationary, 4, 8, false), {1, 16, 16}), 120u);
+}
+
+TEST(MacDataflow, AnEdgeBlockCanFinishBeforeTheFullBlockBeforeIt) {
+  // WS 4x4, M=1, K=5, N=4: Sr 5 in row blocks 4, 1; T 1. Fold 0 starts at 4 (its load) and its last result
+  // leaves at 4 + 1 + 4 + 4 - 2 = 11; fold 1 (one row) starts at 4 + max(1, 1) = 5 and ends at 5 + 1 + 1 + 4 - 2
+  // = 9, before fold 0 has drained: the product ends at 11.
+  EXPECT_EQ(gemm_cycles(array(Dataflow::kWeightStationary, 4, 4), {1, 5, 4}), 11u);
+  // With an 8-row array the same product is one fold of Sr 5: tau = 10 + 4 + 1 - 2 = 13. The taller array is
+  // slower here: the 5-deep skew and load outweigh the fold it saves.
+  EXPECT_EQ(gemm_cycles(array(Dataflow::kWeightStationary, 8, 4), {1, 5, 4}), 13u);
+}
+
+// The double-buffered recurrence walked fold by fold (column blocks outer, row blocks inner): the reference the
+// closed form's candidates must reproduce.
+uint64_t walked_folds(const ArrayShape& a, uint64_t sr, uint64_t sc, uint64_t t) {
+  uint64_t start = 0, end = 0;
+  bool first = true;
+  for (uint64_t c0 = 0; c0 < sc; c0 += a.cols) {
+    for (uint64_t r0 = 0; r0 < sr; r0 += a.rows) {
+      const uint64_t rows = std::min(a.rows, sr - r0), cols = std::min(a.cols, sc - c0);
+      start = first ? rows : start + std::max(t, rows);
+      first = false;
+      end = std::max(end, start + t + rows + cols - 2);
+    }
+  }
+  return end;
+}
+
+TEST(MacDataflow, ClosedFormIsTheFoldRecurrence) {
+  for (const uint64_t rows : {1u, 3u, 4u, 8u}) {
+    for (const uint64_t cols : {1u, 3u, 8u}) {
+      const ArrayShape a = array(Dataflow::kWeightStationary, rows, cols);
+      for (uint64_t m = 1; m <= 9; m += 2) {
+        for (uint64_t k = 1; k <= 20; ++k) {
+          for (uint64_t n = 1; n <= 20; n += 3) {
+            ASSERT_EQ(gemm_cycles(a, {m, k, n}), walked_folds(a, k, n, m))
+                << rows << "x" << cols << " M " << m << " K " << k << " N " << n;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(MacDataflow, VicunaProjectionOnA256Array) {

@@ -161,5 +161,122 @@ TEST(NpuTop, VectorOpsAndPostedWritesEndThePhase) {
   EXPECT_EQ(run_one_phase(c, {norm, write}).at(0), 108500u);
 }
 
+// The DoubleBuffering phase (4 tiles of an fp16 linear, each landing in time for the MACs: they end at 250,
+// 400, 550 and 700 ns) followed by a vector op of 240 cycles (15360 elements, one pass, on 64 lanes): the phase
+// time, the linear's and the vector op's class counters.
+struct OverlapRun {
+  uint64_t time_ps, mlp_time_ps, mlp_vector_cycles, vector_time_ps, vector_cycles, mlp_pe_cycles, mlp_macs,
+      mlp_bytes;
+};
+OverlapRun run_linear_then_vector(bool overlap, workloads::VectorFunction f) {
+  NpuConfig c = one_channel_config();
+  c.dram.read_latency_ns = 0;
+  c.dma_request_bytes = 2560;
+  c.weight_buffer_bytes = 2560;
+  c.vector_overlap_elementwise = overlap;
+  c.vector_costs[static_cast<size_t>(workloads::VectorFunction::kRmsNorm)] = {3, 1.0};
+  Op linear = testing::test_linear(640, 8, PrecisionFormat::fp16(), 30);
+  linear.op_class = workloads::OpClass::kMlp;
+  Op vec;
+  vec.name = "layer.0.vector";
+  vec.kind = OpKind::kResidual;
+  vec.vector_function = f;
+  vec.vector_elements = f == workloads::VectorFunction::kRmsNorm ? 5120 : 15360;  // 240 cycles either way
+  vec.op_class = workloads::OpClass::kVector;
+  const auto r = run_forked([c, linear, vec] {
+    ListSource source({{linear, vec}});
+    simulate(c, source);
+    const PhaseStats& s = source.done.at(0);
+    const OpClassCounters& mlp = s.by_class[static_cast<size_t>(workloads::OpClass::kMlp)];
+    const OpClassCounters& v = s.by_class[static_cast<size_t>(workloads::OpClass::kVector)];
+    return std::vector<uint64_t>{s.time_ps(), mlp.time_ps,          mlp.vector_busy_cycles,
+                                 v.time_ps,   v.vector_busy_cycles, mlp.pe_busy_cycles,
+                                 mlp.macs,    mlp.dram_read_bytes};
+  });
+  return {r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]};
+}
+
+TEST(NpuTop, ElementwiseVectorWorkOverlapsTheLinearBeforeIt) {
+  // Overlapped: the residual add's 240 cycles are shared over the 4 tiles by rows (2 of 8 each: 60 cycles), each
+  // share issued when its tile's MACs end: the vector unit runs 250-310, 400-460, 550-610 and 700-760 ns; the
+  // residual op itself only waits out the last share: the phase ends at 760 ns. The linear's class holds its 700
+  // ns and the 240 overlapped cycles; the residual's class the 60 ns wait.
+  const OverlapRun on = run_linear_then_vector(true, workloads::VectorFunction::kResidualAdd);
+  EXPECT_EQ(on.time_ps, 760000u);
+  EXPECT_EQ(on.mlp_time_ps, 700000u);
+  EXPECT_EQ(on.mlp_vector_cycles, 240u);
+  EXPECT_EQ(on.vector_time_ps, 60000u);
+  EXPECT_EQ(on.vector_cycles, 0u);
+  // The ideal array: 600 busy cycles x 256 PEs = 153600 PE-cycles for 30 x 640 x 8 = 153600 MACs (100%); the
+  // class's bytes: 8 rows x 1280 B.
+  EXPECT_EQ(on.mlp_pe_cycles, 153600u);
+  EXPECT_EQ(on.mlp_macs, 153600u);
+  EXPECT_EQ(on.mlp_bytes, 10240u);
+  // Serialised (overlap off): 700 + 240 = 940 ns, all 240 cycles in the residual's class.
+  const OverlapRun off = run_linear_then_vector(false, workloads::VectorFunction::kResidualAdd);
+  EXPECT_EQ(off.time_ps, 940000u);
+  EXPECT_EQ(off.mlp_time_ps, 700000u);
+  EXPECT_EQ(off.vector_time_ps, 240000u);
+  EXPECT_EQ(off.vector_cycles, 240u);
+  EXPECT_EQ(off.mlp_vector_cycles, 0u);
+}
+
+TEST(NpuTop, AReductionWaitsForItsWholeInput) {
+  // RMSNorm needs the whole vector before it scales: 5120 elements x 3 passes / 64 lanes = 240 cycles after the
+  // linear's 700 ns, overlap or not: 940 ns.
+  EXPECT_EQ(run_linear_then_vector(true, workloads::VectorFunction::kRmsNorm).time_ps, 940000u);
+}
+
+TEST(NpuTop, ClassCountersSplitAPhaseExactly) {
+  // A llama decode step of a small model on the one-channel NPU: the core runs operators one at a time, so the
+  // classes' times add up to the phase's up to the posted K/V writes' drain at its end (at most the two writes'
+  // bursts and their write latency: far below a microsecond); the classes' bytes are exactly what
+  // phase_bus_bytes computes from the tiles without simulating, and their MACs the operators'.
+  workloads::ModelShape m;
+  m.name = "tiny";
+  m.architecture = "llama";
+  m.hidden_size = 256;
+  m.intermediate_size = 688;
+  m.num_layers = 2;
+  m.num_heads = 4;
+  m.num_kv_heads = 4;
+  m.head_dim = 64;
+  m.vocab_size = 1000;
+  const std::vector<Op> ops =
+      workloads::lower_decode_step(m, PrecisionFormat::anyprec(3, 4), 40, workloads::LoweringOptions{});
+  NpuConfig c = one_channel_config();
+  c.gemv_lanes = 4;
+  c.gemv_macs_per_lane = 64;
+  const PhaseBusBytes exact = phase_bus_bytes(c, ops);
+  const auto r = run_forked([c, ops] {
+    ListSource source({ops});
+    simulate(c, source);
+    const PhaseStats& s = source.done.at(0);
+    std::vector<uint64_t> out{s.time_ps(), s.macs};
+    for (const OpClassCounters& k : s.by_class) {
+      out.insert(out.end(), {k.time_ps, k.dram_read_bytes, k.dram_write_bytes, k.macs, k.gemv_busy_cycles,
+                             k.array_busy_cycles});
+    }
+    return out;
+  });
+  uint64_t time_ps = 0, macs = 0;
+  for (size_t k = 0; k < workloads::kOpClasses; ++k) {
+    const uint64_t* f = &r[2 + 6 * k];
+    SCOPED_TRACE(workloads::op_class_name(static_cast<workloads::OpClass>(k)));
+    time_ps += f[0];
+    macs += f[3];
+    EXPECT_EQ(f[1], exact.class_read_bytes[k]);
+    EXPECT_EQ(f[2], exact.class_write_bytes[k]);
+    uint64_t op_macs = 0;
+    for (const Op& op : ops) op_macs += static_cast<size_t>(op.op_class) == k ? op.macs : 0;
+    EXPECT_EQ(f[3], op_macs);
+    EXPECT_EQ(f[5], 0u);  // one-token products all run on the GEMV engine
+  }
+  EXPECT_EQ(macs, r[1]);
+  EXPECT_LE(time_ps, r[0]);
+  EXPECT_LT(r[0] - time_ps, 1000000u);
+  EXPECT_GT(r[2 + 6 * static_cast<size_t>(workloads::OpClass::kMlp) + 4], 0u);  // the MLP ran on the GEMV engine
+}
+
 }  // namespace
 }  // namespace npusim::hw
