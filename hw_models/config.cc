@@ -340,6 +340,19 @@ NpuConfig read_npu_config(ConfigSection& s) {
                    "weight tile buffers; 2 is double buffering (stream one while computing one)", 2, 1, 64);
   sram.finish();
 
+  ConfigSection energy = s.section(
+      "energy",
+      "on-chip energy estimates; defaults: Horowitz, 'Computing's energy problem', ISSCC 2014, at 45 nm (scale "
+      "them for a newer node)");
+  c.mac_pj = energy.real("mac_pj", "pJ", "one fp16 multiply-accumulate (1.1 pJ multiply + 0.4 pJ add)", 1.5, 0,
+                         1e6);
+  c.sram_read_pj_per_byte =
+      energy.real("sram_read_pj_per_byte", "pJ/byte", "reading SRAM (10 pJ per 64-bit read of an 8 KB array)",
+                  1.25, 0, 1e6);
+  c.sram_write_pj_per_byte =
+      energy.real("sram_write_pj_per_byte", "pJ/byte", "writing SRAM (taken equal to a read)", 1.25, 0, 1e6);
+  energy.finish();
+
   ConfigSection dma = s.section("streamer", "the weight streamer (DMA) between DRAM and SRAM");
   c.dma_request_bytes = dma.integer("request_bytes", "bytes", "bytes per DRAM request", 4096, 32, 1 << 24);
   c.dma_max_outstanding =

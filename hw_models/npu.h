@@ -44,6 +44,7 @@ struct NpuConfig {
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;
   int64_t dma_request_bytes = 0, dma_max_outstanding = 0;
+  double mac_pj = 0, sram_read_pj_per_byte = 0, sram_write_pj_per_byte = 0;
   DramConfig dram;
 
   uint64_t core_period_ps() const;  // rounded to a whole picosecond

@@ -370,6 +370,17 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
     const double background_mw = run.npu.dram.energy.background_mw * static_cast<double>(run.npu.dram.channels);
     r.dram_energy_mj = r.dram_command_energy_pj * 1e-9 + background_mw * total_s;
     r.dram_energy_per_token_mj = ratio(r.decode_dram_command_energy_pj * 1e-9 + background_mw * decode_s, steps);
+    const hw::NpuConfig& npu = run.npu;
+    const auto on_chip_pj = [&](uint64_t macs, uint64_t read_bytes, uint64_t write_bytes) {
+      return static_cast<double>(macs) * npu.mac_pj +
+             static_cast<double>(read_bytes) * (npu.sram_write_pj_per_byte + npu.sram_read_pj_per_byte) +
+             static_cast<double>(write_bytes) * npu.sram_read_pj_per_byte;
+    };
+    r.npu_energy_mj = on_chip_pj(r.macs, r.dram_read_bytes, r.dram_write_bytes) * 1e-9;
+    hw::OpClassCounters decode;
+    for (const hw::OpClassCounters& c : r.decode_by_class) hw::add_counters(&decode, c);
+    r.npu_energy_per_token_mj =
+        ratio(on_chip_pj(decode.macs, decode.dram_read_bytes, decode.dram_write_bytes) * 1e-9, steps);
   }
   for (ConfigResult& r : results->results) {
     if (const ConfigResult* b = baseline_of(results->results, r, run.fp16_baseline)) {

@@ -48,6 +48,9 @@ struct ConfigResult {
   double dram_row_hit_rate = 0;         // hits / bursts (command model; 0 for the channel model)
   double dram_energy_mj = 0;            // commands, bits and background power over the whole run
   double dram_energy_per_token_mj = 0;  // the same over the decode steps, per decode step
+  // On chip: MACs, and SRAM traffic (each byte from DRAM written into a tile buffer and read out of it once;
+  // each byte to DRAM read out of SRAM once), over the whole run and per decode step.
+  double npu_energy_mj = 0, npu_energy_per_token_mj = 0;
   double speedup_over_fp16 = 0, speedup_over_uniform = 0;            // samples/s ratios
   double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios
 };

@@ -34,6 +34,8 @@ std::vector<Metric> metrics_of(const ConfigResult& r) {
       {"dram_row_hit_rate", r.dram_row_hit_rate},
       {"dram_energy_mj", r.dram_energy_mj},
       {"dram_energy_per_token_mj", r.dram_energy_per_token_mj},
+      {"npu_energy_mj", r.npu_energy_mj},
+      {"npu_energy_per_token_mj", r.npu_energy_per_token_mj},
       {"speedup_over_fp16", r.speedup_over_fp16},
       {"speedup_over_uniform", r.speedup_over_uniform},
       {"tpot_speedup_over_fp16", r.tpot_speedup_over_fp16},
