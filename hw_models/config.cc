@@ -338,17 +338,29 @@ NpuConfig read_npu_config(ConfigSection& s) {
   c.weight_buffers =
       sram.integer("weight_buffers", "buffers",
                    "weight tile buffers; 2 is double buffering (stream one while computing one)", 2, 1, 64);
+  // What does not fit is spilled to DRAM by the lowering's activation plan (workloads/activation_plan.cc).
+  c.activation_buffer_bytes =
+      sram.integer("activation_bytes", "bytes",
+                   "activation SRAM: the tensors between operators (residual stream, q/k/v, MLP intermediates) "
+                   "that are live at "
+                   "once; what does not fit goes through DRAM (0: unbounded, nothing spills)",
+                   0, 0, kMaxCount);
+  c.attention_scratch_bytes = sram.integer(
+      "attention_scratch_bytes", "bytes",
+      "scratch of the FlashAttention-style prefill attention: a block of queries, keys and values, its scores and "
+      "output accumulator; a KV head's K and V stay in it when they fit, else they are read again per query block "
+      "(0: unbounded)",
+      0, 0, kMaxCount);
   sram.finish();
 
   ConfigSection energy = s.section(
       "energy",
       "on-chip energy estimates; defaults: Horowitz, 'Computing's energy problem', ISSCC 2014, at 45 nm (scale "
       "them for a newer node)");
-  c.mac_pj = energy.real("mac_pj", "pJ", "one fp16 multiply-accumulate (1.1 pJ multiply + 0.4 pJ add)", 1.5, 0,
-                         1e6);
-  c.sram_read_pj_per_byte =
-      energy.real("sram_read_pj_per_byte", "pJ/byte", "reading SRAM (10 pJ per 64-bit read of an 8 KB array)",
-                  1.25, 0, 1e6);
+  c.mac_pj =
+      energy.real("mac_pj", "pJ", "one fp16 multiply-accumulate (1.1 pJ multiply + 0.4 pJ add)", 1.5, 0, 1e6);
+  c.sram_read_pj_per_byte = energy.real("sram_read_pj_per_byte", "pJ/byte",
+                                        "reading SRAM (10 pJ per 64-bit read of an 8 KB array)", 1.25, 0, 1e6);
   c.sram_write_pj_per_byte =
       energy.real("sram_write_pj_per_byte", "pJ/byte", "writing SRAM (taken equal to a read)", 1.25, 0, 1e6);
   energy.finish();

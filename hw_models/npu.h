@@ -43,6 +43,7 @@ struct NpuConfig {
   std::array<VectorCost, workloads::kVectorFunctions> vector_costs{};  // indexed by workloads::VectorFunction
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;
+  int64_t activation_buffer_bytes = 0, attention_scratch_bytes = 0;  // 0: unbounded
   int64_t dma_request_bytes = 0, dma_max_outstanding = 0;
   double mac_pj = 0, sram_read_pj_per_byte = 0, sram_write_pj_per_byte = 0;
   DramConfig dram;

@@ -135,7 +135,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
   overlapped_ = overlapped;
   // Posted writes of the new K and V rows: the core does not wait for them, but the phase ends only when they
   // land.
-  for (const ByteRange& r : kv_write_ranges(op)) {
+  for (const ByteRange& r : posted_write_ranges(op)) {
     if (r.bytes == 0) continue;
     mine.dram_write_bytes += config_.dram.bus_bytes(r.address, r.bytes);
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));

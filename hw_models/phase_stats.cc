@@ -108,7 +108,7 @@ PhaseBusBytes phase_bus_bytes(const NpuConfig& config, const std::vector<workloa
         }
       }
     }
-    for (const ByteRange& r : kv_write_ranges(op)) {
+    for (const ByteRange& r : posted_write_ranges(op)) {
       const uint64_t bytes = config.dram.bus_bytes(r.address, r.bytes);
       b.write_bytes += bytes;
       b.class_write_bytes[static_cast<size_t>(op.op_class)] += bytes;

@@ -18,6 +18,15 @@ constexpr uint64_t kAlign = kTensorAlignBytes;
 // so that a layer's cache is contiguous whatever the context length.
 constexpr uint64_t kKvBase = uint64_t{1} << 40;
 constexpr uint64_t kKvLayerStride = uint64_t{1} << 32;
+// Spilled activations live above the KV caches, one region per activation (reused by every layer, as a scratch
+// is): 64 GiB each holds 128k tokens of a 256k vocabulary's fp16 logits.
+constexpr uint64_t kSpillBase = uint64_t{1} << 41;
+constexpr uint64_t kSpillStride = uint64_t{1} << 36;
+static_assert(workloads::kSpillAlignBytes == kTensorAlignBytes, "spilled blocks keep the tensors' alignment");
+
+uint64_t spill_address(const Op& op) {
+  return kSpillBase + static_cast<uint64_t>(op.spill_tensor) * kSpillStride + op.spill_offset_bytes;
+}
 
 uint64_t align_up(uint64_t v) {
   return (v + kAlign - 1) / kAlign * kAlign;
@@ -40,15 +49,16 @@ RowBytes row_bytes(const Op& op) {
 // The stored form of a weight: an any-precision tensor is stored once at its parent precision and read at any
 // lower one, so all anyprec:b reads of one op share one placement.
 std::string storage_key(const Op& op) {
+  const std::string& name = op.weight_tensor.empty() ? op.name : op.weight_tensor;
   switch (op.format.kind) {
     case FormatKind::kAnyPrec:
-      return op.name + "@anyprec:p" + std::to_string(op.format.parent_bits);
+      return name + "@anyprec:p" + std::to_string(op.format.parent_bits);
     case FormatKind::kUniform:
-      return op.name + "@" + op.format.name();
+      return name + "@" + op.format.name();
     case FormatKind::kFp16:
       break;
   }
-  return op.name + "@fp16";
+  return name + "@fp16";
 }
 
 }  // namespace
@@ -57,8 +67,12 @@ uint64_t AddressMap::kv_base(int layer, bool value) {
   return kKvBase + static_cast<uint64_t>(std::max(layer, 0)) * kKvLayerStride + (value ? kKvLayerStride / 2 : 0);
 }
 
-std::array<ByteRange, 2> kv_write_ranges(const Op& op) {
+std::array<ByteRange, 2> posted_write_ranges(const Op& op) {
   std::array<ByteRange, 2> ranges{};
+  if (op.kind == OpKind::kSpillWrite) {
+    ranges[0] = {spill_address(op), op.spill_write_bytes};
+    return ranges;
+  }
   if (op.kind != OpKind::kKvWrite || op.kv_write_bytes == 0 || op.tokens == 0) return ranges;
   const uint64_t tensor_bytes = op.kv_write_bytes / 2;
   const uint64_t offset = (op.n - op.tokens) * (tensor_bytes / op.tokens);
@@ -67,11 +81,14 @@ std::array<ByteRange, 2> kv_write_ranges(const Op& op) {
   return ranges;
 }
 
-const OpPlacement& AddressMap::place(const Op& op) {
+OpPlacement AddressMap::place(const Op& op) {
   const std::string key = storage_key(op);
   auto it = placed_.find(key);
   if (it != placed_.end()) return it->second;
   OpPlacement p;
+  if (op.kind == OpKind::kSpillRead || op.kind == OpKind::kSpillWrite) {
+    return {spill_address(op), 0, 0, 0};  // not kept: it follows from the activation and the offset
+  }
   if (op.kind == OpKind::kAttentionScore || op.kind == OpKind::kAttentionValue || op.kind == OpKind::kKvWrite) {
     p.code_base = kv_base(op.layer, op.kind == OpKind::kAttentionValue);
     return placed_.emplace(key, p).first->second;

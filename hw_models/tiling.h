@@ -43,7 +43,7 @@ struct OpPlacement {
 // use. KV caches live in fixed per-layer regions far above the weights.
 class AddressMap {
  public:
-  const OpPlacement& place(const workloads::Op& op);
+  OpPlacement place(const workloads::Op& op);
   // Where a layer's K (value = false) or V cache starts; token t's row sits t rows further on.
   static uint64_t kv_base(int layer, bool value);
 
@@ -52,9 +52,9 @@ class AddressMap {
   std::map<std::string, OpPlacement> placed_;
 };
 
-// The posted writes of a KV-write op: the new K rows and V rows (cache positions [n - tokens, n)); empty ranges
-// when it writes nothing.
-std::array<ByteRange, 2> kv_write_ranges(const workloads::Op& op);
+// The posted writes of an op: a KV write's new K rows and V rows (cache positions [n - tokens, n)), or a spill
+// write's activation block; empty ranges when it writes nothing.
+std::array<ByteRange, 2> posted_write_ranges(const workloads::Op& op);
 
 // How an op splits into tiles that fit one SRAM weight buffer.
 struct TilePlan {

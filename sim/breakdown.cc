@@ -35,8 +35,16 @@ hw::OpClassCounters sum_of(const hw::ClassCounters& by_class) {
   return sum;
 }
 
-json entry(const hw::OpClassCounters& c, uint64_t kind_time_ps, const hw::NpuConfig& npu) {
-  const UnitShares s = class_shares(c, npu);
+uint64_t dram_bytes(const hw::OpClassCounters& c) {
+  return c.dram_read_bytes + c.dram_write_bytes;
+}
+const hw::OpClassCounters& spill_class(const hw::ClassCounters& by_class) {
+  return by_class[static_cast<size_t>(workloads::OpClass::kSpill)];
+}
+
+json entry(const hw::OpClassCounters& c, uint64_t kind_time_ps, const hw::NpuConfig& npu, double spill_fraction) {
+  UnitShares s = class_shares(c, npu);
+  s.dram_spill_fraction = spill_fraction;
   json j;
   j["time_ps"] = c.time_ps;
   j["time_share"] = share(static_cast<double>(c.time_ps), static_cast<double>(kind_time_ps));
@@ -61,10 +69,14 @@ json kind_json(const hw::ClassCounters& by_class, const hw::NpuConfig& npu) {
   for (size_t c = 0; c < by_class.size(); ++c) {
     const hw::OpClassCounters& k = by_class[c];
     if (k.time_ps == 0 && k.dram_read_bytes + k.dram_write_bytes == 0 && k.macs == 0) continue;
-    classes[workloads::op_class_name(static_cast<workloads::OpClass>(c))] = entry(k, total.time_ps, npu);
+    const bool spill = c == static_cast<size_t>(workloads::OpClass::kSpill);
+    classes[workloads::op_class_name(static_cast<workloads::OpClass>(c))] =
+        entry(k, total.time_ps, npu, spill ? 1.0 : 0.0);
   }
   kind["classes"] = std::move(classes);
-  kind["total"] = entry(total, total.time_ps, npu);
+  kind["total"] =
+      entry(total, total.time_ps, npu,
+            share(static_cast<double>(dram_bytes(spill_class(by_class))), static_cast<double>(dram_bytes(total))));
   return kind;
 }
 
@@ -84,6 +96,7 @@ std::string bound_name(const UnitShares& s) {
       best = name;
     }
   }
+  if (most == s.dram && most > 0 && s.dram_spill_fraction >= 0.5) return "SRAM spill";
   return best;
 }
 
@@ -100,8 +113,12 @@ UnitShares run_shares(const ConfigResult& r, const hw::NpuConfig& npu) {
   // including the posted writes' drain at a phase's end, which no class holds).
   hw::OpClassCounters arrays = sum_of(r.prefill_by_class);
   hw::add_counters(&arrays, sum_of(r.decode_by_class));
-  return shares(arrays, r.total_ps, r.vector_busy_cycles, r.dequant_busy_cycles,
-                static_cast<double>(r.dram_busy_ps), npu);
+  UnitShares s = shares(arrays, r.total_ps, r.vector_busy_cycles, r.dequant_busy_cycles,
+                        static_cast<double>(r.dram_busy_ps), npu);
+  s.dram_spill_fraction = share(static_cast<double>(dram_bytes(spill_class(r.prefill_by_class)) +
+                                                    dram_bytes(spill_class(r.decode_by_class))),
+                                static_cast<double>(r.dram_read_bytes + r.dram_write_bytes));
+  return s;
 }
 
 json breakdown_json(const ConfigResult& r, const hw::NpuConfig& npu) {

@@ -20,10 +20,11 @@ namespace npusim::sim {
 // Each unit's busy share of a stretch of time.
 struct UnitShares {
   double mac_array = 0, gemv_engine = 0, vector_unit = 0, dequantizer = 0, dram = 0;
+  double dram_spill_fraction = 0;  // of the stretch's DRAM bytes, the spilled activations'
 };
 
-// The busiest unit's name: "DRAM", "dequantizer", "MAC array", "GEMV engine" or "vector unit"; "-" when nothing
-// was busy.
+// The busiest unit's name: "DRAM", "dequantizer", "MAC array", "GEMV engine" or "vector unit"; "SRAM spill" when
+// the DRAM is busiest and at least half its bytes are spilled activations; "-" when nothing was busy.
 std::string bound_name(const UnitShares& shares);
 
 // The shares over one class's stretch.

@@ -119,7 +119,7 @@ class RunWorkSource : public hw::IWorkSource {
   static uint64_t layer_bytes(const std::vector<Op>& ops) {
     uint64_t bytes = 0;
     for (const Op& op : ops) {
-      if (op.layer == 0) bytes += op.dram_read_bytes() + op.kv_write_bytes;
+      if (op.layer == 0) bytes += op.dram_read_bytes() + op.dram_write_bytes();
     }
     return bytes;
   }
@@ -187,6 +187,14 @@ class RunWorkSource : public hw::IWorkSource {
   void account(const hw::PhaseStats& s) {
     ConfigResult& r = results_->results.back();
     const traces::Request& req = run_.traces[trace_].requests[request_];
+    // Activation SRAM traffic follows from the phase's operators (the lowering's activation plan), exactly.
+    const workloads::OpTotals planned = workloads::sum_ops(full_ops_);
+    r.sram_activation_read_bytes += planned.sram_activation_read_bytes;
+    r.sram_activation_write_bytes += planned.sram_activation_write_bytes;
+    if (step_ > 0) {
+      r.decode_sram_activation_read_bytes += planned.sram_activation_read_bytes;
+      r.decode_sram_activation_write_bytes += planned.sram_activation_write_bytes;
+    }
     if (step_ == 0) {
       r.per_request.push_back({req.id, req.prompt_tokens, req.decode_steps(), 0, 0, 0, bits_, {}});
       ++r.requests;
@@ -371,16 +379,24 @@ void derive_metrics(const RunConfig& run, RunResults* results) {
     r.dram_energy_mj = r.dram_command_energy_pj * 1e-9 + background_mw * total_s;
     r.dram_energy_per_token_mj = ratio(r.decode_dram_command_energy_pj * 1e-9 + background_mw * decode_s, steps);
     const hw::NpuConfig& npu = run.npu;
-    const auto on_chip_pj = [&](uint64_t macs, uint64_t read_bytes, uint64_t write_bytes) {
+    const auto on_chip_pj = [&](uint64_t macs, uint64_t read_bytes, uint64_t write_bytes, uint64_t act_read_bytes,
+                                uint64_t act_write_bytes) {
       return static_cast<double>(macs) * npu.mac_pj +
              static_cast<double>(read_bytes) * (npu.sram_write_pj_per_byte + npu.sram_read_pj_per_byte) +
-             static_cast<double>(write_bytes) * npu.sram_read_pj_per_byte;
+             static_cast<double>(write_bytes) * npu.sram_read_pj_per_byte +
+             static_cast<double>(act_read_bytes) * npu.sram_read_pj_per_byte +
+             static_cast<double>(act_write_bytes) * npu.sram_write_pj_per_byte;
     };
-    r.npu_energy_mj = on_chip_pj(r.macs, r.dram_read_bytes, r.dram_write_bytes) * 1e-9;
+    r.npu_energy_mj = on_chip_pj(r.macs, r.dram_read_bytes, r.dram_write_bytes, r.sram_activation_read_bytes,
+                                 r.sram_activation_write_bytes) *
+                      1e-9;
     hw::OpClassCounters decode;
     for (const hw::OpClassCounters& c : r.decode_by_class) hw::add_counters(&decode, c);
     r.npu_energy_per_token_mj =
-        ratio(on_chip_pj(decode.macs, decode.dram_read_bytes, decode.dram_write_bytes) * 1e-9, steps);
+        ratio(on_chip_pj(decode.macs, decode.dram_read_bytes, decode.dram_write_bytes,
+                         r.decode_sram_activation_read_bytes, r.decode_sram_activation_write_bytes) *
+                  1e-9,
+              steps);
   }
   for (ConfigResult& r : results->results) {
     if (const ConfigResult* b = baseline_of(results->results, r, run.fp16_baseline)) {

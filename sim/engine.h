@@ -35,6 +35,10 @@ struct ConfigResult {
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
   double dram_command_energy_pj = 0, decode_dram_command_energy_pj = 0;
   double decode_bits_sum = 0;
+  // Activation bytes read from and written to the activation SRAM (the lowering's activation plan; spills are
+  // DRAM bytes), over the run and over the decode steps.
+  uint64_t sram_activation_read_bytes = 0, sram_activation_write_bytes = 0;
+  uint64_t decode_sram_activation_read_bytes = 0, decode_sram_activation_write_bytes = 0;
   hw::ClassCounters prefill_by_class{}, decode_by_class{};  // where the time went, by operator class
   std::vector<RequestResult> per_request;
 
@@ -49,7 +53,8 @@ struct ConfigResult {
   double dram_energy_mj = 0;            // commands, bits and background power over the whole run
   double dram_energy_per_token_mj = 0;  // the same over the decode steps, per decode step
   // On chip: MACs, and SRAM traffic (each byte from DRAM written into a tile buffer and read out of it once;
-  // each byte to DRAM read out of SRAM once), over the whole run and per decode step.
+  // each byte to DRAM read out of SRAM once; the activations the operators read and write in the activation
+  // SRAM), over the whole run and per decode step.
   double npu_energy_mj = 0, npu_energy_per_token_mj = 0;
   double speedup_over_fp16 = 0, speedup_over_uniform = 0;            // samples/s ratios
   double tpot_speedup_over_fp16 = 0, tpot_speedup_over_uniform = 0;  // time-per-output-token ratios

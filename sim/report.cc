@@ -76,6 +76,10 @@ std::vector<Counter> counters_of(const ConfigResult& r) {
       {"dram_activates", r.dram_activates},
       {"dram_precharges", r.dram_precharges},
       {"dram_refreshes", r.dram_refreshes},
+      {"sram_activation_read_bytes", r.sram_activation_read_bytes},
+      {"sram_activation_write_bytes", r.sram_activation_write_bytes},
+      {"decode_sram_activation_read_bytes", r.decode_sram_activation_read_bytes},
+      {"decode_sram_activation_write_bytes", r.decode_sram_activation_write_bytes},
   };
 }
 

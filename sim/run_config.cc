@@ -293,6 +293,9 @@ RunConfig load_run_config(const std::string& path, const std::vector<Override>& 
   for (const Override& o : npu_sets) apply_override(npu_doc, o.assignment.substr(4), o.origin);
   ConfigSection npu(npu_doc, run.npu_file);
   run.npu = hw::read_npu_config(npu);
+  // The NPU's SRAM decides what the lowering's activation plan spills.
+  run.lowering.activation_buffer_bytes = static_cast<uint64_t>(run.npu.activation_buffer_bytes);
+  run.lowering.attention_scratch_bytes = static_cast<uint64_t>(run.npu.attention_scratch_bytes);
 
   for (std::string& f : run.model_files) {
     f = resolve(path, f);

@@ -25,10 +25,16 @@
 // still on chip, so they are not read back. kv_write stores the new token's K and V (2*kv_heads*head_dim*kv_bits/8
 // bytes).
 // Attention in a prefill of T tokens: score entries per head are T*(T+1)/2 when causal_prefill (else T*T), and
-// score and value each do heads*entries*head_dim MACs. The prompt's K and V are produced on chip tile by tile
-// (flash-attention style) and consumed from there, so prefill attention reads nothing from DRAM; kv_write stores
-// all T tokens' K and V for the decode steps that follow.
+// score and value each do heads*entries*head_dim MACs. The prompt's K and V are produced on chip and consumed from
+// there, so prefill attention reads nothing from DRAM unless the activation plan finds that they do not fit
+// (activation_plan.cc: then the FlashAttention schedule reads them back from the cache); kv_write stores all T
+// tokens' K and V for the decode steps that follow.
+//
+// Every operator also names the activations it reads and writes (Op::reads, Op::writes); the activation plan
+// decides, from the NPU's SRAM capacities in the options, which stay on chip and inserts the DRAM traffic of
+// those that do not.
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 
 #include "common/error.h"
@@ -64,6 +70,9 @@ OpClass class_of_kind(OpKind kind) {
       return OpClass::kAttentionValue;
     case OpKind::kKvWrite:
       return OpClass::kKvWrite;
+    case OpKind::kSpillRead:
+    case OpKind::kSpillWrite:
+      return OpClass::kSpill;
     default:
       return OpClass::kVector;
   }
@@ -107,6 +116,7 @@ class Lowerer {
     op.k = u(m_.vocab_size);
     op.n = u(m_.hidden_size);
     op.embedding_bytes = tokens * u(m_.hidden_size) * kFp16Bytes;
+    op.writes = {act(Activation::kStream, tokens, u(m_.hidden_size))};
   }
 
   void layer(int i, const AttentionSpan& a) {
@@ -117,9 +127,14 @@ class Lowerer {
     const bool out_bias = m_.attention_bias && m_.architecture != "stablelm";
 
     norm(p + "input_norm", i, t);
-    linear(p + "attn.q_proj", OpClass::kQkv, i, t, hidden, q_width, f_, m_.attention_bias);
-    linear(p + "attn.k_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias);
-    linear(p + "attn.v_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias);
+    linear(p + "attn.q_proj", OpClass::kQkv, i, t, hidden, q_width, f_, m_.attention_bias, Activation::kNormed,
+           Activation::kQ);
+    linear(p + "attn.k_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias, Activation::kNormed,
+           Activation::kK);
+    linear(p + "attn.v_proj", OpClass::kQkv, i, t, hidden, kv_width, f_, m_.attention_bias, Activation::kNormed,
+           Activation::kV);
+    const ActivationUse q = act(Activation::kQ, t, q_width), k = act(Activation::kK, t, kv_width);
+    const ActivationUse v = act(Activation::kV, t, kv_width);
     const uint64_t rotated = rotary_dim(m_);
     if (rotated > 0) {
       Op& op = add(p + "attn.rope", OpKind::kRope, i, t);
@@ -127,31 +142,37 @@ class Lowerer {
       op.heads = u(m_.num_heads + m_.num_kv_heads);
       op.vector_function = VectorFunction::kRope;
       op.vector_elements = t * op.heads * rotated;
+      op.reads = {q, k};  // rotated in place
+      op.writes = {q, k};
     }
     Op& write = attention_op(p + "attn.kv_write", OpKind::kKvWrite, i, a);
     write.heads = u(m_.num_kv_heads);
     write.kv_write_bytes = kKvTensors * kv_bytes(t);
+    write.reads = {k, v};
     Op& score = attention_op(p + "attn.score", OpKind::kAttentionScore, i, a);
     score.macs = u(m_.num_heads) * a.score_entries * u(m_.head_dim);
     score.kv_read_bytes = kv_bytes(a.kv_read_tokens);
+    score.reads = {q, k};
     Op& softmax = attention_op(p + "attn.softmax", OpKind::kSoftmax, i, a);
     softmax.vector_function = VectorFunction::kSoftmax;
     softmax.vector_elements = u(m_.num_heads) * a.score_entries;
     Op& value = attention_op(p + "attn.value", OpKind::kAttentionValue, i, a);
     value.macs = u(m_.num_heads) * a.score_entries * u(m_.head_dim);
     value.kv_read_bytes = kv_bytes(a.kv_read_tokens);
+    value.reads = {v};
+    value.writes = {act(Activation::kAttnOut, t, q_width)};
     linear(p + (m_.architecture == "phi" ? "attn.dense" : "attn.o_proj"), OpClass::kOutProj, i, t, q_width, hidden,
-           f_, out_bias);
+           f_, out_bias, Activation::kAttnOut, Activation::kProjOut);
 
     if (m_.parallel_block) {
       mlp(p, i, t);
       // Residual stream + attention output + MLP output: two adds per element.
-      residual(p + "residual", i, t, 2);
+      residual(p + "residual", i, t, {Activation::kProjOut, Activation::kMlpOut});
     } else {
-      residual(p + "attn_residual", i, t, 1);
+      residual(p + "attn_residual", i, t, {Activation::kProjOut});
       norm(p + "post_attention_norm", i, t);
       mlp(p, i, t);
-      residual(p + "mlp_residual", i, t, 1);
+      residual(p + "mlp_residual", i, t, {Activation::kMlpOut});
     }
   }
 
@@ -159,10 +180,10 @@ class Lowerer {
     norm("final_norm", -1, tokens);
     const PrecisionFormat lm_format = o_.quantize_lm_head ? f_ : PrecisionFormat::fp16();
     linear("lm_head", OpClass::kLmHead, -1, tokens, u(m_.hidden_size), u(m_.vocab_size), lm_format,
-           m_.lm_head_bias);
+           m_.lm_head_bias, Activation::kNormed, Activation::kLogits);
   }
 
-  std::vector<Op> take() { return std::move(ops_); }
+  std::vector<Op> take() { return plan_activations(std::move(ops_), m_, o_); }
 
  private:
   Op& add(std::string name, OpKind kind, int layer, uint64_t tokens) {
@@ -176,12 +197,19 @@ class Lowerer {
     return ops_.back();
   }
 
+  // An activation of `tokens` rows of `width` fp16 elements.
+  static ActivationUse act(Activation a, uint64_t tokens, uint64_t width) {
+    return {a, tokens * width * kFp16Bytes};
+  }
+
   void linear(std::string name, OpClass op_class, int layer, uint64_t tokens, uint64_t k, uint64_t n,
-              const PrecisionFormat& format, bool biased) {
+              const PrecisionFormat& format, bool biased, Activation in, Activation out) {
     Op& op = add(std::move(name), OpKind::kLinear, layer, tokens);
     op.op_class = op_class;
     op.format = format;
     shape_linear(&op, k, n, biased);
+    op.reads = {act(in, tokens, k)};
+    op.writes = {act(out, tokens, n)};
   }
 
   // Norm weights (and LayerNorm's bias) are fp16 vectors streamed like biases, so they count as bias_bytes.
@@ -192,29 +220,44 @@ class Lowerer {
     op.bias_bytes = (layernorm ? 2 : 1) * u(m_.hidden_size) * kFp16Bytes;
     op.vector_function = layernorm ? VectorFunction::kLayerNorm : VectorFunction::kRmsNorm;
     op.vector_elements = tokens * u(m_.hidden_size);
+    op.reads = {act(Activation::kStream, tokens, u(m_.hidden_size))};
+    op.writes = {act(Activation::kNormed, tokens, u(m_.hidden_size))};
   }
 
   void mlp(const std::string& p, int i, uint64_t t) {
     const uint64_t hidden = u(m_.hidden_size), inter = u(m_.intermediate_size);
     const bool gelu = m_.mlp == "gelu";
     if (gelu) {
-      linear(p + "mlp.fc1", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
+      linear(p + "mlp.fc1", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias, Activation::kNormed,
+             Activation::kGate);
     } else {
-      linear(p + "mlp.gate_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
-      linear(p + "mlp.up_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias);
+      linear(p + "mlp.gate_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias, Activation::kNormed,
+             Activation::kGate);
+      linear(p + "mlp.up_proj", OpClass::kMlp, i, t, hidden, inter, f_, m_.mlp_bias, Activation::kNormed,
+             Activation::kUp);
     }
-    Op& act = add(p + "mlp.act", OpKind::kActivation, i, t);
-    act.k = inter;
-    act.vector_function = gelu ? VectorFunction::kGelu : VectorFunction::kSwiGlu;
-    act.vector_elements = t * inter;
-    linear(p + (gelu ? "mlp.fc2" : "mlp.down_proj"), OpClass::kMlp, i, t, inter, hidden, f_, m_.mlp_bias);
+    Op& fn = add(p + "mlp.act", OpKind::kActivation, i, t);
+    fn.k = inter;
+    fn.vector_function = gelu ? VectorFunction::kGelu : VectorFunction::kSwiGlu;
+    fn.vector_elements = t * inter;
+    fn.reads = {act(Activation::kGate, t, inter)};
+    if (!gelu) fn.reads[1] = act(Activation::kUp, t, inter);
+    fn.writes = {act(Activation::kAct, t, inter)};
+    linear(p + (gelu ? "mlp.fc2" : "mlp.down_proj"), OpClass::kMlp, i, t, inter, hidden, f_, m_.mlp_bias,
+           Activation::kAct, Activation::kMlpOut);
   }
 
-  void residual(std::string name, int layer, uint64_t tokens, uint64_t adds) {
+  // The residual stream plus `addends`, in place.
+  void residual(std::string name, int layer, uint64_t tokens, std::initializer_list<Activation> addends) {
     Op& op = add(std::move(name), OpKind::kResidual, layer, tokens);
     op.k = u(m_.hidden_size);
     op.vector_function = VectorFunction::kResidualAdd;
-    op.vector_elements = tokens * u(m_.hidden_size) * adds;
+    op.vector_elements = tokens * u(m_.hidden_size) * addends.size();
+    const ActivationUse stream = act(Activation::kStream, tokens, u(m_.hidden_size));
+    op.reads = {stream};
+    size_t slot = 1;
+    for (const Activation a : addends) op.reads[slot++] = act(a, tokens, u(m_.hidden_size));
+    op.writes = {stream};
   }
 
   Op& attention_op(std::string name, OpKind kind, int layer, const AttentionSpan& a) {
@@ -260,6 +303,10 @@ const char* op_kind_name(OpKind kind) {
       return "activation";
     case OpKind::kResidual:
       return "residual";
+    case OpKind::kSpillRead:
+      return "spill_read";
+    case OpKind::kSpillWrite:
+      return "spill_write";
   }
   return "unknown";
 }
@@ -335,6 +382,8 @@ const char* op_class_name(OpClass c) {
       return "lm_head";
     case OpClass::kVector:
       return "vector";
+    case OpClass::kSpill:
+      return "spill";
   }
   return "unknown";
 }
@@ -350,6 +399,10 @@ OpTotals sum_ops(const std::vector<Op>& ops) {
     t.kv_write_bytes += op.kv_write_bytes;
     t.macs += op.macs;
     t.vector_elements += op.vector_elements;
+    t.spill_read_bytes += op.spill_read_bytes;
+    t.spill_write_bytes += op.spill_write_bytes;
+    t.sram_activation_read_bytes += op.sram_activation_read_bytes;
+    t.sram_activation_write_bytes += op.sram_activation_write_bytes;
   }
   return t;
 }

@@ -3,6 +3,7 @@
 // MAC counts. hw_models/ executes these lists; nothing here knows about time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -86,6 +87,8 @@ enum class OpKind {
   kSoftmax,         // attention softmax on the vector unit
   kActivation,      // SiLU*gate or GELU on the vector unit
   kResidual,        // residual add on the vector unit
+  kSpillRead,       // an activation that did not fit on chip read back from DRAM (activation plan)
+  kSpillWrite,      // an activation that does not fit on chip written to DRAM (activation plan)
 };
 const char* op_kind_name(OpKind kind);
 
@@ -117,9 +120,38 @@ enum class OpClass {
   kMlp,             // the MLP's linears
   kLmHead,          // the output projection to the vocabulary
   kVector,          // norms, RoPE, softmax, activations, residual adds
+  kSpill,           // activations moved between SRAM and DRAM because they did not fit on chip
 };
-constexpr int kOpClasses = 9;
+constexpr int kOpClasses = 10;
 const char* op_class_name(OpClass c);  // "embedding", "qkv", "attn_score", ... (stable: used in results.json)
+
+// The activation tensors that flow between the operators of one phase (tokens x width, fp16). The lowering names
+// the ones each operator reads and writes; the activation plan (activation_plan.cc) decides which stay in the
+// NPU's activation SRAM and which go through DRAM. An id is reused by every layer: writing a tensor that the
+// operator does not also read starts a new value of it.
+enum class Activation {
+  kNone,
+  kStream,   // the residual stream (tokens x hidden)
+  kNormed,   // a norm's output (tokens x hidden)
+  kQ,        // queries (tokens x heads x head_dim)
+  kK,        // keys (tokens x kv_heads x head_dim)
+  kV,        // values
+  kAttnOut,  // attention output (tokens x heads x head_dim)
+  kProjOut,  // o_proj / dense output (tokens x hidden)
+  kGate,     // gate_proj output, or fc1's (tokens x intermediate)
+  kUp,       // up_proj output
+  kAct,      // SiLU(gate) x up, or GELU(fc1) (tokens x intermediate)
+  kMlpOut,   // down_proj / fc2 output (tokens x hidden)
+  kLogits,   // lm_head output (tokens x vocab)
+};
+constexpr int kActivations = 13;
+const char* activation_name(Activation a);
+
+// One operator's use of an activation: which one and how many of its bytes.
+struct ActivationUse {
+  Activation tensor = Activation::kNone;
+  uint64_t bytes = 0;
+};
 
 struct Op {
   std::string name;  // "layer.3.attn.q_proj", "lm_head", ...; stable, used in reports
@@ -141,13 +173,29 @@ struct Op {
   VectorFunction vector_function = VectorFunction::kNone;
   uint64_t vector_elements = 0;  // elements the vector unit sweeps, per pass (the NPU config gives the passes)
   OpClass op_class = OpClass::kVector;  // set by the lowering, kept by with_rows
+  // The activations it reads and writes (unused slots: kNone). Attention reads Q (score) and K, V through the
+  // FlashAttention schedule (activation_plan.cc); softmax's scores never leave the attention scratch.
+  std::array<ActivationUse, 3> reads{};
+  std::array<ActivationUse, 2> writes{};
+  // Set by the activation plan. Spill ops: the activation moved and where in its DRAM region
+  // (spill_offset_bytes from the region's start).
+  uint64_t spill_read_bytes = 0, spill_write_bytes = 0;
+  Activation spill_tensor = Activation::kNone;
+  uint64_t spill_offset_bytes = 0;
+  // Activation bytes read from and written to the activation SRAM (on-chip energy), spills excluded (their bytes
+  // are DRAM bytes, which the energy model already counts through SRAM).
+  uint64_t sram_activation_read_bytes = 0, sram_activation_write_bytes = 0;
+  // The weight tensor a linear streams when it is not the op's own name (a linear run in token blocks: every
+  // block streams the same weights).
+  std::string weight_tensor;
   // The fast path's stand-in for an operator it does not simulate: the NPU places it in DRAM as the whole phase
   // would (so that the simulated operators land where they would), and does nothing else with it.
   bool placement_only = false;
 
   uint64_t dram_read_bytes() const {
-    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes;
+    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes + spill_read_bytes;
   }
+  uint64_t dram_write_bytes() const { return kv_write_bytes + spill_write_bytes; }
 };
 
 // Which weights are quantized and what else the lowering needs to know.
@@ -156,6 +204,9 @@ struct LoweringOptions {
   int kv_cache_bits = 16;               // bits per KV-cache element
   bool causal_prefill = true;           // prefill attention counts only the causal half (T*(T+1)/2 score entries)
   bool lm_head_last_token_only = true;  // prefill computes logits for the last prompt token only
+  // The NPU's on-chip memory, which decides what the activation plan spills (0: unbounded, nothing spills).
+  uint64_t activation_buffer_bytes = 0;  // activation SRAM
+  uint64_t attention_scratch_bytes = 0;  // FlashAttention blocks: Q, K, V, scores, output accumulator
 };
 
 // Prefill of `prompt_tokens` tokens (all layers, lm_head). Context after it: prompt_tokens.
@@ -166,6 +217,13 @@ std::vector<Op> lower_prefill(const ModelShape& model, const PrecisionFormat& fo
 std::vector<Op> lower_decode_step(const ModelShape& model, const PrecisionFormat& format, uint64_t context_tokens,
                                   const LoweringOptions& options);
 
+// The activation plan of a lowered phase (activation_plan.cc): which activations stay in the activation SRAM, and
+// the DRAM traffic of those that do not (spill ops inserted, linears run in token blocks, FlashAttention K/V
+// re-reads). lower_prefill and lower_decode_step apply it; with both capacities 0 it only counts SRAM bytes.
+std::vector<Op> plan_activations(std::vector<Op> ops, const ModelShape& model, const LoweringOptions& options);
+// Spilled activations (and each token block of one) start at multiples of this in their DRAM region.
+constexpr uint64_t kSpillAlignBytes = 4096;
+
 // The same linear with only its first `rows` output rows, bytes and MACs recomputed (the fast path simulates a
 // large operator on a sample of its tiles). Throws std::logic_error for anything else.
 Op with_rows(const Op& linear, uint64_t rows);
@@ -173,9 +231,12 @@ Op with_rows(const Op& linear, uint64_t rows);
 struct OpTotals {
   uint64_t weight_bytes = 0, table_bytes = 0, bias_bytes = 0, embedding_bytes = 0;
   uint64_t kv_read_bytes = 0, kv_write_bytes = 0, macs = 0, vector_elements = 0;
+  uint64_t spill_read_bytes = 0, spill_write_bytes = 0;
+  uint64_t sram_activation_read_bytes = 0, sram_activation_write_bytes = 0;
   uint64_t dram_read_bytes() const {
-    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes;
+    return weight_bytes + table_bytes + bias_bytes + embedding_bytes + kv_read_bytes + spill_read_bytes;
   }
+  uint64_t dram_write_bytes() const { return kv_write_bytes + spill_write_bytes; }
 };
 OpTotals sum_ops(const std::vector<Op>& ops);
 

@@ -79,10 +79,12 @@ TEST_F(Cli, BreakdownSplitsTheRunByPhaseKindAndClass) {
     EXPECT_TRUE(result.at("bound").is_string()) << name;
     // On-chip energy per decode step at the declared defaults (1.5 pJ a MAC; 1.25 pJ a byte written into SRAM
     // and 1.25 pJ read out): every decode byte from DRAM lands in a tile buffer and is read once, every byte to
-    // DRAM is read out of SRAM once.
+    // DRAM is read out of SRAM once, and the operators read and write their activations in the activation SRAM.
     const auto& decode = result.at("breakdown").at("decode").at("total");
     const double pj = 1.5 * decode.at("macs").get<double>() + 2.5 * decode.at("dram_read_bytes").get<double>() +
-                      1.25 * decode.at("dram_write_bytes").get<double>();
+                      1.25 * decode.at("dram_write_bytes").get<double>() +
+                      1.25 * (counters.at("decode_sram_activation_read_bytes").get<double>() +
+                              counters.at("decode_sram_activation_write_bytes").get<double>());
     EXPECT_NEAR(result.at("metrics").at("npu_energy_per_token_mj").get<double>(),
                 pj * 1e-9 / counters.at("decode_steps").get<double>(), 1e-9)
         << name;
