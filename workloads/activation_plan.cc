@@ -32,6 +32,9 @@ namespace npusim::workloads {
 namespace {
 
 constexpr size_t kNone = std::numeric_limits<size_t>::max();
+// A linear runs in at most this many token blocks (each block is an operator of its own: a buffer too small for
+// a prompt would otherwise make millions of them).
+constexpr uint64_t kMaxTokenBlocks = 1024;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
@@ -263,6 +266,13 @@ class Planner {
     make(y, keep);
     const uint64_t mb = keep ? keep_block : spill_block;
     const uint64_t blocks = ceil_div(t, mb);
+    if (blocks > kMaxTokenBlocks) {
+      throw InputError("sram.activation_bytes: " + std::to_string(o_.activation_buffer_bytes) +
+                       " bytes leave room for " + std::to_string(mb) + " of the " + std::to_string(t) +
+                       " input rows of " + op.name + " (" + std::to_string(in_row) +
+                       " bytes each): " + std::to_string(blocks) + " token blocks, more than the " +
+                       std::to_string(kMaxTokenBlocks) + " planned");
+    }
     for (uint64_t j = 0; j < blocks; ++j) {
       const uint64_t start = j * mb, tokens = std::min(mb, t - start);
       Op block = op;

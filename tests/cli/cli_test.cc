@@ -77,6 +77,17 @@ TEST_F(Cli, BreakdownSplitsTheRunByPhaseKindAndClass) {
       EXPECT_EQ(result.at("breakdown").at("decode").at("total").at("bound"), "DRAM");
     }
     EXPECT_TRUE(result.at("bound").is_string()) << name;
+    // Spilled activations of the 850-token prompt on the 32 MiB activation SRAM (activation_plan.cc's policy):
+    // the stream, normed, q and k (4 x 850 x 8192 B = 27.9 MB) fit and v (6,963,200 B) does not; after the
+    // attention, gate (850 x 22016 = 18,713,600 B) fits beside stream and normed, up does not, nor does act's
+    // output beside stream and gate. Each is written once and read once (v by kv_write; up by act; act by
+    // down_proj, in one block): 6,963,200 + 2 x 18,713,600 = 44,390,400 B each way per layer, x 32 layers.
+    // (The value op reads v back from the KV cache: attention bytes, not spills.) Activations are fp16 in
+    // every configuration.
+    const auto& spill = result.at("breakdown").at("prefill").at("classes").at("spill");
+    EXPECT_EQ(spill.at("dram_read_bytes").get<uint64_t>(), 32u * 44390400u) << name;
+    EXPECT_EQ(spill.at("dram_write_bytes").get<uint64_t>(), 32u * 44390400u) << name;
+    EXPECT_FALSE(result.at("breakdown").at("decode").at("classes").contains("spill")) << name;
     // On-chip energy per decode step at the declared defaults (1.5 pJ a MAC; 1.25 pJ a byte written into SRAM
     // and 1.25 pJ read out): every decode byte from DRAM lands in a tile buffer and is read once, every byte to
     // DRAM is read out of SRAM once, and the operators read and write their activations in the activation SRAM.
