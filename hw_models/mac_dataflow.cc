@@ -104,4 +104,12 @@ uint64_t gemm_cycles(const ArrayShape& array, const GemmShape& g) {
   throw std::logic_error("gemm_cycles: unknown dataflow");
 }
 
+uint64_t tile_cycles(const ArrayShape& array, uint64_t m, uint64_t k, uint64_t n_before, uint64_t n) {
+  if (array.dataflow == Dataflow::kIdeal || array.dataflow == Dataflow::kInputStationary) {
+    return gemm_cycles(array, {m, k, n});
+  }
+  const uint64_t after = gemm_cycles(array, {m, k, n_before + n}), before = gemm_cycles(array, {m, k, n_before});
+  return after > before ? after - before : 0;
+}
+
 }  // namespace npusim::hw

@@ -35,4 +35,14 @@ struct ArrayShape {
 // Cycles for `gemm` on `array`, from the first operand in to the last result out (0 when any dimension is 0).
 uint64_t gemm_cycles(const ArrayShape& array, const GemmShape& gemm);
 
+// Cycles of the next `n` output columns of an M x K product whose first `n_before` columns are done: a linear's
+// weight tiles (whole output rows each) arrive one after another and continue one product. Weight and output
+// stationary arrays and the GEMV engine take the columns outermost (a block of outputs accumulates over its K
+// slices, then the next block), so the tiles continue the fold recurrence: the cycles are gemm_cycles over
+// n_before + n columns less gemm_cycles over n_before, and a column block split between two tiles costs one fold
+// (charged to the tile that opens it, which holds its buffer while it runs). An input-stationary array streams
+// every weight column through each fold of held inputs, so each tile reloads the folds: its own product. The
+// ideal rate is per tile too (ceil(MACs / PEs) of each tile, as a rate has no folds to continue).
+uint64_t tile_cycles(const ArrayShape& array, uint64_t m, uint64_t k, uint64_t n_before, uint64_t n);
+
 }  // namespace npusim::hw

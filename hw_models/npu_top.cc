@@ -83,8 +83,8 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
   if (mark_tiles) op_tiles_.push_back({op.name, {}});
   MacArray& array = array_for(op);
   const uint64_t pes = array.shape().rows * array.shape().cols;
-  // A linear's tile is a product of its own (M = tokens, K, N = the tile's rows); any other operator's products
-  // take their cycles in proportion to the MACs each tile carries (exact integer shares).
+  // A linear's tiles continue one product (M = tokens, K, N = the rows so far: tile_cycles); any other
+  // operator's products take their cycles in proportion to the MACs each tile carries (exact integer shares).
   const OpProduct product = product_of(op);
   const uint64_t op_cycles = op.kind == OpKind::kLinear ? 0 : product.count * array.cycles_for(product.gemm);
   // The overlapped vector operator's cycles, shared out over this linear's tiles by their rows.
@@ -99,7 +99,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     for (const ByteRange& r : tile.ranges) mine.dram_read_bytes += config_.dram.bus_bytes(r.address, r.bytes);
     uint64_t cycles = 0;
     if (op.kind == OpKind::kLinear) {
-      cycles = array.cycles_for({op.tokens, op.k, tile.rows});
+      cycles = tile_cycles(array.shape(), op.tokens, op.k, tile.first_row, tile.rows);
     } else if (op.macs > 0) {
       cycles = share(op_cycles, macs_before + tile.macs, op.macs) - share(op_cycles, macs_before, op.macs);
       macs_before += tile.macs;

@@ -123,6 +123,31 @@ TEST(MacDataflow, GemvEngineReachesItsRateAtBatchOne) {
   EXPECT_NEAR(4096.0 * 4096.0 / static_cast<double>(cycles) / 16384.0, 1.0, 0.01);
 }
 
+// A linear's weight tiles continue one product. WS 4x4, double-buffered, M = 5, K = 4, N = 8 in tiles of 2 output
+// rows (Sr = 4, T = 5): columns [0, 2) are one fold from start 4: 4 + 5 + 4 + 2 - 2 = 13. [0, 4) widens it:
+// 4 + 5 + 4 + 4 - 2 = 15, so the second tile adds 2. [0, 6) opens a second column block starting at 4 + max(5,
+// 4) = 9, ending at 9 + 5 + 4 + 2 - 2 = 18 (+3); [0, 8) widens it to 20 (+2). 13 + 2 + 3 + 2 = 20, the whole
+// product's cycles, against 4 x 13 = 52 with each tile a product of its own.
+TEST(MacDataflow, TilesOfALinearContinueItsFolds) {
+  const ArrayShape ws = array(Dataflow::kWeightStationary, 4, 4);
+  const uint64_t expected[] = {13, 2, 3, 2};
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(tile_cycles(ws, 5, 4, 2 * i, 2), expected[i]) << "tile " << i;
+  EXPECT_EQ(gemm_cycles(ws, {5, 4, 8}), 20u);
+  // Any split of the columns sums to the whole product on the arrays that take columns outermost; the
+  // input-stationary array and the ideal rate take each tile as its own product.
+  for (int d = 0; d < 5; ++d) {
+    const ArrayShape a = array(static_cast<Dataflow>(d), 4, 8);
+    uint64_t chained = 0, separate = 0;
+    for (uint64_t n0 = 0; n0 < 23; n0 += 3) {
+      const uint64_t n = std::min<uint64_t>(3, 23 - n0);
+      chained += tile_cycles(a, 5, 9, n0, n);
+      separate += gemm_cycles(a, {5, 9, n});
+    }
+    const bool per_tile = a.dataflow == Dataflow::kInputStationary || a.dataflow == Dataflow::kIdeal;
+    EXPECT_EQ(chained, per_tile ? separate : gemm_cycles(a, {5, 9, 23})) << dataflow_names()[d];
+  }
+}
+
 TEST(MacDataflow, EmptyProductsTakeNoCycles) {
   for (size_t d = 0; d < dataflow_names().size(); ++d) {
     const ArrayShape a = array(static_cast<Dataflow>(d), 4, 8);
