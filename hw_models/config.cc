@@ -39,6 +39,18 @@ uint64_t NpuConfig::vector_cycles(const workloads::Op& op) const {
   return static_cast<uint64_t>(std::ceil(element_cycles / static_cast<double>(vector_lanes) - 1e-9));
 }
 
+ArrayShape NpuConfig::array_shape_for(const workloads::Op& op) const {
+  return runs_on_gemv_engine(op) ? gemv_engine_shape() : mac_array_shape();
+}
+
+uint64_t NpuConfig::sram_cycles(uint64_t read_bytes, uint64_t write_bytes) const {
+  const auto port = [](uint64_t bytes, int64_t per_cycle) {
+    return per_cycle > 0 ? (bytes + static_cast<uint64_t>(per_cycle) - 1) / static_cast<uint64_t>(per_cycle) : 0;
+  };
+  return std::max(port(read_bytes, activation_read_bytes_per_cycle),
+                  port(write_bytes, activation_write_bytes_per_cycle));
+}
+
 bool NpuConfig::runs_on_gemv_engine(const workloads::Op& op) const {
   if (gemv_lanes <= 0 || op.tokens != 1 || op.macs == 0) return false;
   return op.kind == workloads::OpKind::kLinear || gemv_runs == "all";
@@ -351,6 +363,15 @@ NpuConfig read_npu_config(ConfigSection& s) {
       "output accumulator; a KV head's K and V stay in it when they fit, else they are read again per query block "
       "(0: unbounded)",
       0, 0, kMaxCount);
+  c.activation_read_bytes_per_cycle = sram.integer(
+      "activation_read_bytes_per_cycle", "bytes/cycle",
+      "activation SRAM read bandwidth: an operator's compute stretches to the cycles its activation reads take "
+      "(a linear reads its input again for every block of outputs its array opens; 0: unbounded)",
+      0, 0, kMaxCount);
+  c.activation_write_bytes_per_cycle =
+      sram.integer("activation_write_bytes_per_cycle", "bytes/cycle",
+                   "activation SRAM write bandwidth, likewise for the activations operators write (0: unbounded)",
+                   0, 0, kMaxCount);
   sram.finish();
 
   ConfigSection energy = s.section(

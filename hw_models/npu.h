@@ -43,7 +43,8 @@ struct NpuConfig {
   std::array<VectorCost, workloads::kVectorFunctions> vector_costs{};  // indexed by workloads::VectorFunction
   int64_t dequant_codes_per_cycle = 0, dequant_table_rows = 0, dequant_table_load_cycles = 0;
   int64_t weight_buffer_bytes = 0, weight_buffers = 0;
-  int64_t activation_buffer_bytes = 0, attention_scratch_bytes = 0;  // 0: unbounded
+  int64_t activation_buffer_bytes = 0, attention_scratch_bytes = 0;                   // 0: unbounded
+  int64_t activation_read_bytes_per_cycle = 0, activation_write_bytes_per_cycle = 0;  // 0: unbounded
   int64_t dma_request_bytes = 0, dma_max_outstanding = 0;
   double mac_pj = 0, sram_read_pj_per_byte = 0, sram_write_pj_per_byte = 0;
   DramConfig dram;
@@ -51,7 +52,10 @@ struct NpuConfig {
   uint64_t core_period_ps() const;  // rounded to a whole picosecond
   double peak_macs_per_s() const;   // mac_rows * mac_cols per core cycle
   ArrayShape mac_array_shape() const;
-  ArrayShape gemv_engine_shape() const;  // lanes as rows, MACs per lane as cols
+  ArrayShape gemv_engine_shape() const;                       // lanes as rows, MACs per lane as cols
+  ArrayShape array_shape_for(const workloads::Op& op) const;  // the GEMV engine's or the MAC array's
+  // Cycles the activation SRAM's ports take for `read` and `write` bytes: the slower port's (0 when unbounded).
+  uint64_t sram_cycles(uint64_t read_bytes, uint64_t write_bytes) const;
   // Vector-unit cycles of `op`: ceil(elements x passes x cycles_per_element / lanes) of its function.
   uint64_t vector_cycles(const workloads::Op& op) const;
   // Whether `op` runs on the GEMV engine: there is one, the op is a matrix-vector product (one token), and it is

@@ -85,10 +85,16 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
   const uint64_t pes = array.shape().rows * array.shape().cols;
   // A linear's tiles continue one product (M = tokens, K, N = the rows so far: tile_cycles); any other
   // operator's products take their cycles in proportion to the MACs each tile carries (exact integer shares).
+  // Every operator's compute stretches to the cycles its activation SRAM traffic takes on the SRAM's ports.
   const OpProduct product = product_of(op);
-  const uint64_t op_cycles = op.kind == OpKind::kLinear ? 0 : product.count * array.cycles_for(product.gemm);
+  const uint64_t op_cycles = op.kind == OpKind::kLinear
+                                 ? 0
+                                 : std::max(product.count * array.cycles_for(product.gemm),
+                                            op.macs > 0 ? config_.sram_cycles(op.sram_activation_read_bytes,
+                                                                              op.sram_activation_write_bytes)
+                                                        : 0);
   // The overlapped vector operator's cycles, shared out over this linear's tiles by their rows.
-  const uint64_t overlapped_cycles = overlapped != nullptr ? config_.vector_cycles(*overlapped) : 0;
+  const uint64_t overlapped_cycles = overlapped != nullptr ? vector_op_cycles(*overlapped) : 0;
   using u128 = unsigned __int128;
   const auto share = [](uint64_t total, uint64_t part, uint64_t whole) {
     return static_cast<uint64_t>(u128(total) * part / whole);
@@ -99,7 +105,9 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     for (const ByteRange& r : tile.ranges) mine.dram_read_bytes += config_.dram.bus_bytes(r.address, r.bytes);
     uint64_t cycles = 0;
     if (op.kind == OpKind::kLinear) {
-      cycles = tile_cycles(array.shape(), op.tokens, op.k, tile.first_row, tile.rows);
+      const SramBytes sram = tile_sram_bytes(array.shape(), op, tile);
+      cycles = std::max(tile_cycles(array.shape(), op.tokens, op.k, tile.first_row, tile.rows),
+                        config_.sram_cycles(sram.read, sram.write));
     } else if (op.macs > 0) {
       cycles = share(op_cycles, macs_before + tile.macs, op.macs) - share(op_cycles, macs_before, op.macs);
       macs_before += tile.macs;
@@ -126,7 +134,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     // overlapped share) runs out first.
     vector_unit_.drain();
     if (&op != overlapped_) {
-      const uint64_t cycles = config_.vector_cycles(op);
+      const uint64_t cycles = vector_op_cycles(op);
       vector_unit_.issue(cycles);
       mine.vector_busy_cycles += cycles;
       vector_unit_.drain();
@@ -141,6 +149,11 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));
   }
   close_window();
+}
+
+uint64_t NpuTop::vector_op_cycles(const Op& op) const {
+  return std::max(config_.vector_cycles(op),
+                  config_.sram_cycles(op.sram_activation_read_bytes, op.sram_activation_write_bytes));
 }
 
 MacArray& NpuTop::array_for(const Op& op) {

@@ -24,6 +24,8 @@ class NpuTop : public sc_core::sc_module {
   // unit takes tile by tile behind the array.
   void execute(const workloads::Op& op, const workloads::Op* overlapped);
   MacArray& array_for(const workloads::Op& op);
+  // A vector operator's cycles: its function's cost, or its activation SRAM traffic's, whichever is longer.
+  uint64_t vector_op_cycles(const workloads::Op& op) const;
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
   // The window in which the core works on one operator: its time and waits go to the operator's class.
   void open_window(workloads::OpClass op_class);

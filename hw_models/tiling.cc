@@ -181,4 +181,48 @@ Tile make_tile(const Op& op, const TilePlan& plan, const OpPlacement& where, uin
   return t;
 }
 
+uint64_t input_passes(const ArrayShape& array, uint64_t n_before, uint64_t n) {
+  uint64_t block = 0;
+  switch (array.dataflow) {
+    case Dataflow::kWeightStationary:
+    case Dataflow::kOutputStationary:
+      block = array.cols;
+      break;
+    case Dataflow::kGemv:
+      return n_before == 0 && n > 0 ? 1 : 0;
+    case Dataflow::kInputStationary:
+    case Dataflow::kIdeal:
+      return n > 0 ? 1 : 0;
+  }
+  const auto blocks = [block](uint64_t columns) { return (columns + block - 1) / block; };
+  return blocks(n_before + n) - blocks(n_before);
+}
+
+SramBytes tile_sram_bytes(const ArrayShape& array, const Op& op, const Tile& tile) {
+  using u128 = unsigned __int128;
+  const auto share = [&](uint64_t total, uint64_t rows) {
+    return static_cast<uint64_t>(u128(total) * rows / op.n);
+  };
+  return {op.sram_activation_read_bytes * input_passes(array, tile.first_row, tile.rows),
+          share(op.sram_activation_write_bytes, tile.first_row + tile.rows) -
+              share(op.sram_activation_write_bytes, tile.first_row)};
+}
+
+SramBytes op_sram_bytes(const NpuConfig& config, const Op& op) {
+  if (!is_linear(op)) return {op.sram_activation_read_bytes, op.sram_activation_write_bytes};
+  const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
+                                   static_cast<uint64_t>(config.dequant_table_rows));
+  const ArrayShape array = config.array_shape_for(op);
+  SramBytes sum;
+  for (uint64_t first = 0; first < op.n; first += plan.rows_per_tile) {
+    Tile tile;
+    tile.first_row = first;
+    tile.rows = std::min(plan.rows_per_tile, op.n - first);
+    const SramBytes t = tile_sram_bytes(array, op, tile);
+    sum.read += t.read;
+    sum.write += t.write;
+  }
+  return sum;
+}
+
 }  // namespace npusim::hw

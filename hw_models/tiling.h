@@ -8,9 +8,12 @@
 #include <map>
 #include <string>
 
+#include "hw_models/mac_dataflow.h"
 #include "workloads/workloads.h"
 
 namespace npusim::hw {
+
+struct NpuConfig;
 
 // One contiguous DRAM range of a tile.
 // Every tensor's region starts at a multiple of this (so the bursts a range touches do not depend on placement).
@@ -79,5 +82,21 @@ void for_each_dma_request(const ByteRange& range, uint64_t request_bytes, F&& fn
   }
 }
 Tile make_tile(const workloads::Op& op, const TilePlan& plan, const OpPlacement& where, uint64_t index);
+
+// What an operator reads from and writes to the activation SRAM (energy, and the SRAM ports' cycles).
+struct SramBytes {
+  uint64_t read = 0, write = 0;
+};
+// How many times output columns [n_before, n_before + n) of a linear read its input: on a weight- or
+// output-stationary array once for every block of cols outputs they open, since each block streams the whole
+// input through the array again; on the GEMV engine once for the whole linear (it broadcasts one input vector to
+// its lanes from its own operand buffer); once per tile on an input-stationary array (each tile is its own
+// product, its input loaded into the PEs) and at the ideal rate.
+uint64_t input_passes(const ArrayShape& array, uint64_t n_before, uint64_t n);
+// A linear tile's activation SRAM bytes on `array`: the activation plan's on-chip input (Op::
+// sram_activation_read_bytes) times its passes, and its rows' share of the on-chip output.
+SramBytes tile_sram_bytes(const ArrayShape& array, const workloads::Op& op, const Tile& tile);
+// An operator's activation SRAM bytes on the NPU: a linear's over its tiles, any other's as the plan counts them.
+SramBytes op_sram_bytes(const NpuConfig& config, const workloads::Op& op);
 
 }  // namespace npusim::hw

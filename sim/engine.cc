@@ -187,13 +187,19 @@ class RunWorkSource : public hw::IWorkSource {
   void account(const hw::PhaseStats& s) {
     ConfigResult& r = results_->results.back();
     const traces::Request& req = run_.traces[trace_].requests[request_];
-    // Activation SRAM traffic follows from the phase's operators (the lowering's activation plan), exactly.
-    const workloads::OpTotals planned = workloads::sum_ops(full_ops_);
-    r.sram_activation_read_bytes += planned.sram_activation_read_bytes;
-    r.sram_activation_write_bytes += planned.sram_activation_write_bytes;
+    // Activation SRAM traffic follows from the phase's operators (the lowering's activation plan and the arrays
+    // that run them), exactly.
+    hw::SramBytes sram;
+    for (const Op& op : full_ops_) {
+      const hw::SramBytes b = hw::op_sram_bytes(run_.npu, op);
+      sram.read += b.read;
+      sram.write += b.write;
+    }
+    r.sram_activation_read_bytes += sram.read;
+    r.sram_activation_write_bytes += sram.write;
     if (step_ > 0) {
-      r.decode_sram_activation_read_bytes += planned.sram_activation_read_bytes;
-      r.decode_sram_activation_write_bytes += planned.sram_activation_write_bytes;
+      r.decode_sram_activation_read_bytes += sram.read;
+      r.decode_sram_activation_write_bytes += sram.write;
     }
     if (step_ == 0) {
       r.per_request.push_back({req.id, req.prompt_tokens, req.decode_steps(), 0, 0, 0, bits_, {}});

@@ -182,7 +182,8 @@ struct Op {
   uint64_t spill_read_bytes = 0, spill_write_bytes = 0;
   Activation spill_tensor = Activation::kNone;
   uint64_t spill_offset_bytes = 0;
-  // Activation bytes read from and written to the activation SRAM (on-chip energy), spills excluded (their bytes
+  // Activation bytes read from and written to the activation SRAM, each on-chip activation the op reads or writes
+  // counted once (hw_models' op_sram_bytes adds a linear's re-reads on its array); spills excluded (their bytes
   // are DRAM bytes, which the energy model already counts through SRAM).
   uint64_t sram_activation_read_bytes = 0, sram_activation_write_bytes = 0;
   // The weight tensor a linear streams when it is not the op's own name (a linear run in token blocks: every

@@ -227,6 +227,37 @@ TEST(NpuTop, AReductionWaitsForItsWholeInput) {
   EXPECT_EQ(run_linear_then_vector(true, workloads::VectorFunction::kRmsNorm).time_ps, 940000u);
 }
 
+TEST(NpuTop, ActivationSramBandwidthStretchesCompute) {
+  // The DoubleBuffering linear (30 tokens x 640 inputs, 8 outputs; 4 tiles of 2 rows, each landing by the time
+  // the MACs want it) with its input on chip (30 x 640 x 2 = 38,400 B) and its output too (30 x 8 x 2 = 480 B),
+  // then the 240-cycle residual add reading two 15360-element fp16 tensors (61,440 B) and writing one (30,720 B),
+  // serialised. Unbounded ports: 100 + 4 x 150 + 240 = 940 ns.
+  // Read port 128 B/cycle, write port 64 B/cycle: the ideal array reads the input once per tile, 38,400 / 128 =
+  // 300 cycles against 150 of MACs (its 120 B of output take 2 write cycles), so 100 + 4 x 300 = 1300 ns; the
+  // add's reads take 480 cycles and its writes 480 (against 240 of lanes): 1780 ns.
+  NpuConfig c = one_channel_config();
+  c.dram.read_latency_ns = 0;
+  c.dma_request_bytes = 2560;
+  c.weight_buffer_bytes = 2560;
+  c.vector_overlap_elementwise = false;
+  Op linear = testing::test_linear(640, 8, PrecisionFormat::fp16(), 30);
+  linear.sram_activation_read_bytes = 38400;
+  linear.sram_activation_write_bytes = 480;
+  Op add;
+  add.name = "layer.0.residual";
+  add.kind = OpKind::kResidual;
+  add.vector_function = workloads::VectorFunction::kResidualAdd;
+  add.vector_elements = 15360;
+  add.sram_activation_read_bytes = 61440;
+  add.sram_activation_write_bytes = 30720;
+  EXPECT_EQ(run_one_phase(c, {linear, add}).at(0), 940000u);
+  c.activation_read_bytes_per_cycle = 128;
+  c.activation_write_bytes_per_cycle = 64;
+  const auto bound = run_one_phase(c, {linear, add});
+  EXPECT_EQ(bound.at(0), 1780000u);
+  EXPECT_EQ(bound.at(2), 1200u);  // the array's busy cycles include the SRAM-bound stretch
+}
+
 TEST(NpuTop, ClassCountersSplitAPhaseExactly) {
   // A llama decode step of a small model on the one-channel NPU: the core runs operators one at a time, so the
   // classes' times add up to the phase's up to the posted K/V writes' drain at its end (at most the two writes'

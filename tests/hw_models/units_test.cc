@@ -79,6 +79,33 @@ dram: {preset: hbm3}
 )");
 }
 
+TEST(Tiling, ALinearReadsItsInputOncePerBlockOfOutputs) {
+  // A one-token anyprec:3 4096 x 4096 linear whose 8192 B input is on chip, on the datacenter NPU's arrays with
+  // 2 MiB tile buffers (rows of 1536 + 16 B: 1351 rows, 1280 in whole 256-row blocks; tiles start at 0, 1280,
+  // 2560, 3840). The 64-lane GEMV engine reads it once into its broadcast buffer: 8192 B. On a 512-column
+  // weight-stationary array each column block streams it again: 8 blocks, 65,536 B; the tiles open blocks
+  // [0, 3), [3, 5), [5, 8), [8, 8] (ceil(1280 / 512) = 3, ceil(2560 / 512) = 5, ceil(3840 / 512) = 8): 3 + 2 +
+  // 3 + 0 = 8. On an input-stationary array each of the 4 tiles reads it once: 32,768 B.
+  NpuConfig c = testing::npu_from_yaml(R"(
+name: sram-passes
+mac_array: {rows: 512, cols: 512, dataflow: weight_stationary}
+gemv_engine: {lanes: 64, macs_per_lane: 256}
+dequantizer: {table_rows: 256}
+sram: {weight_buffer_bytes: 2097152}
+dram: {model: channel, preset: hbm3, channels: 1}
+)");
+  Op op = test_linear(4096, 4096, PrecisionFormat::anyprec(3, 4), 1);
+  op.sram_activation_read_bytes = 8192;
+  op.sram_activation_write_bytes = 8192;
+  EXPECT_EQ(op_sram_bytes(c, op).read, 8192u);
+  EXPECT_EQ(op_sram_bytes(c, op).write, 8192u);
+  c.gemv_lanes = 0;
+  EXPECT_EQ(op_sram_bytes(c, op).read, 65536u);
+  EXPECT_EQ(input_passes(c.mac_array_shape(), 3840, 256), 0u);
+  c.mac_dataflow = "input_stationary";
+  EXPECT_EQ(op_sram_bytes(c, op).read, 32768u);
+}
+
 TEST(Dequantizer, TableLoadWhenTheRowBlockChanges) {
   const auto cycles = run_forked([] {
     const NpuConfig c = small_config();
