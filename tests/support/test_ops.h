@@ -1,5 +1,10 @@
-// Hand-built operators for hw_models tests: a linear whose bytes and MACs follow its format.
+// Hand-built operators for tests: a linear whose bytes and MACs follow its format; finding an op by name.
 #pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 #include "workloads/workloads.h"
 
@@ -18,6 +23,16 @@ inline workloads::Op test_linear(uint64_t k, uint64_t n, const workloads::Precis
   op.table_bytes = f.table_bytes(k, n);
   op.macs = k * n * tokens;
   return op;
+}
+
+// The op named `name` in `ops` (a test failure, and an empty op, when there is none).
+inline const workloads::Op& find_op(const std::vector<workloads::Op>& ops, const std::string& name) {
+  for (const workloads::Op& op : ops) {
+    if (op.name == name) return op;
+  }
+  ADD_FAILURE() << "no op named " << name;
+  static const workloads::Op kNone;
+  return kNone;
 }
 
 }  // namespace npusim::testing

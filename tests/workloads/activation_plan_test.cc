@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "tests/support/test_ops.h"
 #include "workloads/workloads.h"
 
 namespace npusim::workloads {
@@ -22,12 +23,7 @@ uint64_t spill_ops(const std::vector<Op>& ops) {
 }
 
 const Op& find(const std::vector<Op>& ops, const std::string& name) {
-  for (const Op& op : ops) {
-    if (op.name == name) return op;
-  }
-  ADD_FAILURE() << "no op named " << name;
-  static const Op kNone;
-  return kNone;
+  return testing::find_op(ops, name);
 }
 
 // Vicuna-7B decode step with nothing bounded: every activation is on chip, and the SRAM bytes are the sum of the
@@ -142,9 +138,9 @@ TEST(ActivationPlan, ALinearWithASpilledInputRunsInTokenBlocks) {
 }
 
 // FlashAttention re-reads of spilled K and V in a Vicuna-7B prefill of 1024 tokens (a 1 MiB activation buffer
-// holds none of its 8 MiB activations). One KV head per query head (g = 1), head_dim 128, fp16: a block of B rows takes
-// 128B x 2 (Q) + 128B x 4 (output) + 4B^2 (scores) + 8B (row max and sum) + 2 x 128B x 2 (K, V) = 1288B + 4B^2
-// bytes; one KV head's K and V for 1024 tokens are 2 x 1024 x 128 x 2 = 524,288 B.
+// holds none of its 8 MiB activations). One KV head per query head (g = 1), head_dim 128, fp16: a block of B rows
+// takes 128B x 2 (Q) + 128B x 4 (output) + 4B^2 (scores) + 8B (row max and sum) + 2 x 128B x 2 (K, V) = 1288B +
+// 4B^2 bytes; one KV head's K and V for 1024 tokens are 2 x 1024 x 128 x 2 = 524,288 B.
 // - 1 MiB: 524,288 + 1292 fit, K read once: 4096 x 1024 x 2 = 8,388,608 B.
 // - 256 KiB: K and V do not fit; the largest block is B = 128 (230,400 B; B = 256 needs 591,872): 8 query
 //   blocks, causal block i reads keys up to 128 (i + 1): 128 x 36 = 4608 rows, 4096 x 4608 x 2 = 37,748,736 B;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "tests/support/test_ops.h"
 #include "workloads/workloads.h"
 
 namespace npusim::workloads {
@@ -14,12 +15,7 @@ ModelShape model(const std::string& file) {
 }
 
 const Op& find(const std::vector<Op>& ops, const std::string& name) {
-  for (const Op& op : ops) {
-    if (op.name == name) return op;
-  }
-  ADD_FAILURE() << "no op named " << name;
-  static const Op kNone;
-  return kNone;
+  return testing::find_op(ops, name);
 }
 bool has(const std::vector<Op>& ops, const std::string& name) {
   for (const Op& op : ops) {
