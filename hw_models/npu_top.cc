@@ -85,7 +85,9 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
   const uint64_t pes = array.shape().rows * array.shape().cols;
   // A linear's tiles continue one product (M = tokens, K, N = the rows so far: tile_cycles); any other
   // operator's products take their cycles in proportion to the MACs each tile carries (exact integer shares).
-  // Every operator's compute stretches to the cycles its activation SRAM traffic takes on the SRAM's ports.
+  // An operator's compute (array or vector unit) stretches to the cycles its activation SRAM traffic takes on the
+  // SRAM's ports. Not modelled: the DMA's own SRAM traffic (embedding rows, K/V writes) on those ports, and an
+  // overlapped vector operator sharing them with the linear it overlaps (each gets the whole port).
   const OpProduct product = product_of(op);
   const uint64_t op_cycles = op.kind == OpKind::kLinear
                                  ? 0

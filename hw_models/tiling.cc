@@ -22,7 +22,6 @@ constexpr uint64_t kKvLayerStride = uint64_t{1} << 32;
 // is): 64 GiB each holds 128k tokens of a 256k vocabulary's fp16 logits.
 constexpr uint64_t kSpillBase = uint64_t{1} << 41;
 constexpr uint64_t kSpillStride = uint64_t{1} << 36;
-static_assert(workloads::kSpillAlignBytes == kTensorAlignBytes, "spilled blocks keep the tensors' alignment");
 
 uint64_t spill_address(const Op& op) {
   return kSpillBase + static_cast<uint64_t>(op.spill_tensor) * kSpillStride + op.spill_offset_bytes;
@@ -222,6 +221,8 @@ SramBytes op_sram_bytes(const NpuConfig& config, const Op& op) {
     sum.read += t.read;
     sum.write += t.write;
   }
+  // A token block's input came from DRAM: its first read out of SRAM is counted with the DRAM bytes.
+  if (op.input_from_dram && sum.read >= op.sram_activation_read_bytes) sum.read -= op.sram_activation_read_bytes;
   return sum;
 }
 

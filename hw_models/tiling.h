@@ -96,7 +96,8 @@ uint64_t input_passes(const ArrayShape& array, uint64_t n_before, uint64_t n);
 // A linear tile's activation SRAM bytes on `array`: the activation plan's on-chip input (Op::
 // sram_activation_read_bytes) times its passes, and its rows' share of the on-chip output.
 SramBytes tile_sram_bytes(const ArrayShape& array, const workloads::Op& op, const Tile& tile);
-// An operator's activation SRAM bytes on the NPU: a linear's over its tiles, any other's as the plan counts them.
+// An operator's activation SRAM bytes on the NPU (for energy): a linear's over its tiles (less one read of a token
+// block's input, which came from DRAM and is counted with the DRAM bytes), any other's as the plan counts them.
 SramBytes op_sram_bytes(const NpuConfig& config, const workloads::Op& op);
 
 }  // namespace npusim::hw

@@ -11,7 +11,9 @@
 //   weights again. The other loop order (stream the weights once, read the whole input again for every tile)
 //   moves tiles x input bytes against (blocks - 1) x weight bytes, and with an activation SRAM larger than a tile
 //   buffer the blocks always move fewer. The output goes on chip (fewer free bytes, so more blocks) or to DRAM
-//   (written, then read by each reader), whichever moves fewer bytes; a tie keeps it on chip.
+//   (written, then read by each reader), whichever moves fewer bytes; a tie keeps it on chip. A buffer that
+//   cannot hold one input row beside the live values is an error. A spilled value lies contiguously in its DRAM
+//   region, rows in order, whoever wrote which rows.
 // - Prefill attention follows FlashAttention's blocked schedule (Dao et al., NeurIPS 2022): per KV head, blocks of
 //   B query rows (of all the query heads sharing that KV head) against blocks of B keys in the attention
 //   scratch, which holds the Q block (fp16), the K and V blocks, the B x B scores and probabilities and the
@@ -39,9 +41,6 @@ constexpr uint64_t kMaxTokenBlocks = 1024;
 uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
 }
-uint64_t align_up(uint64_t v) {
-  return ceil_div(v, kSpillAlignBytes) * kSpillAlignBytes;
-}
 
 // One value of an activation: from the operator that writes it to its last reader.
 struct Value {
@@ -51,13 +50,6 @@ struct Value {
   bool on_chip = true;
   bool placed = false;    // where it lives has been decided
   bool released = false;  // its room on chip is free again
-};
-
-// FlashAttention's K/V traffic for one prefill layer: bytes of K (or of V) read, and whether a KV head's K and V
-// stay in the scratch.
-struct FlashReads {
-  uint64_t bytes = 0;
-  bool resident = false;
 };
 
 class Planner {
@@ -134,11 +126,11 @@ class Planner {
     return op;
   }
 
-  // The attention scratch's bytes for one FlashAttention block of B query rows and B keys.
-  uint64_t flash_block_bytes(uint64_t b) const {
+  // The attention scratch's bytes for one FlashAttention block of B query rows and B keys, K and V at `kv_bits`.
+  uint64_t flash_block_bytes(uint64_t b, uint64_t kv_bits) const {
     const uint64_t group = static_cast<uint64_t>(m_.num_heads / m_.num_kv_heads);
     const uint64_t d = static_cast<uint64_t>(m_.head_dim);
-    const uint64_t kv_block = ceil_div(b * d * static_cast<uint64_t>(o_.kv_cache_bits), 8);
+    const uint64_t kv_block = ceil_div(b * d * kv_bits, 8);
     return group * b * d * 2    // Q block, fp16
            + group * b * d * 4  // output accumulator, fp32
            + group * b * b * 4  // scores, then probabilities in place, fp32
@@ -147,36 +139,36 @@ class Planner {
   }
 
   // The largest power-of-two block (at most `tokens`) whose bytes plus `reserved` fit in the scratch; 0 if none.
-  uint64_t flash_block(uint64_t tokens, uint64_t reserved) const {
+  uint64_t flash_block(uint64_t tokens, uint64_t reserved, uint64_t kv_bits) const {
     const uint64_t scratch = o_.attention_scratch_bytes;
     uint64_t b = 0;
     for (uint64_t c = 1; c <= tokens; c *= 2) {
-      if (reserved + flash_block_bytes(c) > scratch) break;
+      if (reserved + flash_block_bytes(c, kv_bits) > scratch) break;
       b = c;
     }
     return b;
   }
 
-  // K (or V) bytes the FlashAttention schedule reads for a prefill of `tokens` tokens.
-  FlashReads flash_reads(const Op& score) const {
+  // K (or V) bytes the FlashAttention schedule reads for a prefill of `score.tokens` tokens, with K and V at
+  // `kv_bits`: fp16 from the activation SRAM, the cache's bits from the KV cache in DRAM.
+  uint64_t flash_reads(const Op& score, uint64_t kv_bits) const {
     const uint64_t t = score.tokens;
     const uint64_t kv_width = static_cast<uint64_t>(m_.num_kv_heads * m_.head_dim);
-    const auto kv_bytes = [&](uint64_t rows) {
-      return ceil_div(kv_width * rows * static_cast<uint64_t>(o_.kv_cache_bits), 8);
-    };
-    if (o_.attention_scratch_bytes == 0) return {kv_bytes(t), true};
+    const auto kv_bytes = [&](uint64_t rows) { return ceil_div(kv_width * rows * kv_bits, 8); };
+    if (o_.attention_scratch_bytes == 0) return kv_bytes(t);
     // A KV head's K and V whole in the scratch, beside a block of queries.
-    const uint64_t head_kv = 2 * ceil_div(t * static_cast<uint64_t>(m_.head_dim * o_.kv_cache_bits), 8);
-    if (flash_block(t, head_kv) > 0) return {kv_bytes(t), true};
-    const uint64_t b = flash_block(t, 0);
+    const uint64_t head_kv = 2 * ceil_div(t * static_cast<uint64_t>(m_.head_dim) * kv_bits, 8);
+    if (flash_block(t, head_kv, kv_bits) > 0) return kv_bytes(t);
+    const uint64_t b = flash_block(t, 0, kv_bits);
     if (b == 0) {
       throw InputError("sram.attention_scratch_bytes: " + std::to_string(o_.attention_scratch_bytes) +
                        " bytes cannot hold one FlashAttention block of " + m_.name +
-                       " (one query row and one key: " + std::to_string(flash_block_bytes(1)) + " bytes)");
+                       " (one query row and one key: " + std::to_string(flash_block_bytes(1, kv_bits)) +
+                       " bytes)");
     }
     uint64_t rows = 0;
     for (uint64_t start = 0; start < t; start += b) rows += o_.causal_prefill ? std::min(start + b, t) : t;
-    return {kv_bytes(rows), false};
+    return kv_bytes(rows);
   }
 
   // Frees the room of the values whose last reader was operator i (or that nobody reads).
@@ -204,7 +196,8 @@ class Planner {
   void place(Op op, size_t i, std::vector<Op>* out) {
     const bool prefill_attention =
         op.tokens > 1 && (op.kind == OpKind::kAttentionScore || op.kind == OpKind::kAttentionValue);
-    if (op.kind == OpKind::kLinear && read_value_[i][0] != kNone && !values_[read_value_[i][0]].on_chip) {
+    if (op.kind == OpKind::kLinear && op.tokens > 0 && op.reads[0].bytes >= op.tokens &&
+        write_value_[i][0] != kNone && read_value_[i][0] != kNone && !values_[read_value_[i][0]].on_chip) {
       blocked_linear(op, i, out);
       free_after(i);
       return;
@@ -216,18 +209,19 @@ class Planner {
       const ActivationUse& use = op.reads[r];
       const bool flash_kv = prefill_attention && (use.tensor == Activation::kK || use.tensor == Activation::kV);
       if (flash_kv) {
-        const FlashReads reads = flash_reads(op);
         if (values_[v].on_chip) {
-          op.sram_activation_read_bytes += reads.bytes;
+          op.sram_activation_read_bytes += flash_reads(op, 16);
         } else {
-          op.kv_read_bytes += reads.bytes;
+          op.kv_read_bytes += flash_reads(op, static_cast<uint64_t>(o_.kv_cache_bits));
         }
         continue;
       }
       if (values_[v].on_chip) {
         op.sram_activation_read_bytes += use.bytes;
       } else {
-        out->push_back(spill_op(op, OpKind::kSpillRead, use.tensor, use.bytes, 0));
+        // A reader of part of a value (the final norm of the last prompt token) reads its last rows.
+        const uint64_t offset = values_[v].bytes > use.bytes ? values_[v].bytes - use.bytes : 0;
+        out->push_back(spill_op(op, OpKind::kSpillRead, use.tensor, use.bytes, offset));
       }
     }
     // Outputs: a new value on chip if it fits; a spilled one (new, or updated in place) written back.
@@ -255,11 +249,16 @@ class Planner {
     const size_t y = write_value_[i][0];
     const uint64_t y_bytes = values_[y].bytes;
     const uint64_t weights = op.dram_read_bytes();
-    const auto block_tokens = [&](uint64_t free) { return std::clamp<uint64_t>(free / in_row, 1, t); };
-    // Output on chip: its room is not free for the blocks.
-    const bool can_keep = fits(y_bytes);
+    const auto block_tokens = [&](uint64_t free) { return std::min<uint64_t>(free / in_row, t); };
+    // Output on chip: its room is not free for the blocks, which need room for at least one input row.
+    const bool can_keep = fits(y_bytes) && block_tokens(free_bytes() - y_bytes) > 0;
     const uint64_t keep_block = can_keep ? block_tokens(free_bytes() - y_bytes) : 0;
     const uint64_t spill_block = block_tokens(free_bytes());
+    if (spill_block == 0) {
+      throw InputError("sram.activation_bytes: " + std::to_string(o_.activation_buffer_bytes) + " bytes (" +
+                       std::to_string(free_bytes()) + " free) cannot hold one " + std::to_string(in_row) +
+                       "-byte input row of " + op.name);
+    }
     const uint64_t keep_cost = can_keep ? (ceil_div(t, keep_block) - 1) * weights : 0;
     const uint64_t spill_cost = (ceil_div(t, spill_block) - 1) * weights + y_bytes + values_[y].read_bytes;
     const bool keep = can_keep && keep_cost <= spill_cost;
@@ -284,11 +283,14 @@ class Planner {
         block.name = op.name + ".tokens" + std::to_string(start) + "-" + std::to_string(start + tokens);
         block.weight_tensor = op.weight_tensor.empty() ? op.name : op.weight_tensor;
       }
-      out->push_back(
-          spill_op(block, OpKind::kSpillRead, op.reads[0].tensor, tokens * in_row, j * align_up(mb * in_row)));
+      // The block's input rows land in the activation SRAM (their landing, and one read, are DRAM bytes through
+      // SRAM) and the array reads them there for every block of outputs it opens (hw_models' op_sram_bytes).
+      out->push_back(spill_op(block, OpKind::kSpillRead, op.reads[0].tensor, tokens * in_row, start * in_row));
+      block.sram_activation_read_bytes = tokens * in_row;
+      block.input_from_dram = true;
       if (keep) block.sram_activation_write_bytes = tokens * out_row;
       const Op written =
-          spill_op(block, OpKind::kSpillWrite, op.writes[0].tensor, tokens * out_row, j * align_up(mb * out_row));
+          spill_op(block, OpKind::kSpillWrite, op.writes[0].tensor, tokens * out_row, start * out_row);
       out->push_back(std::move(block));
       if (!keep) out->push_back(written);
     }

@@ -423,6 +423,9 @@ Op with_rows(const Op& linear, uint64_t rows) {
   }
   Op op = linear;
   shape_linear(&op, linear.k, rows, linear.bias_bytes > 0);
+  // Its rows' share of the output (the input is read whole whatever the rows).
+  op.writes[0].bytes = linear.writes[0].bytes / linear.n * rows;
+  op.sram_activation_write_bytes = linear.sram_activation_write_bytes / linear.n * rows;
   return op;
 }
 

@@ -189,6 +189,9 @@ struct Op {
   // The weight tensor a linear streams when it is not the op's own name (a linear run in token blocks: every
   // block streams the same weights).
   std::string weight_tensor;
+  // A token block whose input rows were read back from DRAM into the activation SRAM: their landing there and
+  // one read of them count as DRAM bytes through SRAM.
+  bool input_from_dram = false;
   // The fast path's stand-in for an operator it does not simulate: the NPU places it in DRAM as the whole phase
   // would (so that the simulated operators land where they would), and does nothing else with it.
   bool placement_only = false;
@@ -222,8 +225,6 @@ std::vector<Op> lower_decode_step(const ModelShape& model, const PrecisionFormat
 // the DRAM traffic of those that do not (spill ops inserted, linears run in token blocks, FlashAttention K/V
 // re-reads). lower_prefill and lower_decode_step apply it; with both capacities 0 it only counts SRAM bytes.
 std::vector<Op> plan_activations(std::vector<Op> ops, const ModelShape& model, const LoweringOptions& options);
-// Spilled activations (and each token block of one) start at multiples of this in their DRAM region.
-constexpr uint64_t kSpillAlignBytes = 4096;
 
 // The same linear with only its first `rows` output rows, bytes and MACs recomputed (the fast path simulates a
 // large operator on a sample of its tiles). Throws std::logic_error for anything else.

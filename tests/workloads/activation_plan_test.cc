@@ -75,10 +75,10 @@ TEST(ActivationPlan, SpillsAppearExactlyWhenTheLiveSetDoesNotFit) {
 // A linear whose input is in DRAM runs in token blocks. Hand-made phase: an activation writes a 1000 x 1000
 // fp16 tensor (2,000,000 B) into a 1,000,000 B buffer (spilled); a 1000 -> 500 fp16 linear (weights 1,000,000 B)
 // reads it and writes 1000 x 500 x 2 = 1,000,000 B that a residual add reads.
-// Keeping the output on chip leaves 0 B for input rows: 1-token blocks, 999 extra weight streams. Spilling it
-// leaves 1,000,000 B = 500 rows of 2000 B: 2 blocks, costing one extra weight stream (1,000,000) + the output
-// written and read (2,000,000): spilled. Each block reads its 500 x 2000 = 1,000,000 B of input (the second at
-// 4 KiB-aligned 1,003,520) and writes its 500 x 1000 = 500,000 B of output (the second at 503,808).
+// Keeping the output on chip leaves no room for an input row, so it is spilled: 1,000,000 B = 500 rows of 2000 B,
+// 2 blocks, one extra weight stream. Each block reads its 500 x 2000 = 1,000,000 B of input (the second from
+// row 500 of the spilled tensor, 1,000,000 B in) and writes its 500 x 1000 = 500,000 B of output (the second at
+// 500,000). The blocks' inputs are in the activation SRAM: 1,000,000 B read by each block's array.
 TEST(ActivationPlan, ALinearWithASpilledInputRunsInTokenBlocks) {
   const ModelShape m = vicuna();
   std::vector<Op> ops(3);
@@ -118,23 +118,34 @@ TEST(ActivationPlan, ALinearWithASpilledInputRunsInTokenBlocks) {
   ASSERT_EQ(plan.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(plan[i].name, names[i]) << i;
   EXPECT_EQ(plan[2].spill_read_bytes, 1000000u);
-  EXPECT_EQ(plan[5].spill_offset_bytes, 1003520u);
+  EXPECT_EQ(plan[5].spill_offset_bytes, 1000000u);
   EXPECT_EQ(plan[7].spill_write_bytes, 500000u);
-  EXPECT_EQ(plan[7].spill_offset_bytes, 503808u);
+  EXPECT_EQ(plan[7].spill_offset_bytes, 500000u);
+  EXPECT_EQ(plan[3].sram_activation_read_bytes, 1000000u);
+  EXPECT_TRUE(plan[3].input_from_dram);
   EXPECT_EQ(plan[3].tokens, 500u);
   EXPECT_EQ(plan[3].macs, 500u * 1000u * 500u);
   EXPECT_EQ(plan[3].weight_tensor, "lin");  // both blocks stream the same weights
   EXPECT_EQ(plan[8].spill_read_bytes, 1000000u);
   EXPECT_EQ(sum_ops(plan).weight_bytes, 2000000u);
-  // A buffer that holds no input row at all would take a block per token: refused past 1024 blocks (1000 rows
-  // here fit, so give it 1025).
+  // A buffer that cannot hold one 2000 B input row: an error naming the field.
+  const auto refused = [&](uint64_t buffer) {
+    o.activation_buffer_bytes = buffer;
+    try {
+      plan_activations(ops, m, o);
+    } catch (const InputError& e) {
+      return std::string(e.what()).find("sram.activation_bytes") != std::string::npos;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused(1999));
+  // One row fits, but 1025 tokens would make 1025 blocks: more than the 1024 planned.
   for (Op& op : ops) {
     for (ActivationUse& u : op.reads) u.bytes = u.bytes / 1000 * 1025;
     for (ActivationUse& u : op.writes) u.bytes = u.bytes / 1000 * 1025;
     op.tokens = 1025;
   }
-  o.activation_buffer_bytes = 1;
-  EXPECT_THROW(plan_activations(ops, m, o), InputError);
+  EXPECT_TRUE(refused(2000));
 }
 
 // FlashAttention re-reads of spilled K and V in a Vicuna-7B prefill of 1024 tokens (a 1 MiB activation buffer
@@ -169,6 +180,18 @@ TEST(ActivationPlan, FlashAttentionReadsSpilledKvOnceOrPerQueryBlock) {
   // K and V on chip: the scratch's size moves nothing through DRAM.
   o.activation_buffer_bytes = 0;
   EXPECT_EQ(score_reads(256 << 10, true), 0u);
+  // A 4-bit KV cache: spilled K comes from it at 4 bits (4096 x 1024 / 2 = 2,097,152 B, a KV head's 131,072 B
+  // fit the 1 MiB scratch); K on chip is an fp16 activation, read from the activation SRAM at 16 bits
+  // (8,388,608 B) whatever the cache's precision.
+  o.kv_cache_bits = 4;
+  o.activation_buffer_bytes = 1 << 20;
+  EXPECT_EQ(score_reads(1 << 20, true), 2097152u);
+  o.activation_buffer_bytes = 0;
+  o.attention_scratch_bytes = 1 << 20;
+  const auto on_chip = lower_prefill(m, PrecisionFormat::fp16(), 1024, o);
+  EXPECT_EQ(find(on_chip, "layer.3.attn.value").kv_read_bytes, 0u);
+  // value reads V (8,388,608 B) and nothing else from the activation SRAM.
+  EXPECT_EQ(find(on_chip, "layer.3.attn.value").sram_activation_read_bytes, 8388608u);
 }
 
 // A decode step's activations are a few KiB: the shipped NPUs' buffers never spill them.
