@@ -209,18 +209,16 @@ SramBytes tile_sram_bytes(const ArrayShape& array, const Op& op, const Tile& til
 
 SramBytes op_sram_bytes(const NpuConfig& config, const Op& op) {
   if (!is_linear(op)) return {op.sram_activation_read_bytes, op.sram_activation_write_bytes};
-  const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
-                                   static_cast<uint64_t>(config.dequant_table_rows));
+  // The tiles' passes add up (each systolic column block is opened by one tile; the GEMV engine reads once; an
+  // input-stationary array and the ideal rate once a tile), and their write shares to the whole output.
   const ArrayShape array = config.array_shape_for(op);
-  SramBytes sum;
-  for (uint64_t first = 0; first < op.n; first += plan.rows_per_tile) {
-    Tile tile;
-    tile.first_row = first;
-    tile.rows = std::min(plan.rows_per_tile, op.n - first);
-    const SramBytes t = tile_sram_bytes(array, op, tile);
-    sum.read += t.read;
-    sum.write += t.write;
+  uint64_t passes = input_passes(array, 0, op.n);
+  if (array.dataflow == Dataflow::kInputStationary || array.dataflow == Dataflow::kIdeal) {
+    passes = plan_tiles(op, static_cast<uint64_t>(config.weight_buffer_bytes),
+                        static_cast<uint64_t>(config.dequant_table_rows))
+                 .tiles;
   }
+  SramBytes sum{op.sram_activation_read_bytes * passes, op.sram_activation_write_bytes};
   // A token block's input came from DRAM: its first read out of SRAM is counted with the DRAM bytes.
   if (op.input_from_dram && sum.read >= op.sram_activation_read_bytes) sum.read -= op.sram_activation_read_bytes;
   return sum;

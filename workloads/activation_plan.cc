@@ -58,10 +58,25 @@ class Planner {
 
   std::vector<Op> run(std::vector<Op> ops) {
     find_values(ops);
-    std::vector<Op> out;
-    out.reserve(ops.size());
-    for (size_t i = 0; i < ops.size(); ++i) place(ops[i], i, &out);
-    return out;
+    // Operators are placed where they stand; a new list is built only from the first one that brings spills or
+    // token blocks with it (most phases, and every decode step, bring none).
+    std::vector<Op> out, emitted;
+    bool rebuilt = false;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      emitted.clear();
+      const bool replaced = place(ops[i], i, &emitted);
+      if (!replaced) {
+        if (rebuilt) out.push_back(std::move(ops[i]));
+        continue;
+      }
+      if (!rebuilt) {
+        out.reserve(ops.size() + emitted.size() + 16);
+        for (size_t j = 0; j < i; ++j) out.push_back(std::move(ops[j]));
+        rebuilt = true;
+      }
+      for (Op& op : emitted) out.push_back(std::move(op));
+    }
+    return rebuilt ? out : ops;
   }
 
  private:
@@ -83,6 +98,7 @@ class Planner {
     current.fill(kNone);
     read_value_.assign(ops.size(), {kNone, kNone, kNone});
     write_value_.assign(ops.size(), {kNone, kNone});
+    values_.reserve(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
       const Op& op = ops[i];
       for (size_t r = 0; r < op.reads.size(); ++r) {
@@ -193,14 +209,16 @@ class Planner {
     if (on_chip) live_bytes_ += values_[v].bytes;
   }
 
-  void place(Op op, size_t i, std::vector<Op>* out) {
+  // Places operator i, updating it in place; returns whether it is to be replaced by `out` (spill ops around it,
+  // or its token blocks), which then holds it too.
+  bool place(Op& op, size_t i, std::vector<Op>* out) {
     const bool prefill_attention =
         op.tokens > 1 && (op.kind == OpKind::kAttentionScore || op.kind == OpKind::kAttentionValue);
     if (op.kind == OpKind::kLinear && op.tokens > 0 && op.reads[0].bytes >= op.tokens &&
         write_value_[i][0] != kNone && read_value_[i][0] != kNone && !values_[read_value_[i][0]].on_chip) {
       blocked_linear(op, i, out);
       free_after(i);
-      return;
+      return true;
     }
     // Inputs: spilled ones are read back first; FlashAttention's K and V come from the cache instead.
     for (size_t r = 0; r < op.reads.size(); ++r) {
@@ -237,9 +255,11 @@ class Planner {
         after.push_back(spill_op(op, OpKind::kSpillWrite, use.tensor, use.bytes, 0));
       }
     }
+    free_after(i);
+    if (out->empty() && after.empty()) return false;
     out->push_back(std::move(op));
     for (Op& s : after) out->push_back(std::move(s));
-    free_after(i);
+    return true;
   }
 
   // A linear whose input is in DRAM: token blocks (see the top of the file).

@@ -101,6 +101,8 @@ struct AttentionSpan {
 
 class Lowerer {
  public:
+  static constexpr size_t kOpsPerLayer = 20;  // a sequential llama block's operators (a phi block has fewer)
+
   Lowerer(const ModelShape& m, const PrecisionFormat& f, const LoweringOptions& o) : m_(m), f_(f), o_(o) {
     if (m.hidden_size < 1 || m.intermediate_size < 1 || m.num_layers < 1 || m.num_heads < 1 ||
         m.num_kv_heads < 1 || m.head_dim < 1 || m.vocab_size < 1) {
@@ -109,6 +111,7 @@ class Lowerer {
     if (o.kv_cache_bits < 1 || o.kv_cache_bits > 32) {
       throw InputError("kv_cache_bits: " + std::to_string(o.kv_cache_bits) + " is out of range [1, 32]");
     }
+    ops_.reserve(static_cast<size_t>(m.num_layers) * kOpsPerLayer + 4);  // an Op is large: no regrowth
   }
 
   void embed(uint64_t tokens) {
