@@ -325,6 +325,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<Override>& 
   }
   run.trace_files = expand_trace_files(s, path, run.trace_files);
   std::vector<std::set<std::string>> formats_seen(run.models.size());
+  std::vector<int64_t> longest_prompt(run.models.size(), 0);  // per model, over the traces' requests
   for (const std::string& t : run.trace_files) {
     require_file(s, "traces", t);
     if (cache) {
@@ -367,6 +368,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<Override>& 
     }
     for (size_t i = 0; i < trace.requests.size(); ++i) {
       const traces::Request& req = trace.requests[i];
+      longest_prompt[model] = std::max(longest_prompt[model], req.prompt_tokens);
       const std::string where = t + ":" + std::to_string(i + 2) + ": ";
       const int64_t positions = req.prompt_tokens + req.decode_steps();
       if (positions > shape.max_position_embeddings) {
@@ -391,8 +393,18 @@ RunConfig load_run_config(const std::string& path, const std::vector<Override>& 
   // Every format's largest weight row must fit one SRAM tile buffer.
   for (size_t m = 0; m < run.models.size(); ++m) {
     for (const std::string& f : formats_seen[m]) {
-      const auto ops = workloads::lower_decode_step(run.models[m], workloads::PrecisionFormat::parse(f, "format"),
-                                                    1, run.lowering);
+      const workloads::PrecisionFormat format = workloads::PrecisionFormat::parse(f, "format");
+      // The SRAM must hold what the activation plan needs (a FlashAttention block, an input row of a token
+      // block); a decode step and the longest prompt need the most.
+      const uint64_t prompt = static_cast<uint64_t>(std::max<int64_t>(longest_prompt[m], 1));
+      std::vector<workloads::Op> ops;
+      try {
+        ops = workloads::lower_decode_step(run.models[m], format, 1, run.lowering);
+        workloads::lower_prefill(run.models[m], format, prompt, run.lowering);
+      } catch (const InputError& e) {
+        throw InputError(run.npu_file + ": " + e.what() + " (" + run.models[m].name + ", prompts up to " +
+                         std::to_string(prompt) + " tokens)");
+      }
       hw::check_tiles_fit(run.npu, ops, run.npu_file);
     }
   }

@@ -48,6 +48,17 @@ TEST_F(Cli, TileBufferSmallerThanOneRowIsRejected) {
                   {"sram.weight_buffer_bytes", "cannot hold one output row"});
 }
 
+TEST_F(Cli, SramTooSmallForTheActivationPlanIsRejectedBeforeTheRun) {
+  // A Vicuna-7B activation row is 4096 x 2 = 8192 bytes: a 4096-byte activation SRAM holds none, and a 1000-byte
+  // attention scratch cannot hold a one-row FlashAttention block (1292 bytes at head_dim 128). Both name the NPU
+  // file and the field, and nothing is written.
+  expect_rejected(run_file(base_run(), {"--set", "npu.sram.activation_bytes=4096"}),
+                  {"datacenter-hbm3.yaml", "sram.activation_bytes", "cannot hold one 8192-byte input row"});
+  expect_rejected(run_file(base_run(), {"--set", "npu.sram.attention_scratch_bytes=1000"}),
+                  {"datacenter-hbm3.yaml", "sram.attention_scratch_bytes", "1292 bytes"});
+  EXPECT_FALSE(fs::exists(out() / "results.json"));
+}
+
 TEST_F(Cli, HuggingFaceConfigRunsUnderTheTracesModelName) {
   // The fixture config.json is Vicuna-7B's; its folder name differs from the traces' model name, which
   // model_name supplies.
