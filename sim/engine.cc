@@ -143,6 +143,11 @@ class RunWorkSource : public hw::IWorkSource {
       layers = static_cast<int>(
           std::min<uint64_t>(std::max<uint64_t>(static_cast<uint64_t>(layers), 1 + measured), uint64_t{1} << 20));
     }
+    // A step that stands only for itself (the first after a phase of another kind) is a small share of the run.
+    if (step_ > 0 && !anchors() && channels_to_simulate_ > 0 && run_.lone_step_sample_channels > 0) {
+      channels_to_simulate_ =
+          std::min(channels_to_simulate_, static_cast<uint64_t>(run_.lone_step_sample_channels));
+    }
     if (compute_bound && channels_to_simulate_ > 0 && run_.compute_bound_sample_channels > 0) {
       channels_to_simulate_ =
           std::min(channels_to_simulate_, static_cast<uint64_t>(run_.compute_bound_sample_channels));

@@ -52,6 +52,7 @@ struct RunConfig {
   int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
   int64_t sample_channels = 0;  // fast: the most command-level DRAM channels a layer sample runs on (0: all)
   int64_t compute_bound_sample_channels = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
+  int64_t lone_step_sample_channels = 0;      // fast: the same for a decode step that stands only for itself
   int64_t min_sampled_bytes = 0;              // fast: phases moving fewer DRAM bytes are simulated whole
   int64_t min_measured_bytes = 0;             // fast: DRAM bytes a layer sample's measured layers move at least
   double steady_tolerance = 0;                // fast: largest spread of sampled layer periods around their mean

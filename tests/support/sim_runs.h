@@ -52,6 +52,7 @@ inline void set_fast_path_defaults(RunConfig& run) {
   run.steady_tolerance = 0.1;
   run.sample_channels = 8;
   run.compute_bound_sample_channels = 1;
+  run.lone_step_sample_channels = 1;
 }
 
 inline RunConfig make_run(const hw::NpuConfig& npu, const std::string& model, const traces::Trace& trace,
