@@ -146,6 +146,11 @@ DramConfig read_dram(ConfigSection& s) {
                                  "command model: refreshes a busy controller may owe before it must refresh "
                                  "(it catches up when idle; 0: refresh exactly when due)",
                                  p.refresh_postpone, 0, 8);
+  c.refresh_pull_in = s.integer("refresh_pull_in", "refreshes",
+                                "command model, per-bank refresh: REFpbs a controller may issue before they fall "
+                                "due, each to a bank of its round that no queued burst wants and only where it "
+                                "can start by the next planned command (0: a REFpb waits until it is due)",
+                                p.refresh_pull_in, 0, 8);
   c.refresh_stagger =
       s.choice("refresh_stagger",
                "command model: none (every channel's controller refreshes on the same schedule, "

@@ -60,6 +60,7 @@ nlohmann::ordered_json dram_config_json(const hw::DramConfig& c) {
   j["page_policy"] = c.page_policy;
   j["refresh"] = c.refresh;
   j["refresh_postpone"] = c.refresh_postpone;
+  j["refresh_pull_in"] = c.refresh_pull_in;
   j["refresh_stagger"] = c.refresh_stagger;
   j["command_buses"] = c.command_buses;
   j["scheduler"] = c.scheduler;

@@ -80,6 +80,8 @@ struct DramConfig {
   std::string command_buses;     // "shared" (one command per CK) or "row_column" (HBM: one row and one column
                                  // command per CK)
   int64_t refresh_postpone = 0;  // refreshes a busy controller may owe before it must refresh (JEDEC allows 8)
+  int64_t refresh_pull_in = 0;   // per-bank refresh: REFpbs a controller may issue ahead of time, to a bank no
+                                 // queued burst wants (speculative refresh)
   std::string refresh_stagger;   // "none" (every channel's controller on the same refresh schedule) or
                                  // "channels" (channel c's offset by c / channels of a refresh interval)
   // Command-level controller (one per channel).

@@ -39,6 +39,11 @@ DramConfig base(const char* name) {
   // Refresh falls due every tREFI (per bank: tREFI / banks); a controller busy with reads may postpone up to
   // eight, as JEDEC allows, and catches up when idle.
   c.refresh_postpone = 8;
+  // Per-bank refresh: up to eight REFpbs may also go early ("pulled in", as JEDEC allows for eight REFs), each to
+  // a bank no queued burst wants: the speculative refresh of the Synopsys uMCTL2 (per-bank mode) and AMD's HBM
+  // controller (PG313, which issues refreshes "in advance of future refresh requirements"). A stream then
+  // rarely meets a refresh that the postponement limit forces onto a bank it needs.
+  c.refresh_pull_in = 8;
   // Every channel's controller counts refresh intervals from the same start, as DRAMsim3's and Ramulator 2's
   // per-channel controllers do.
   c.refresh_stagger = "none";

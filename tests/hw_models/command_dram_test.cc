@@ -23,6 +23,7 @@ DramConfig one_channel(const std::string& refresh = "none", const std::string& p
   c.channels = 1;
   c.refresh = refresh;
   c.refresh_postpone = 0;  // refresh exactly when due, unless a test says otherwise
+  c.refresh_pull_in = 0;   // and never early
   c.page_policy = policy;
   DramTimings& t = c.timing;
   t = DramTimings{};
@@ -417,6 +418,42 @@ TEST(CommandDram, PerBankRefreshGoesToABankNoBurstWants) {
   // Bank 1 is the refreshed one: busy until 243.75 + 160 = 403.75 ns, so a read of it at 250 ns (address 4096)
   // opens its row then: ACT 403.75, read 418.75, data 433.75, done 435 ns.
   EXPECT_EQ(dram.access(4096, 32, false, 250000), 435000u);
+}
+
+TEST(CommandDram, ASpeculativeRefreshGoesEarlyToABankNoBurstWants) {
+  DramConfig c = one_channel("per_bank");
+  c.refresh_pull_in = 8;
+  c.timing.tRREFD = 5;  // 8 cycles
+  CommandDram dram(c);
+  // REFpb n falls due at n x 243.75 ns (390 cycles) and may go 8 intervals (3120 cycles) early, while the channel
+  // is busy, to a bank of the round no queued burst wants, where the planned command is not delayed by it.
+  // A read of bank 0 at 100 ns (cycle 160): ACT at 160 (no REFpb before it: the channel was idle until then).
+  // The read command waits tRCD until 184; REFpbs go meanwhile, tRRD_S after the ACT and tRREFD apart, at 164,
+  // 172 and 180, to banks 1, 2, 3 (bank 0 is wanted; the others are equally unused: the next in order). The read
+  // is not delayed: data at 208, done 209 cycles (130.625 + 0.625 = 131.25 ns).
+  EXPECT_EQ(dram.access(0, 32, false, 100000), 131250u);
+  EXPECT_EQ(dram.stats().refreshes, 3u);
+  // A row hit at 200 ns (cycle 320, column 1 of bank 0): REFpb 4 goes at 320 to bank 4 (bank group 1, bank 0),
+  // the next is tRREFD later, after the read's command. Done 200 + 15 + 1.25 = 216.25 ns, as without refresh.
+  EXPECT_EQ(dram.access(128, 32, false, 200000), 216250u);
+  EXPECT_EQ(dram.stats().refreshes, 4u);
+  // Bank 4 (address 32) is busy until cycle 320 + tRFCpb 256 = 576 (360 ns): a read of it at 250 ns (400) opens
+  // its row then: read 375, data 390, done 391.25 ns. REFpbs 5-9 go before that ACT, at 400, 408, ..., 432 (REFpb
+  // 9 may go from 9 x 390 - 3120 = 390; REFpb 10 not before 780): to bank 0, which the stream just left (the
+  // most recently used), then banks 5-8 in order.
+  EXPECT_EQ(dram.access(32, 32, false, 250000), 391250u);
+  EXPECT_EQ(dram.stats().refreshes, 9u);
+  // A read of bank 10 (bank group 2, bank 2: address 64 + 8192) at 470 ns (cycle 752): no REFpb before its ACT
+  // (REFpb 10 not before 780), so ACT 752, read 776, data 800, done 802 (501.25 ns). Never more than 8 ahead.
+  EXPECT_EQ(dram.access(64 + 8192, 32, false, 470000), 501250u);
+  EXPECT_EQ(dram.stats().refreshes, 9u);
+  // A read of bank 11 (address 64 + 12288) at 500 ns (cycle 800): ACT at 800, read 824, data 848, done 850
+  // (531.25 ns). REFpb 10 may go now, but not before the ACT (the channel was idle until it), and its bank, bank 10
+  // (the most recently used of those left), is open: its PRE waits tRAS from the ACT (752 + 53), then tRP 24, so
+  // the REFpb could start at 829, after the planned read command (824); a speculative REFpb goes only by the next
+  // planned command, and after the read nothing is queued. It stays owed (due at cycle 3900).
+  EXPECT_EQ(dram.access(64 + 12288, 32, false, 500000), 531250u);
+  EXPECT_EQ(dram.stats().refreshes, 9u);
 }
 
 TEST(CommandDram, ABusyChannelPostponesRefreshUntilIdle) {

@@ -64,6 +64,7 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   // Per-bank refresh spreads the rank's refreshes over tREFI: one bank every tREFI / banks.
   refresh_interval_ = config.refresh_interval_cycles();
   refresh_postpone_ = static_cast<uint64_t>(config.refresh_postpone) * refresh_interval_;
+  pull_in_cycles_ = per_bank_refresh_ ? static_cast<uint64_t>(config.refresh_pull_in) * refresh_interval_ : 0;
   const size_t banks = static_cast<size_t>(config.ranks) * banks_per_rank_;
   Channel proto;
   proto.banks.resize(banks);
@@ -127,29 +128,63 @@ uint64_t CommandDram::bus_slot(const Channel& ch, int bus, uint64_t t) const {
   return bus == 0 && t == ch.refresh_slot ? t + 1 : t;
 }
 
-bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end) {
+uint32_t CommandDram::unwanted_refresh_bank(const Channel& ch, uint32_t rank) const {
+  const Rank& r = ch.ranks[rank];
+  const Bank* banks = &ch.banks[static_cast<size_t>(rank) * banks_per_rank_];
+  uint32_t pick = banks_per_rank_;
+  // Scanned from the round's next bank on; among equally recent banks the first scanned wins.
+  const auto consider = [&](uint32_t i) {
+    if (pick == banks_per_rank_ || banks[i].last_cas > banks[pick].last_cas) pick = i;
+  };
+  if (masks_ok_) {
+    const uint32_t shift = rank * banks_per_rank_;
+    const uint64_t rank_bits = banks_per_rank_ == 64 ? ~uint64_t{0} : (uint64_t{1} << banks_per_rank_) - 1;
+    const uint64_t candidates =
+        ~((ch.queued_mask[0] | ch.queued_mask[1]) >> shift) & rank_bits & ~r.refreshed_mask;
+    const uint64_t from = uint64_t{~uint64_t{0}} << r.next_refresh_bank;
+    for (uint64_t part : {candidates & from, candidates & ~from}) {
+      for (; part != 0; part &= part - 1) consider(static_cast<uint32_t>(__builtin_ctzll(part)));
+    }
+    return pick;
+  }
+  for (uint32_t k = 0; k < banks_per_rank_; ++k) {
+    const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
+    const size_t bank = static_cast<size_t>(rank) * banks_per_rank_ + i;
+    if (r.refreshed[i] || ch.queued[0][bank] + ch.queued[1][bank] != 0) continue;
+    consider(i);
+  }
+  return pick;
+}
+
+bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end, bool unwanted_only) {
+  // A speculative REFpb may go up to refresh_pull_in intervals before it falls due.
+  const uint64_t early = unwanted_only ? pull_in_cycles_ : 0;
   Rank& r = ch.ranks[rank];
   bool issued = false;
   Bank* banks = &ch.banks[static_cast<size_t>(rank) * banks_per_rank_];
-  while (refresh_enabled_ && r.next_refresh <= until) {
+  while (refresh_enabled_ && r.next_refresh <= until + early) {
     if (per_bank_refresh_) {
       // REFpb to one bank: each bank once per round of tREFI; among those left, one that no queued burst wants,
       // the most recently used (a stream that just left a bank comes back to it last), so that a stream rarely
       // waits for a refresh. Precharge it if open; then the bank is busy for tRFCpb. REFpbs of a rank are
       // tRREFD apart and spaced from ACTs like an ACT (tRRD_S).
-      uint32_t pick = banks_per_rank_;
-      for (uint32_t k = 0; k < banks_per_rank_; ++k) {
-        const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
-        const size_t bank = static_cast<size_t>(rank) * banks_per_rank_ + i;
-        if (r.refreshed[i] || ch.queued[0][bank] + ch.queued[1][bank] != 0) continue;
-        if (pick == banks_per_rank_ || banks[i].last_cas > banks[pick].last_cas) pick = i;
+      // Speculative ones go while the channel is busy (an idle one catches up only on what is due: settle()).
+      const uint64_t not_before =
+          unwanted_only ? std::max(r.next_refresh > early ? r.next_refresh - early : 0, ch.busy_since) : 0;
+      if (unwanted_only) {
+        // Nothing to do before the earliest cycle any REFpb of the rank could take.
+        uint64_t earliest = std::max(not_before, ch.decided);
+        earliest = after(after(earliest, r.last_refpb, t_.rrefd), r.last_act, t_.rrd_s);
+        if (earliest > until) break;
       }
+      uint32_t pick = unwanted_refresh_bank(ch, rank);
+      if (unwanted_only && pick == banks_per_rank_) break;
       for (uint32_t k = 0; k < banks_per_rank_ && pick == banks_per_rank_; ++k) {
         const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
         if (!r.refreshed[i]) pick = i;  // every bank left is wanted: the next in order
       }
       Bank& b = banks[pick];
-      uint64_t at = std::max({r.next_refresh, b.act_ok, ch.decided});
+      uint64_t at = std::max({unwanted_only ? not_before : r.next_refresh, b.act_ok, ch.decided});
       at = after(at, r.last_refpb, t_.rrefd);
       at = after(at, r.last_act, t_.rrd_s);
       if (b.open_row >= 0) at = std::max(at, b.pre_ok + t_.rp);
@@ -160,8 +195,10 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
       r.last_refpb = static_cast<int64_t>(at);
       r.refreshed[pick] = 1;
+      r.refreshed_mask |= uint64_t{1} << (pick % 64);
       if (++r.refreshed_count == banks_per_rank_) {
         std::fill(r.refreshed.begin(), r.refreshed.end(), 0);
+        r.refreshed_mask = 0;
         r.refreshed_count = 0;
       }
       r.next_refresh_bank = (pick + 1) % banks_per_rank_;
@@ -357,6 +394,17 @@ void CommandDram::replan(size_t channel) {
     if (refresh_enabled_ && ch.ranks[rank].next_refresh <= refresh_by) {
       if (refresh_until(ch, rank, refresh_by)) recount_hits(ch);
       continue;
+    }
+    // Speculative refresh: a REFpb due within refresh_pull_in intervals goes to a bank of its round that no
+    // queued burst wants, where it delays the planned command by nothing (it takes a row-bus slot, and an ACT of
+    // its rank waits tRRD_S after it); then plan again.
+    if (pull_in_cycles_ > 0 && ch.ranks[rank].next_refresh <= plan.at + pull_in_cycles_) {
+      const uint64_t gap = plan.command == Command::kActivate                     ? t_.rrd_s
+                           : plan.command != Command::kColumn || column_bus_ == 0 ? 1
+                                                                                  : 0;
+      if (plan.at >= gap && refresh_until(ch, rank, plan.at - gap, /*by_end=*/true, /*unwanted_only=*/true)) {
+        continue;
+      }
     }
     keys_[channel] = plan.at;
     return;

@@ -78,6 +78,7 @@ class CommandDram final : public IDram {
     uint64_t next_refresh = 0;               // when the next REF is due
     uint32_t next_refresh_bank = 0;          // per-bank refresh: where the search for the next bank starts
     std::vector<char> refreshed;             // per-bank refresh: banks refreshed in the current round
+    uint64_t refreshed_mask = 0;             // the same as bits (exact while masks_ok_)
     uint32_t refreshed_count = 0;
     std::vector<uint64_t> write_end_by_group;  // end of the last write data per bank group (tWTR_L)
     uint64_t last_write_end = 0;               // in any bank group (tWTR_S)
@@ -202,8 +203,12 @@ class CommandDram final : public IDram {
   void hand_over(const DramRequest& r, uint64_t id, uint64_t at);
   void burst_done(uint64_t request, uint64_t done);
   // Issues every refresh of `rank` due at or before cycle `until`; with `by_end`, only those that can start by
-  // then (the rest stay owed). Returns whether it issued any.
-  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false);
+  // then (the rest stay owed). With `unwanted_only` (per-bank, speculative), only to banks no queued burst wants,
+  // up to refresh_pull_in intervals before they fall due. Returns whether it issued any.
+  // Per-bank refresh: among the banks of `rank` left in the round, one that no queued burst wants, the most
+  // recently used (a stream that just left a bank comes back to it last); banks per rank if every one is wanted.
+  uint32_t unwanted_refresh_bank(const Channel& ch, uint32_t rank) const;
+  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false, bool unwanted_only = false);
 
   DramConfig config_;
   AddressMapper mapper_;
@@ -216,7 +221,8 @@ class CommandDram final : public IDram {
   uint64_t refresh_postpone_ = 0;  // refresh_postpone x the interval between a rank's refreshes (cycles)
   uint64_t refresh_interval_ = 0;  // between two REFs of a rank: tREFI, or tREFI / banks per bank
   bool per_bank_refresh_ = false;
-  bool stagger_ = false;  // refresh_stagger channels (then channels are never sampled)
+  uint64_t pull_in_cycles_ = 0;  // per-bank refresh: how early a speculative REFpb may go (refresh_pull_in)
+  bool stagger_ = false;         // refresh_stagger channels (then channels are never sampled)
   bool refresh_enabled_ = true;
   bool closed_page_ = false;
   bool first_ready_ = true;  // FR-FCFS (else FCFS)
