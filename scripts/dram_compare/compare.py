@@ -94,6 +94,9 @@ def dramsim3_ini(a, refresh_choice):
     if d.get("starvation_cap"):
         a.note("both", f"no starvation cap (npusim serves a burst first once {d['starvation_cap']} younger ones "
                        "passed it)")
+    if d.get("refresh") == "per_bank" and d.get("refresh_pull_in"):
+        a.note("both", f"no speculative refresh (npusim issues a REFpb up to {d['refresh_pull_in']} intervals "
+                       "early to a bank no queued burst wants; --npusim-set dram.refresh_pull_in=0 turns it off)")
     # DRAMsim3 times a burst as BL/2 clocks and sizes it as bus_width/8 x BL bytes: pick BL and a virtual bus
     # width that give npusim's burst duration at the command clock and its burst bytes (LPDDR5, whose CK runs at
     # a quarter of WCK, and HBM3 become BL4 on a 64-bit bus; the others keep their own BL and width).

@@ -430,7 +430,7 @@ TEST(CommandDram, ASpeculativeRefreshGoesEarlyToABankNoBurstWants) {
   // A read of bank 0 at 100 ns (cycle 160): ACT at 160 (no REFpb before it: the channel was idle until then).
   // The read command waits tRCD until 184; REFpbs go meanwhile, tRRD_S after the ACT and tRREFD apart, at 164,
   // 172 and 180, to banks 1, 2, 3 (bank 0 is wanted; the others are equally unused: the next in order). The read
-  // is not delayed: data at 208, done 209 cycles (130.625 + 0.625 = 131.25 ns).
+  // is not delayed: data from cycle 208 (130 ns), done at 210 (131.25 ns).
   EXPECT_EQ(dram.access(0, 32, false, 100000), 131250u);
   EXPECT_EQ(dram.stats().refreshes, 3u);
   // A row hit at 200 ns (cycle 320, column 1 of bank 0): REFpb 4 goes at 320 to bank 4 (bank group 1, bank 0),
@@ -454,6 +454,28 @@ TEST(CommandDram, ASpeculativeRefreshGoesEarlyToABankNoBurstWants) {
   // planned command, and after the read nothing is queued. It stays owed (due at cycle 3900).
   EXPECT_EQ(dram.access(64 + 12288, 32, false, 500000), 531250u);
   EXPECT_EQ(dram.stats().refreshes, 9u);
+}
+
+TEST(CommandDram, ABurstArrivingBeforeASpeculativeRefreshKeepsItsBank) {
+  DramConfig c = one_channel("per_bank");
+  c.refresh_pull_in = 8;
+  c.timing.tRREFD = 5;  // 8 cycles
+  CommandDram dram(c);
+  // Read 0 (bank 0) at 100 ns (cycle 160): ACT at 160, read command planned at 184, and a speculative REFpb
+  // planned before it at 164 (tRRD_S after the ACT) to bank 1, the next in order. Read 1 (bank 1, the same bank
+  // group) arrives at cycle 161, before that REFpb goes, so the controller plans again: bank 1 is wanted now, and
+  // its ACT goes first, tRRD_L after the first: 166 (a REFpb would have to start by 166 - tRRD_S = 162, and cannot
+  // before 164). Read 1: ACT 166, read 190, data 214, done 216 (135 ns); had the REFpb gone to bank 1, it would
+  // have waited tRFCpb (256 cycles). Read 0: read 184, data 208, done 210 (131.25 ns). REFpbs meanwhile, to banks
+  // no read wants: 170 (bank 2) and 178 (bank 3). After read 0's command the most recently used bank left is bank
+  // 0, whose row cannot close before tRAS (160 + 53) and tRP: no REFpb by read 1's command at 190.
+  std::vector<DramRequest> s(2);
+  s[0] = {0, 32, false, 100000, -1, false, 0};
+  s[1] = {4096, 32, false, 100625, -1, false, 0};
+  dram.access_stream(s);
+  EXPECT_EQ(s[0].done_ps, 131250u);
+  EXPECT_EQ(s[1].done_ps, 135000u);
+  EXPECT_EQ(dram.stats().refreshes, 2u);
 }
 
 TEST(CommandDram, ABusyChannelPostponesRefreshUntilIdle) {

@@ -156,53 +156,82 @@ uint32_t CommandDram::unwanted_refresh_bank(const Channel& ch, uint32_t rank) co
   return pick;
 }
 
-bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end, bool unwanted_only) {
-  // A speculative REFpb may go up to refresh_pull_in intervals before it falls due.
-  const uint64_t early = unwanted_only ? pull_in_cycles_ : 0;
+uint64_t CommandDram::refpb_time(const Channel& ch, uint32_t rank, uint32_t bank, uint64_t from) const {
+  const Rank& r = ch.ranks[rank];
+  const Bank& b = ch.banks[static_cast<size_t>(rank) * banks_per_rank_ + bank];
+  uint64_t at = std::max({from, b.act_ok, ch.decided});
+  at = after(at, r.last_refpb, t_.rrefd);
+  at = after(at, r.last_act, t_.rrd_s);
+  if (b.open_row >= 0) at = std::max(at, b.pre_ok + t_.rp);
+  return bus_slot(ch, 0, at);
+}
+
+void CommandDram::issue_refpb(Channel& ch, uint32_t rank, uint32_t bank, uint64_t at) {
+  Rank& r = ch.ranks[rank];
+  Bank& b = ch.banks[static_cast<size_t>(rank) * banks_per_rank_ + bank];
+  if (b.open_row >= 0) ++ch.counts.precharges;
+  b.open_row = -1;
+  b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
+  r.last_refpb = static_cast<int64_t>(at);
+  r.refreshed[bank] = 1;
+  r.refreshed_mask |= uint64_t{1} << (bank % 64);
+  if (++r.refreshed_count == banks_per_rank_) {
+    std::fill(r.refreshed.begin(), r.refreshed.end(), 0);
+    r.refreshed_mask = 0;
+    r.refreshed_count = 0;
+  }
+  r.next_refresh_bank = (bank + 1) % banks_per_rank_;
+  ch.refresh_slot = at;
+  r.next_refresh += refresh_interval_;
+  ++ch.counts.refreshes;
+}
+
+bool CommandDram::plan_speculative_refresh(Channel& ch, uint32_t rank) {
+  Plan& plan = ch.plan;
+  const Rank& r = ch.ranks[rank];
+  // It must not delay the planned command: it takes a row-bus slot, and an ACT of its rank waits tRRD_S after it.
+  const uint64_t gap = plan.command == Command::kActivate                     ? std::max<uint64_t>(t_.rrd_s, 1)
+                       : plan.command != Command::kColumn || column_bus_ == 0 ? 1
+                                                                              : 0;
+  if (r.next_refresh > plan.at + pull_in_cycles_ || plan.at < gap) return false;
+  const uint64_t until = plan.at - gap;
+  // Up to refresh_pull_in intervals before it falls due, while the channel is busy (an idle one catches up only
+  // on what is due: settle()).
+  const uint64_t from =
+      std::max(r.next_refresh > pull_in_cycles_ ? r.next_refresh - pull_in_cycles_ : 0, ch.busy_since);
+  // Nothing to do before the earliest cycle any REFpb of the rank could take.
+  if (after(after(std::max(from, ch.decided), r.last_refpb, t_.rrefd), r.last_act, t_.rrd_s) > until) return false;
+  const uint32_t bank = unwanted_refresh_bank(ch, rank);
+  if (bank == banks_per_rank_) return false;
+  const uint64_t at = refpb_time(ch, rank, bank, from);
+  if (at > until) return false;
+  plan.command = Command::kRefresh;
+  plan.at = at;
+  plan.refresh_rank = rank;
+  plan.refresh_bank = bank;
+  return true;
+}
+
+bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end) {
   Rank& r = ch.ranks[rank];
   bool issued = false;
   Bank* banks = &ch.banks[static_cast<size_t>(rank) * banks_per_rank_];
-  while (refresh_enabled_ && r.next_refresh <= until + early) {
+  while (refresh_enabled_ && r.next_refresh <= until) {
     if (per_bank_refresh_) {
       // REFpb to one bank: each bank once per round of tREFI; among those left, one that no queued burst wants,
       // the most recently used (a stream that just left a bank comes back to it last), so that a stream rarely
       // waits for a refresh. Precharge it if open; then the bank is busy for tRFCpb. REFpbs of a rank are
       // tRREFD apart and spaced from ACTs like an ACT (tRRD_S).
-      // Speculative ones go while the channel is busy (an idle one catches up only on what is due: settle()).
-      const uint64_t not_before =
-          unwanted_only ? std::max(r.next_refresh > early ? r.next_refresh - early : 0, ch.busy_since) : 0;
-      if (unwanted_only) {
-        // Nothing to do before the earliest cycle any REFpb of the rank could take.
-        uint64_t earliest = std::max(not_before, ch.decided);
-        earliest = after(after(earliest, r.last_refpb, t_.rrefd), r.last_act, t_.rrd_s);
-        if (earliest > until) break;
-      }
       uint32_t pick = unwanted_refresh_bank(ch, rank);
-      if (unwanted_only && pick == banks_per_rank_) break;
       for (uint32_t k = 0; k < banks_per_rank_ && pick == banks_per_rank_; ++k) {
         const uint32_t i = (r.next_refresh_bank + k) % banks_per_rank_;
         if (!r.refreshed[i]) pick = i;  // every bank left is wanted: the next in order
       }
-      Bank& b = banks[pick];
-      uint64_t at = std::max({unwanted_only ? not_before : r.next_refresh, b.act_ok, ch.decided});
-      at = after(at, r.last_refpb, t_.rrefd);
-      at = after(at, r.last_act, t_.rrd_s);
-      if (b.open_row >= 0) at = std::max(at, b.pre_ok + t_.rp);
-      at = bus_slot(ch, 0, at);
+      const uint64_t at = refpb_time(ch, rank, pick, r.next_refresh);
       if (by_end && at > until) break;  // it would start after the end: still owed
-      if (b.open_row >= 0) ++ch.counts.precharges;
-      b.open_row = -1;
-      b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
-      r.last_refpb = static_cast<int64_t>(at);
-      r.refreshed[pick] = 1;
-      r.refreshed_mask |= uint64_t{1} << (pick % 64);
-      if (++r.refreshed_count == banks_per_rank_) {
-        std::fill(r.refreshed.begin(), r.refreshed.end(), 0);
-        r.refreshed_mask = 0;
-        r.refreshed_count = 0;
-      }
-      r.next_refresh_bank = (pick + 1) % banks_per_rank_;
-      ch.refresh_slot = at;
+      issue_refpb(ch, rank, pick, at);
+      issued = true;
+      continue;
     } else {
       // REFab: every bank precharged (tRP after its PRE), then the rank is busy for tRFC.
       uint64_t at = std::max(r.next_refresh, ch.decided);
@@ -218,10 +247,10 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
         banks[i].act_ok = at + t_.rfc;
       }
       ch.refresh_slot = at;
+      r.next_refresh += refresh_interval_;
+      ++ch.counts.refreshes;
+      issued = true;
     }
-    r.next_refresh += refresh_interval_;
-    ++ch.counts.refreshes;
-    issued = true;
   }
   return issued;
 }
@@ -395,17 +424,10 @@ void CommandDram::replan(size_t channel) {
       if (refresh_until(ch, rank, refresh_by)) recount_hits(ch);
       continue;
     }
-    // Speculative refresh: a REFpb due within refresh_pull_in intervals goes to a bank of its round that no
-    // queued burst wants, where it delays the planned command by nothing (it takes a row-bus slot, and an ACT of
-    // its rank waits tRRD_S after it); then plan again.
-    if (pull_in_cycles_ > 0 && ch.ranks[rank].next_refresh <= plan.at + pull_in_cycles_) {
-      const uint64_t gap = plan.command == Command::kActivate                     ? t_.rrd_s
-                           : plan.command != Command::kColumn || column_bus_ == 0 ? 1
-                                                                                  : 0;
-      if (plan.at >= gap && refresh_until(ch, rank, plan.at - gap, /*by_end=*/true, /*unwanted_only=*/true)) {
-        continue;
-      }
-    }
+    // Speculative refresh: a REFpb due within refresh_pull_in intervals, to the most recently used bank of its
+    // round that no queued burst wants, goes first where it delays the planned command by nothing. It is the
+    // channel's next decision: bursts that arrive before it plan again, and may want its bank.
+    if (pull_in_cycles_ > 0) plan_speculative_refresh(ch, rank);
     keys_[channel] = plan.at;
     return;
   }
@@ -585,6 +607,9 @@ void CommandDram::execute(size_t channel) {
       break;
     case Command::kColumn:
       execute_column(channel, plan);
+      break;
+    case Command::kRefresh:
+      issue_refpb(ch, plan.refresh_rank, plan.refresh_bank, plan.at);
       break;
   }
   replan(channel);

@@ -104,13 +104,14 @@ class CommandDram final : public IDram {
     uint32_t channel = 0;  // the channel its addresses map to: the controller's own, or (sampled channels) one it
                            // stands for
   };
-  enum class Command : uint8_t { kActivate, kPrecharge, kColumn };
+  enum class Command : uint8_t { kActivate, kPrecharge, kColumn, kRefresh };  // kRefresh: a speculative REFpb
   // The channel's next decision.
   struct Plan {
     uint64_t at = 0;    // cycle of the command
     uint64_t data = 0;  // column: first data cycle
     size_t index = 0;   // in the serving queue
     Command command = Command::kColumn;
+    uint32_t refresh_rank = 0, refresh_bank = 0;  // kRefresh: the bank of the rank it refreshes
     bool valid = false;
     bool is_write = false;
   };
@@ -202,13 +203,18 @@ class CommandDram final : public IDram {
   size_t advance_all(uint64_t bound);
   void hand_over(const DramRequest& r, uint64_t id, uint64_t at);
   void burst_done(uint64_t request, uint64_t done);
+  // Per-bank refresh: the first cycle >= `from` a REFpb of `bank` (of `rank`) can start at, and issuing it.
+  uint64_t refpb_time(const Channel& ch, uint32_t rank, uint32_t bank, uint64_t from) const;
+  void issue_refpb(Channel& ch, uint32_t rank, uint32_t bank, uint64_t at);
+  // Replaces the channel's planned command with a speculative REFpb of `rank` where one can go first without
+  // delaying it (refresh_pull_in); returns whether it did.
+  bool plan_speculative_refresh(Channel& ch, uint32_t rank);
   // Issues every refresh of `rank` due at or before cycle `until`; with `by_end`, only those that can start by
-  // then (the rest stay owed). With `unwanted_only` (per-bank, speculative), only to banks no queued burst wants,
-  // up to refresh_pull_in intervals before they fall due. Returns whether it issued any.
+  // then (the rest stay owed). Returns whether it issued any.
   // Per-bank refresh: among the banks of `rank` left in the round, one that no queued burst wants, the most
   // recently used (a stream that just left a bank comes back to it last); banks per rank if every one is wanted.
   uint32_t unwanted_refresh_bank(const Channel& ch, uint32_t rank) const;
-  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false, bool unwanted_only = false);
+  bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false);
 
   DramConfig config_;
   AddressMapper mapper_;
