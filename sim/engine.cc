@@ -20,7 +20,10 @@ namespace {
 class RunWorkSource : public hw::IWorkSource {
  public:
   RunWorkSource(const RunConfig& run, RunResults* results)
-      : run_(run), results_(results), fast_(run.fidelity == "fast"), steps_(run.step_stride) {
+      : run_(run),
+        results_(results),
+        fast_(run.fidelity == "fast"),
+        steps_(run.step_stride, run.step_max_bytes_change) {
     if (run.npu.dram.model == "command") mapper_.emplace(run.npu.dram);
     skip_unreplayed();
     if (trace_ < run_.traces.size()) open_group();

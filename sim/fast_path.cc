@@ -229,8 +229,9 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   // first tiles against the lm_head's), so the extended bytes miss the exact ones by up to a tile's worth per
   // unit. What the DRAM does per byte moved (row hits, misses, conflicts, ACTs, PREs and their energy, the bits'
   // energy) is the samples' rate times the exact bytes.
-  // Refreshes follow time, but a sample's count lags it: a busy controller postpones up to refresh_postpone of
-  // them, so the ones owed when a sample ends were not issued in it. Every refresh falls due once per interval
+  // Refreshes follow time, but a sample's count lags or leads it: a busy controller postpones up to
+  // refresh_postpone of them and pulls up to refresh_pull_in in, so the ones owed when a sample ends were not
+  // issued in it and the ones pulled in fell due after it. Every refresh falls due once per interval
   // and none is owed for ever, so the time added falls due at that rate: channels x ranks per interval.
   const hw::DramConfig& d = npu.dram;
   const bool refreshing = d.model == "command" && d.refresh != "none";
@@ -312,6 +313,7 @@ bool StepPredictor::predict(const std::string& key, uint64_t context_tokens, con
   // Time and the measured counters scale with the bytes (a bandwidth-bound step); the exact ones are exact.
   const double ratio =
       static_cast<double>(bus_bytes(exact)) / static_cast<double>(std::max<uint64_t>(bus_bytes(anchor), 1));
+  if (std::abs(ratio - 1.0) > max_bytes_change_) return false;
   hw::PhaseStats s = anchor;
   hw::add_scaled(&s, anchor, ratio - 1.0);
   copy_exact(exact, &s);

@@ -12,9 +12,9 @@
 //
 // Decode steps: steps in one format differ only in the KV cache they read (context length). A step is simulated
 // (layer-sampled) when no simulated step of the same configuration and format lies within `step_stride` context
-// tokens; otherwise it is the nearest simulated step scaled by the ratio of the two steps' exact DRAM bytes (a
-// decode step is bandwidth-bound, and the KV cache that grows with the context is a small share of its bytes:
-// over 64 tokens of a 7B model's context they change by well under 1%). Phases that move fewer than
+// tokens and `step_max_bytes_change` of its DRAM bytes; otherwise it is the nearest simulated step scaled by the
+// ratio of the two steps' exact DRAM bytes (a decode step is bandwidth-bound, and the KV cache that grows with the
+// context is a small share of its bytes). Phases that move fewer than
 // `min_sampled_bytes` are simulated whole: latency and DRAM state, not a period, decide their time.
 //
 // Exact in either case: DRAM bytes read and written (computed from the tiles and requests, hw::phase_bus_bytes),
@@ -72,7 +72,8 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
 // Decode steps simulated per (configuration, format), by context length, and the steps predicted from them.
 class StepPredictor {
  public:
-  explicit StepPredictor(int64_t stride_tokens) : stride_tokens_(stride_tokens) {}
+  StepPredictor(int64_t stride_tokens, double max_bytes_change)
+      : stride_tokens_(stride_tokens), max_bytes_change_(max_bytes_change) {}
 
   // A simulated step of `key` (configuration and format) at `context_tokens` within the stride, scaled to the
   // step's exact bytes (`exact`, from exact_of); false when the step must be simulated.
@@ -82,6 +83,7 @@ class StepPredictor {
 
  private:
   int64_t stride_tokens_;
+  double max_bytes_change_;
   std::map<std::string, std::map<uint64_t, hw::PhaseStats>> simulated_;
 };
 

@@ -50,6 +50,7 @@ struct RunConfig {
   int compute_bound_sample_layers = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
   int sample_tiles = 0;                 // fast: tiles simulated of a large operator outside the stack
   int64_t step_stride = 0;              // fast: context tokens between simulated decode steps
+  double step_max_bytes_change = 0;     // fast: ... and at most this fraction of a step's DRAM bytes between them
   int64_t sample_channels = 0;  // fast: the most command-level DRAM channels a layer sample runs on (0: all)
   int64_t compute_bound_sample_channels = 0;  // fast: the same for a phase whose MACs outlast its bytes twice over
   int64_t lone_step_sample_channels = 0;      // fast: the same for a decode step that stands only for itself

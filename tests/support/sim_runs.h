@@ -46,7 +46,8 @@ inline void set_fast_path_defaults(RunConfig& run) {
   run.sample_layers = 3;
   run.sample_tiles = 8;
   run.compute_bound_sample_layers = 2;
-  run.step_stride = 64;
+  run.step_stride = 512;
+  run.step_max_bytes_change = 0.02;
   run.min_sampled_bytes = int64_t{64} << 20;
   run.min_measured_bytes = int64_t{128} << 20;
   run.steady_tolerance = 0.1;
