@@ -75,8 +75,9 @@ class StepPredictor {
   StepPredictor(int64_t stride_tokens, double max_bytes_change)
       : stride_tokens_(stride_tokens), max_bytes_change_(max_bytes_change) {}
 
-  // A simulated step of `key` (configuration and format) at `context_tokens` within the stride, scaled to the
-  // step's exact bytes (`exact`, from exact_of); false when the step must be simulated.
+  // The simulated step of `key` (configuration and format) nearest `context_tokens`, if within the stride and the
+  // bytes change, scaled to the step's exact bytes (`exact`, from exact_of); false when the step must be
+  // simulated.
   bool predict(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& exact,
                hw::PhaseStats* out) const;
   void record(const std::string& key, uint64_t context_tokens, const hw::PhaseStats& stats);

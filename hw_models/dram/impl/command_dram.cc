@@ -199,7 +199,8 @@ bool CommandDram::plan_speculative_refresh(Channel& ch, uint32_t rank) {
   // on what is due: settle()).
   const uint64_t from =
       std::max(r.next_refresh > pull_in_cycles_ ? r.next_refresh - pull_in_cycles_ : 0, ch.busy_since);
-  // Nothing to do before the earliest cycle any REFpb of the rank could take.
+  // Nothing to do before the earliest cycle any REFpb of the rank could take (checked before the bank search: this
+  // runs for every planned command).
   if (after(after(std::max(from, ch.decided), r.last_refpb, t_.rrefd), r.last_act, t_.rrd_s) > until) return false;
   const uint32_t bank = unwanted_refresh_bank(ch, rank);
   if (bank == banks_per_rank_) return false;
@@ -230,8 +231,6 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       const uint64_t at = refpb_time(ch, rank, pick, r.next_refresh);
       if (by_end && at > until) break;  // it would start after the end: still owed
       issue_refpb(ch, rank, pick, at);
-      issued = true;
-      continue;
     } else {
       // REFab: every bank precharged (tRP after its PRE), then the rank is busy for tRFC.
       uint64_t at = std::max(r.next_refresh, ch.decided);
@@ -249,8 +248,8 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       ch.refresh_slot = at;
       r.next_refresh += refresh_interval_;
       ++ch.counts.refreshes;
-      issued = true;
     }
+    issued = true;
   }
   return issued;
 }

@@ -209,11 +209,11 @@ class CommandDram final : public IDram {
   // Replaces the channel's planned command with a speculative REFpb of `rank` where one can go first without
   // delaying it (refresh_pull_in); returns whether it did.
   bool plan_speculative_refresh(Channel& ch, uint32_t rank);
-  // Issues every refresh of `rank` due at or before cycle `until`; with `by_end`, only those that can start by
-  // then (the rest stay owed). Returns whether it issued any.
   // Per-bank refresh: among the banks of `rank` left in the round, one that no queued burst wants, the most
   // recently used (a stream that just left a bank comes back to it last); banks per rank if every one is wanted.
   uint32_t unwanted_refresh_bank(const Channel& ch, uint32_t rank) const;
+  // Issues every refresh of `rank` due at or before cycle `until`; with `by_end`, only those that can start by
+  // then (the rest stay owed). Returns whether it issued any.
   bool refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool by_end = false);
 
   DramConfig config_;
