@@ -71,7 +71,6 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
   proto.ranks.resize(static_cast<size_t>(config.ranks));
   for (auto& h : proto.hits) h.assign(banks, 0);
   for (auto& q : proto.queued) q.assign(banks, 0);
-  bank_seen_.assign(banks, 0);
   proto.last_cas_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), kNever);
   proto.last_cas_write_by_group.assign(static_cast<size_t>(config.ranks * config.bank_groups), 0);
   for (Rank& r : proto.ranks) {
@@ -80,8 +79,8 @@ CommandDram::CommandDram(const DramConfig& config) : config_(config), mapper_(co
     r.refreshed.assign(banks_per_rank_, 0);
     r.next_refresh = refresh_interval_;
   }
-  proto.queue[0].reserve(static_cast<size_t>(config.read_queue_bursts));
-  proto.queue[1].reserve(static_cast<size_t>(config.write_queue_bursts));
+  proto.queue[0].reset(static_cast<size_t>(config.read_queue_bursts), banks);
+  proto.queue[1].reset(static_cast<size_t>(config.write_queue_bursts), banks);
   channels_.assign(static_cast<size_t>(config.channels), proto);
   // Staggered refresh: channel c's schedule is offset by c / channels of an interval.
   stagger_ = config.refresh_stagger == "channels";
@@ -300,21 +299,30 @@ uint64_t CommandDram::column_time(const Channel& ch, const Queued& e, bool is_wr
 void CommandDram::recount_hits(Channel& ch) {
   for (int dir = 0; dir < 2; ++dir) {
     std::fill(ch.hits[dir].begin(), ch.hits[dir].end(), 0);
-    const RingQueue<Queued>& q = ch.queue[dir];
+    const BurstQueue<Queued>& q = ch.queue[dir];
     ch.hit_mask[dir] = 0;
-    for (size_t i = 0; i < q.size(); ++i) {
-      if (ch.banks[q[i].bank].open_row != static_cast<int64_t>(q[i].row)) continue;
-      ++ch.hits[dir][q[i].bank];
-      ch.hit_mask[dir] |= bank_bit(q[i].bank);
+    for (uint32_t s = q.oldest(); s != q.kNone; s = q.younger(s)) {
+      if (ch.banks[q[s].bank].open_row != static_cast<int64_t>(q[s].row)) continue;
+      ++ch.hits[dir][q[s].bank];
+      ch.hit_mask[dir] |= bank_bit(q[s].bank);
     }
   }
+}
+
+uint32_t CommandDram::bank_candidate(const Channel& ch, int dir, uint32_t bank) {
+  const BurstQueue<Queued>& q = ch.queue[dir];
+  uint32_t s = q.oldest_in_bank(bank);
+  if (ch.hits[dir][bank] == 0) return s;
+  const int64_t open_row = ch.banks[bank].open_row;
+  while (static_cast<int64_t>(q[s].row) != open_row) s = q.younger_in_bank(s);
+  return s;
 }
 
 void CommandDram::replan(size_t channel) {
   Channel& ch = channels_[channel];
   ch.plan.valid = false;
-  const RingQueue<Queued>& reads = ch.queue[0];
-  const RingQueue<Queued>& writes = ch.queue[1];
+  const BurstQueue<Queued>& reads = ch.queue[0];
+  const BurstQueue<Queued>& writes = ch.queue[1];
   if (ch.draining) {
     if (writes.empty() || (writes.size() <= write_low_ && !reads.empty())) {
       ch.draining = false;
@@ -329,23 +337,12 @@ void CommandDram::replan(size_t channel) {
   }
   const int dir = ch.draining ? 1 : 0;
   const bool is_write = dir == 1;
-  const RingQueue<Queued>& q = ch.queue[dir];
+  const BurstQueue<Queued>& q = ch.queue[dir];
   Plan& plan = ch.plan;  // filled in place: copying it whole costs more than the rest of the decision
   for (;;) {
     plan.valid = false;
     plan.is_write = is_write;
-    // FR-FCFS scans every queued burst, in age order; FCFS, or a burst past the starvation cap, only the oldest.
-    const bool starving = first_ready_ && starvation_cap_ > 0 && q[0].bypassed >= starvation_cap_;
-    const size_t scan = first_ready_ && !starving ? q.size() : 1;
-    ++search_stamp_;
-    uint32_t banks_seen = 0;  // every bank with queued bursts offers one command: none is left once all are seen
-    uint64_t seen_mask = 0;
-    // Once a column command at the column bound is planned, only a row command can beat it, and only a bank with
-    // queued bursts and no queued hit offers one: the scan visits those banks' bursts alone (`left`), and stops
-    // when it has seen them all. (A row command that beats the plan goes before the column bound too, so no
-    // column command beats it either.)
-    bool row_commands_only = false;
-    uint64_t left = 0;
+    uint64_t plan_seq = 0;  // the age of the planned command's burst
     // Lower bounds shared by every candidate: no column command goes before the column bound, no row command
     // before the row bound.
     const uint64_t latency = is_write ? t_.wl : t_.cl;
@@ -353,44 +350,19 @@ void CommandDram::replan(size_t channel) {
         std::max({ch.decided, ch.command_free[column_bus_], after(0, ch.last_cas, t_.ccd_s),
                   ch.bus_free > latency ? ch.bus_free - latency : 0});
     const uint64_t row_floor = std::max(ch.decided, ch.command_free[0]);
-    for (size_t i = 0; i < scan && banks_seen < ch.banks_queued[dir]; ++i) {
-      const Queued& e = q[i];
-      if (row_commands_only && (left & bank_bit(e.bank)) == 0) {
-        if (left == 0) break;
-        continue;
-      }
-      if (bank_seen_[e.bank] == search_stamp_) continue;  // the bank's command is the one of an older burst
+    // Offers the command that burst `slot` needs: the plan takes it if it can issue first; on a tie a column
+    // command beats a row command, then the older burst wins.
+    const auto offer = [&](uint32_t slot) {
+      const Queued& e = q[slot];
       const Bank& b = ch.banks[e.bank];
       const bool hit = b.open_row == static_cast<int64_t>(e.row);
-      // A bank with queued hits offers the oldest hit's column command: no PRE closes a row that is still hit.
-      if (!hit && scan > 1 && ch.hits[dir][e.bank] > 0) continue;
-      bank_seen_[e.bank] = search_stamp_;
-      ++banks_seen;
-      seen_mask |= bank_bit(e.bank);
-      // A column command at the column bound can only be tied by a younger column command (the older wins),
-      // and at the row bound by nothing at all: the hot path of a streaming channel, before any bound is worked
-      // out.
-      const bool column_at_bound = plan.valid && plan.command == Command::kColumn && plan.at <= column_floor;
-      if (row_commands_only) {
-        left &= ~bank_bit(e.bank);
-      } else if (masks_ok_ && column_at_bound) {
-        left = ch.queued_mask[dir] & ~ch.hit_mask[dir] & ~seen_mask;
-        row_commands_only = true;
-      }
-      if (column_at_bound) {
-        if (plan.at <= row_floor) break;
-        if (hit) continue;
-      }
+      const bool wins_tie = !plan.valid || (hit && plan.command != Command::kColumn) ||
+                            ((hit == (plan.command == Command::kColumn)) && e.seq < plan_seq);
       if (plan.valid) {
-        // A cheap lower bound of the bank's command: when even that cannot beat the plan, skip the placement (a
-        // row command never wins a tie; a column command wins one only against a row command).
-        if (!hit) {
-          const uint64_t bound = std::max({e.arrival, b.open_row >= 0 ? b.pre_ok : b.act_ok, row_floor});
-          if (bound >= plan.at) continue;
-        } else {
-          const uint64_t bound = std::max({e.arrival, is_write ? b.write_ok : b.read_ok, column_floor});
-          if (bound > plan.at || (bound == plan.at && plan.command == Command::kColumn)) continue;
-        }
+        // A cheap lower bound of the command: when even that cannot beat the plan, skip the placement.
+        const uint64_t bound = hit ? std::max({e.arrival, is_write ? b.write_ok : b.read_ok, column_floor})
+                                   : std::max({e.arrival, b.open_row >= 0 ? b.pre_ok : b.act_ok, row_floor});
+        if (bound > plan.at || (bound == plan.at && !wins_tie)) return;
       }
       uint64_t at = 0, data = 0;
       Command command = Command::kColumn;
@@ -403,20 +375,41 @@ void CommandDram::replan(size_t channel) {
         command = Command::kActivate;
         at = activate_time(ch, e);
       }
-      // First ready first; on a tie a column command beats a row command, then the older burst (scanned first).
-      if (!plan.valid || at < plan.at ||
-          (at == plan.at && command == Command::kColumn && plan.command != Command::kColumn)) {
+      if (!plan.valid || at < plan.at || (at == plan.at && wins_tie)) {
         plan.valid = true;
         plan.at = at;
         plan.data = data;
-        plan.index = i;
+        plan.slot = slot;
         plan.command = command;
+        plan_seq = e.seq;
+      }
+    };
+    const uint32_t oldest = q.oldest();
+    const bool starving =
+        first_ready_ && starvation_cap_ > 0 && ch.served[dir] - q[oldest].bypass_base >= starvation_cap_;
+    if (!first_ready_ || starving) {
+      // FCFS, or a burst past the starvation cap: only the oldest burst's command, whatever its bank holds.
+      offer(oldest);
+    } else {
+      // FR-FCFS: every bank with queued bursts offers one command (a PRE never closes a row that is still hit).
+      // The oldest burst's bank goes first: having waited longest, it is likely ready first, and the bounds then
+      // skip most of the others.
+      const uint32_t first_bank = q[oldest].bank;
+      offer(bank_candidate(ch, dir, first_bank));
+      if (masks_ok_) {
+        for (uint64_t m = ch.queued_mask[dir] & ~bank_bit(first_bank); m != 0; m &= m - 1) {
+          offer(bank_candidate(ch, dir, static_cast<uint32_t>(__builtin_ctzll(m))));
+        }
+      } else {
+        for (uint32_t bank = 0; bank < ch.banks.size(); ++bank) {
+          if (bank != first_bank && ch.queued[dir][bank] > 0) offer(bank_candidate(ch, dir, bank));
+        }
       }
     }
     if (!plan.valid) throw std::logic_error("CommandDram: a queue holds bursts but no command can serve them");
     // Refreshes go first (then plan again) if they fell due while the channel was idle, or if postponing them
     // past the command would owe more than the postponement limit.
-    const uint32_t rank = q[plan.index].rank;
+    const uint32_t rank = q[plan.slot].rank;
     const uint64_t forced = plan.at >= refresh_postpone_ ? plan.at - refresh_postpone_ : 0;
     const uint64_t refresh_by = std::max(ch.busy_since, forced);
     if (refresh_enabled_ && ch.ranks[rank].next_refresh <= refresh_by) {
@@ -434,7 +427,7 @@ void CommandDram::replan(size_t channel) {
 
 void CommandDram::execute_activate(size_t channel, const Plan& plan) {
   Channel& ch = channels_[channel];
-  Queued& e = ch.queue[plan.is_write ? 1 : 0][plan.index];
+  Queued& e = ch.queue[plan.is_write ? 1 : 0][plan.slot];
   Rank& rank = ch.ranks[e.rank];
   Bank& b = ch.banks[e.bank];
   const uint64_t at = plan.at;
@@ -459,15 +452,15 @@ void CommandDram::execute_activate(size_t channel, const Plan& plan) {
   const uint32_t bank = e.bank, row = e.row;
   for (int d = 0; d < 2; ++d) {
     uint32_t n = 0;
-    const RingQueue<Queued>& q = ch.queue[d];
-    for (size_t i = 0; i < q.size(); ++i) n += q[i].bank == bank && q[i].row == row;
+    const BurstQueue<Queued>& q = ch.queue[d];
+    for (uint32_t s = q.oldest_in_bank(bank); s != q.kNone; s = q.younger_in_bank(s)) n += q[s].row == row;
     set_hits(ch, d, bank, n);
   }
 }
 
 void CommandDram::execute_precharge(size_t channel, const Plan& plan) {
   Channel& ch = channels_[channel];
-  const Queued& e = ch.queue[plan.is_write ? 1 : 0][plan.index];
+  const Queued& e = ch.queue[plan.is_write ? 1 : 0][plan.slot];
   Bank& b = ch.banks[e.bank];
   ++ch.counts.precharges;
   ++ch.counts.row_conflicts;
@@ -483,22 +476,16 @@ void CommandDram::execute_precharge(size_t channel, const Plan& plan) {
 void CommandDram::execute_column(size_t channel, const Plan& plan) {
   Channel& ch = channels_[channel];
   const int dir = plan.is_write ? 1 : 0;
-  RingQueue<Queued>& q = ch.queue[dir];
-  // Every older burst was passed by this one.
-  if (starvation_cap_ > 0) {
-    for (size_t i = 0; i < plan.index; ++i) ++q[i].bypassed;
-  }
+  BurstQueue<Queued>& q = ch.queue[dir];
+  ++ch.served[dir];  // every older burst was passed by this one (Queued::bypass_base)
   // The fields it needs, then free the entry (copying the whole entry costs more).
-  const Queued& entry = q[plan.index];
+  const Queued& entry = q[plan.slot];
   const uint32_t rank_index = entry.rank, group = entry.bank_group, group_slot = entry.group_slot;
   const uint32_t bank_index = entry.bank;
   const bool activated = entry.activated;
   const uint64_t request = entry.request;
-  q.erase(plan.index);
-  if (--ch.queued[dir][bank_index] == 0) {
-    --ch.banks_queued[dir];
-    ch.queued_mask[dir] &= ~bank_bit(bank_index);
-  }
+  q.erase(plan.slot);
+  if (--ch.queued[dir][bank_index] == 0) ch.queued_mask[dir] &= ~bank_bit(bank_index);
   Rank& rank = ch.ranks[rank_index];
   Bank& b = ch.banks[bank_index];
   ch.counts.row_hits += activated ? 0 : 1;
@@ -546,7 +533,7 @@ void CommandDram::execute_column(size_t channel, const Plan& plan) {
 void CommandDram::fill(size_t channel, int dir, uint64_t free_at) {
   Channel& ch = channels_[channel];
   std::deque<Backlogged>& backlog = ch.backlog[dir];
-  RingQueue<Queued>& q = ch.queue[dir];
+  BurstQueue<Queued>& q = ch.queue[dir];
   while (!backlog.empty() && q.size() < queue_capacity_[dir]) {
     Backlogged& from = backlog.front();
     const uint64_t at = from.next_address;
@@ -557,21 +544,21 @@ void CommandDram::fill(size_t channel, int dir, uint64_t free_at) {
     from.next_address = mapper_.next_in_channel(at + burst_bytes_, from.channel);
     if (from.next_address >= from.end_address) backlog.pop_front();
     if (ch.queue[0].empty() && ch.queue[1].empty()) ch.busy_since = arrival;
-    Queued& e = q.push_back_slot();
     const DramAddress a = mapper_.map(at);
+    const uint32_t bank = a.rank * banks_per_rank_ + a.bank_group * banks_per_group_ + a.bank;
+    const uint64_t older = q.size();
+    Queued& e = q[q.push_back(bank)];
     e.row = a.row;
     e.rank = static_cast<uint8_t>(a.rank);
     e.bank_group = static_cast<uint8_t>(a.bank_group);
-    e.bank = a.rank * banks_per_rank_ + a.bank_group * banks_per_group_ + a.bank;
+    e.bank = bank;
     e.group_slot = static_cast<uint16_t>(a.rank * bank_groups_ + a.bank_group);
     e.activated = false;
-    e.bypassed = 0;
     e.request = request;
     e.arrival = arrival;
-    if (ch.queued[dir][e.bank]++ == 0) {
-      ++ch.banks_queued[dir];
-      ch.queued_mask[dir] |= bank_bit(e.bank);
-    }
+    e.seq = ch.arrivals[dir]++;
+    e.bypass_base = ch.served[dir] + older;
+    if (ch.queued[dir][e.bank]++ == 0) ch.queued_mask[dir] |= bank_bit(e.bank);
     if (ch.banks[e.bank].open_row == static_cast<int64_t>(e.row)) {
       ++ch.hits[dir][e.bank];
       ch.hit_mask[dir] |= bank_bit(e.bank);

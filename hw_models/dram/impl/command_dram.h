@@ -34,7 +34,7 @@
 
 #include "hw_models/dram/address_mapping.h"
 #include "hw_models/dram/i_dram.h"
-#include "hw_models/dram/impl/ring_queue.h"
+#include "hw_models/dram/impl/burst_queue.h"
 
 namespace npusim::hw {
 
@@ -83,16 +83,20 @@ class CommandDram final : public IDram {
     std::vector<uint64_t> write_end_by_group;  // end of the last write data per bank group (tWTR_L)
     uint64_t last_write_end = 0;               // in any bank group (tWTR_S)
   };
-  // A burst in a controller queue (compact: the scheduler scans these).
+  // A burst in a controller queue (compact: the scheduler reads these).
   struct Queued {
     uint32_t row = 0;
     uint32_t bank = 0;        // within the channel: rank-major, then bank group, then bank
     uint16_t group_slot = 0;  // rank x bank groups + bank group (tCCD_L)
     uint8_t rank = 0, bank_group = 0;
     bool activated = false;  // its row was opened for it (a miss or conflict, not a hit)
-    uint32_t bypassed = 0;   // younger bursts served before it (starvation cap)
     uint64_t request = 0;    // id of the request it belongs to
     uint64_t arrival = 0;    // cycle it entered the queue
+    uint64_t seq = 0;        // arrival order in its queue (the older burst wins a tie)
+    // Starvation cap: once it is the oldest, the younger bursts served before it are the channel's served count
+    // of its direction minus this (the served count at its arrival plus the older bursts then queued, all of which
+    // were served before it became the oldest).
+    uint64_t bypass_base = 0;
   };
   // The bursts of one request in one channel that wait for a queue entry: those in [next_address, end_address)
   // that map to the channel.
@@ -109,7 +113,7 @@ class CommandDram final : public IDram {
   struct Plan {
     uint64_t at = 0;    // cycle of the command
     uint64_t data = 0;  // column: first data cycle
-    size_t index = 0;   // in the serving queue
+    uint32_t slot = 0;  // of its burst in the serving queue
     Command command = Command::kColumn;
     uint32_t refresh_rank = 0, refresh_bank = 0;  // kRefresh: the bank of the rank it refreshes
     bool valid = false;
@@ -138,11 +142,12 @@ class CommandDram final : public IDram {
     uint64_t command_free[2] = {0, 0};          // per command bus (row, column): first free cycle
     uint64_t refresh_slot = ~uint64_t{0};       // the row bus cycle the last REF took
     // Per direction ([0] reads, [1] writes):
-    RingQueue<Queued> queue[2];         // in arrival order
+    BurstQueue<Queued> queue[2];        // in arrival order, and per bank
     std::deque<Backlogged> backlog[2];  // handed over, waiting for a queue entry
+    uint64_t arrivals[2] = {0, 0};      // bursts that entered the queue (the next one's seq)
+    uint64_t served[2] = {0, 0};        // column commands issued
     std::vector<uint32_t> hits[2];      // per bank: queued bursts to its open row
     std::vector<uint32_t> queued[2];    // per bank: queued bursts
-    uint32_t banks_queued[2] = {0, 0};  // banks with queued bursts (the scheduler's scan stops when all are seen)
     // The same as bit masks (bank b: bit b; kept while a channel has at most 64 banks, masks_ok_): banks with
     // queued bursts, and banks with queued hits.
     uint64_t queued_mask[2] = {0, 0};
@@ -187,6 +192,9 @@ class CommandDram final : public IDram {
   }
   // Recounts every bank's queued hits in both directions (after refresh closed rows).
   void recount_hits(Channel& ch);
+  // The burst a bank with queued bursts in direction `dir` offers a command for: its oldest row hit, or with no
+  // hit queued, its oldest burst.
+  static uint32_t bank_candidate(const Channel& ch, int dir, uint32_t bank);
   void execute_activate(size_t channel, const Plan& plan);
   void execute_precharge(size_t channel, const Plan& plan);
   void execute_column(size_t channel, const Plan& plan);
@@ -252,9 +260,7 @@ class CommandDram final : public IDram {
   uint64_t first_id_ = 0;  // id of pending_[0]
   uint64_t next_id_ = 1;   // ids below first_id_ belong to finished streams
   uint64_t last_write_data_end_ = 0;
-  std::vector<size_t> touched_;      // channels a hand-over added bursts to
-  std::vector<uint64_t> bank_seen_;  // the scheduler's scan: per bank, the scan that saw it (stamp)
-  uint64_t search_stamp_ = 0;
+  std::vector<size_t> touched_;  // channels a hand-over added bursts to
   // Requests, bytes and latencies are kept here; the channels' counters are assembled by stats().
   mutable DramStats stats_;
 };

@@ -72,7 +72,8 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
 
 uint64_t CommandDram::bursts_of(const Channel& ch, uint64_t id) const {
   uint64_t n = 0;
-  for (size_t i = 0; i < ch.queue[0].size(); ++i) n += ch.queue[0][i].request == id;
+  const BurstQueue<Queued>& reads = ch.queue[0];
+  for (uint32_t s = reads.oldest(); s != reads.kNone; s = reads.younger(s)) n += reads[s].request == id;
   for (const std::deque<Backlogged>& backlog : ch.backlog) {
     for (const Backlogged& b : backlog) {
       if (b.request > id) break;  // backlogs keep hand-over order
@@ -214,19 +215,27 @@ bool CommandDram::same_state(const Channel& a, const Channel& b) {
            x.refreshed_count == y.refreshed_count && x.write_end_by_group == y.write_end_by_group &&
            x.last_write_end == y.last_write_end;
   };
-  const auto same_entry = [](const Queued& x, const Queued& y) {
+  // Entries compare in age order (their slots may differ); an entry's age counts only relative to the others,
+  // and its starvation count relative to its channel's served count.
+  const auto same_entry = [](const Queued& x, uint64_t x_served, const Queued& y, uint64_t y_served) {
     return x.row == y.row && x.bank == y.bank && x.group_slot == y.group_slot && x.rank == y.rank &&
-           x.bank_group == y.bank_group && x.activated == y.activated && x.bypassed == y.bypassed &&
-           x.request == y.request && x.arrival == y.arrival;
+           x.bank_group == y.bank_group && x.activated == y.activated && x.request == y.request &&
+           x.arrival == y.arrival && x_served - x.bypass_base == y_served - y.bypass_base;
+  };
+  // Position of a slot in its queue's age order.
+  const auto age_rank = [](const BurstQueue<Queued>& q, uint32_t slot) {
+    size_t n = 0;
+    for (uint32_t s = q.oldest(); s != slot && s != q.kNone; s = q.younger(s)) ++n;
+    return n;
   };
   for (int d = 0; d < 2; ++d) {
-    if (!a.backlog[d].empty() || !b.backlog[d].empty() || a.queue[d].size() != b.queue[d].size()) return false;
-    for (size_t i = 0; i < a.queue[d].size(); ++i) {
-      if (!same_entry(a.queue[d][i], b.queue[d][i])) return false;
+    const BurstQueue<Queued>&qa = a.queue[d], &qb = b.queue[d];
+    if (!a.backlog[d].empty() || !b.backlog[d].empty() || qa.size() != qb.size()) return false;
+    for (uint32_t x = qa.oldest(), y = qb.oldest(); x != qa.kNone; x = qa.younger(x), y = qb.younger(y)) {
+      if (!same_entry(qa[x], a.served[d], qb[y], b.served[d])) return false;
     }
-    if (a.hits[d] != b.hits[d] || a.queued[d] != b.queued[d] || a.banks_queued[d] != b.banks_queued[d] ||
-        a.queued_mask[d] != b.queued_mask[d] || a.hit_mask[d] != b.hit_mask[d] ||
-        a.command_free[d] != b.command_free[d]) {
+    if (a.hits[d] != b.hits[d] || a.queued[d] != b.queued[d] || a.queued_mask[d] != b.queued_mask[d] ||
+        a.hit_mask[d] != b.hit_mask[d] || a.command_free[d] != b.command_free[d]) {
       return false;
     }
   }
@@ -238,8 +247,9 @@ bool CommandDram::same_state(const Channel& a, const Channel& b) {
          a.last_cas_by_group == b.last_cas_by_group && a.last_cas_write_by_group == b.last_cas_write_by_group &&
          a.refresh_slot == b.refresh_slot && a.draining == b.draining && a.drain_counted == b.drain_counted &&
          a.busy_since == b.busy_since && a.decided == b.decided && p.valid == q.valid &&
-         (!p.valid || (p.at == q.at && p.data == q.data && p.index == q.index && p.command == q.command &&
-                       p.is_write == q.is_write));
+         (!p.valid || (p.at == q.at && p.data == q.data && p.command == q.command && p.is_write == q.is_write &&
+                       p.refresh_rank == q.refresh_rank && p.refresh_bank == q.refresh_bank &&
+                       age_rank(a.queue[p.is_write], p.slot) == age_rank(b.queue[q.is_write], q.slot)));
 }
 
 void CommandDram::sample_channels(uint64_t simulated, bool only_identical) {
