@@ -64,21 +64,25 @@ TrafficResult drive_traffic(IDram& dram, const TrafficSpec& spec, std::ostream* 
   }
   uint64_t sequential_next = 0;  // the sequential stream (sequential and mixed)
   uint64_t end_ps = 0;
+  const bool random_only = spec.pattern == "random", mixed = spec.pattern == "mixed";
+  const bool strided = spec.pattern == "strided";
+  // A read ratio of 0 or 1 decides every request alike (the draw is skipped: the other generator's addresses
+  // stay the same).
+  const bool draw_direction = spec.read_ratio > 0 && spec.read_ratio < 1;
   for (uint64_t first = 0; first < requests; first += kChunk) {
     for (uint64_t i = first; i < std::min(requests, first + kChunk); ++i) {
       const uint64_t bytes = std::min(spec.request_bytes, spec.bytes - i * spec.request_bytes);
       uint64_t address = 0;
-      const bool random =
-          spec.pattern == "random" || (spec.pattern == "mixed" && (address_rng() >> 63) != 0);  // 50/50
+      const bool random = random_only || (mixed && (address_rng() >> 63) != 0);  // 50/50
       if (random) {
         address = address_rng() % random_slots * spec.request_bytes;
-      } else if (spec.pattern == "strided") {
+      } else if (strided) {
         address = i * spec.stride_bytes;
       } else {
         address = sequential_next;
         sequential_next += spec.request_bytes;
       }
-      const bool is_write = !(unit(direction_rng) < spec.read_ratio);
+      const bool is_write = draw_direction ? !(unit(direction_rng) < spec.read_ratio) : spec.read_ratio == 0;
       requester.add(address, bytes, is_write, 0);
       if (stream_out != nullptr) *stream_out << (is_write ? "W " : "R ") << address << " " << bytes << "\n";
     }
