@@ -219,6 +219,7 @@ int dram_bench_command(const std::vector<std::string>& args) {
                             : nlohmann::json(nullptr);
     j["row_hits"] = s.row_hits;
     j["row_misses"] = s.row_misses;
+    j["row_misses_after_refresh"] = s.row_misses_after_refresh;
     j["row_conflicts"] = s.row_conflicts;
     j["activates"] = s.activates;
     j["precharges"] = s.precharges;

@@ -148,6 +148,9 @@ struct DramStats {
   // The same per channel (command model; empty for the channel model).
   std::vector<uint64_t> channel_row_hits, channel_row_misses, channel_row_conflicts, channel_refreshes;
   uint64_t activates = 0, precharges = 0, refreshes = 0;
+  // Command model: the row misses whose bank a refresh had closed with its row open (each with the refresh's PRE
+  // among precharges). They follow the refreshes, the other misses and the conflicts follow the traffic.
+  uint64_t row_misses_after_refresh = 0;
   uint64_t write_drains = 0;                        // times a controller switched to draining its write queue
   uint64_t read_latency_sum_ps = 0;                 // over read requests: completion - issue
   std::vector<uint64_t> read_latency_ns_histogram;  // read requests by latency, 1 ns bins (last bin: beyond)

@@ -398,6 +398,26 @@ TEST(CommandDram, AllBankRefreshBlocksForTrfcEveryTrefi) {
   EXPECT_EQ(dram.stats().refreshes, 11u);
 }
 
+// A row miss is "after refresh" when a refresh closed the bank's open row (the fast fidelity extends those with
+// the refreshes, the others with the traffic). Bank 0 is opened at 0 (a miss: never opened), the REF due at
+// 3900 ns precharges it (its only PRE), the next read of its row reopens it (a miss after refresh), and a read of
+// another row of it is a conflict (PRE + ACT), no miss.
+TEST(CommandDram, CountsTheMissesWhoseRowARefreshClosed) {
+  CommandDram dram(one_channel("all_bank"));
+  dram.access(0, 32, false, 0);
+  EXPECT_EQ(dram.stats().row_misses, 1u);
+  EXPECT_EQ(dram.stats().row_misses_after_refresh, 0u);
+  EXPECT_EQ(dram.access(0, 32, false, 3900000), 4281250u);  // REF 3900, ACT 4250 (as in the test above)
+  EXPECT_EQ(dram.stats().refreshes, 1u);
+  EXPECT_EQ(dram.stats().precharges, 1u);
+  EXPECT_EQ(dram.stats().row_misses, 2u);
+  EXPECT_EQ(dram.stats().row_misses_after_refresh, 1u);
+  dram.access(16384, 32, false, 5000000);  // row 1 of bank 0
+  EXPECT_EQ(dram.stats().row_conflicts, 1u);
+  EXPECT_EQ(dram.stats().row_misses, 2u);
+  EXPECT_EQ(dram.stats().row_misses_after_refresh, 1u);
+}
+
 TEST(CommandDram, PerBankRefreshBlocksOnlyItsBank) {
   CommandDram dram(one_channel("per_bank"));
   // One bank's REF every tREFI / 16 banks = 243.75 ns, bank 0 first, busy until 243.75 + tRFCpb 160 = 403.75 ns.
@@ -448,10 +468,10 @@ TEST(CommandDram, ASpeculativeRefreshGoesEarlyToABankNoBurstWants) {
   EXPECT_EQ(dram.access(64 + 8192, 32, false, 470000), 501250u);
   EXPECT_EQ(dram.stats().refreshes, 9u);
   // A read of bank 11 (address 64 + 12288) at 500 ns (cycle 800): ACT at 800, read 824, data 848, done 850
-  // (531.25 ns). REFpb 10 may go now, but not before the ACT (the channel was idle until it), and its bank, bank 10
-  // (the most recently used of those left), is open: its PRE waits tRAS from the ACT (752 + 53), then tRP 24, so
-  // the REFpb could start at 829, after the planned read command (824); a speculative REFpb goes only by the next
-  // planned command, and after the read nothing is queued. It stays owed (due at cycle 3900).
+  // (531.25 ns). REFpb 10 may go now, but not before the ACT (the channel was idle until it), and its bank, bank
+  // 10 (the most recently used of those left), is open: its PRE waits tRAS from the ACT (752 + 53), then tRP 24,
+  // so the REFpb could start at 829, after the planned read command (824); a speculative REFpb goes only by the
+  // next planned command, and after the read nothing is queued. It stays owed (due at cycle 3900).
   EXPECT_EQ(dram.access(64 + 12288, 32, false, 500000), 531250u);
   EXPECT_EQ(dram.stats().refreshes, 9u);
 }

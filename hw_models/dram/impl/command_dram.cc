@@ -172,7 +172,10 @@ uint64_t CommandDram::refpb_time(const Channel& ch, uint32_t rank, uint32_t bank
 void CommandDram::issue_refpb(Channel& ch, uint32_t rank, uint32_t bank, uint64_t at) {
   Rank& r = ch.ranks[rank];
   Bank& b = ch.banks[static_cast<size_t>(rank) * banks_per_rank_ + bank];
-  if (b.open_row >= 0) ++ch.counts.precharges;
+  if (b.open_row >= 0) {
+    ++ch.counts.precharges;
+    b.refresh_closed = true;
+  }
   b.open_row = -1;
   b.act_ok = std::max(b.act_ok, at + t_.rfcpb);
   r.last_refpb = static_cast<int64_t>(at);
@@ -244,7 +247,10 @@ bool CommandDram::refresh_until(Channel& ch, uint32_t rank, uint64_t until, bool
       at = bus_slot(ch, 0, at);
       if (by_end && at > until) break;
       for (uint32_t i = 0; i < banks_per_rank_; ++i) {
-        if (banks[i].open_row >= 0) ++ch.counts.precharges;
+        if (banks[i].open_row >= 0) {
+          ++ch.counts.precharges;
+          banks[i].refresh_closed = true;
+        }
         banks[i].open_row = -1;
         banks[i].act_ok = at + t_.rfc;
       }
@@ -401,7 +407,14 @@ void CommandDram::replan(size_t channel) {
       const uint32_t first_bank = q[oldest].bank;
       offer(bank_candidate(ch, dir, first_bank));
       if (masks_ok_) {
-        for (uint64_t m = ch.queued_mask[dir] & ~bank_bit(first_bank); m != 0; m &= m - 1) {
+        uint64_t others = ch.queued_mask[dir] & ~bank_bit(first_bank);
+        // The oldest burst itself, a row hit issuing at the column bound: no other column command can go before
+        // it, nor win the tie (it is the oldest), so only the banks that offer a row command (no hit queued) can
+        // still beat it. In a stream that is most decisions, and most banks hold hits.
+        if (plan.command == Command::kColumn && plan.slot == oldest && plan.at == column_floor) {
+          others &= ~ch.hit_mask[dir];
+        }
+        for (uint64_t m = others; m != 0; m &= m - 1) {
           offer(bank_candidate(ch, dir, static_cast<uint32_t>(__builtin_ctzll(m))));
         }
       } else {
@@ -439,7 +452,9 @@ void CommandDram::execute_activate(size_t channel, const Plan& plan) {
     b.conflict_pre = false;  // counted as a conflict at its PRE
   } else {
     ++ch.counts.row_misses;
+    ch.counts.row_misses_after_refresh += b.refresh_closed ? 1 : 0;
   }
+  b.refresh_closed = false;
   ++ch.counts.activates;
   e.activated = true;
   b.open_row = e.row;

@@ -61,12 +61,13 @@ class CommandDram final : public IDram {
   };
   struct Bank {
     int64_t open_row = -1;
-    uint64_t act_ok = 0;        // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
-    uint64_t read_ok = 0;       // earliest read command (tRCD after ACT)
-    uint64_t write_ok = 0;      // earliest write command (tRCD_WR after ACT)
-    uint64_t pre_ok = 0;        // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
-    uint64_t last_cas = 0;      // its last column command (per-bank refresh prefers the bank a stream just left)
-    bool conflict_pre = false;  // precharged for a conflicting burst: its ACT counts no miss
+    uint64_t act_ok = 0;          // earliest ACT (tRP after PRE, tRC after ACT, end of refresh)
+    uint64_t read_ok = 0;         // earliest read command (tRCD after ACT)
+    uint64_t write_ok = 0;        // earliest write command (tRCD_WR after ACT)
+    uint64_t pre_ok = 0;          // earliest PRE (tRAS after ACT, tRTP after a read, tWR after write data)
+    uint64_t last_cas = 0;        // its last column command (per-bank refresh prefers the bank a stream just left)
+    bool conflict_pre = false;    // precharged for a conflicting burst: its ACT counts no miss
+    bool refresh_closed = false;  // a refresh closed its open row: its ACT is a miss after refresh
   };
   struct Rank {
     uint64_t recent_acts[4] = {};  // ring of the last four ACT times (tFAW)
@@ -122,6 +123,7 @@ class CommandDram final : public IDram {
   // What a channel counts (DramStats sums them over the channels).
   struct Counters {
     uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;  // column commands by what they found
+    uint64_t row_misses_after_refresh = 0;                     // of row_misses (DramStats)
     uint64_t activates = 0, precharges = 0, refreshes = 0, write_drains = 0;
     uint64_t read_bursts = 0, write_bursts = 0;
     // this + (now - then), field by field (a channel that mirrors another: its own count plus what the other

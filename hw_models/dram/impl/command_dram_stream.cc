@@ -186,6 +186,7 @@ CommandDram::Counters CommandDram::Counters::plus_since(const Counters& now, con
   add(c.row_hits, now.row_hits, then.row_hits);
   add(c.row_misses, now.row_misses, then.row_misses);
   add(c.row_conflicts, now.row_conflicts, then.row_conflicts);
+  add(c.row_misses_after_refresh, now.row_misses_after_refresh, then.row_misses_after_refresh);
   add(c.activates, now.activates, then.activates);
   add(c.precharges, now.precharges, then.precharges);
   add(c.refreshes, now.refreshes, then.refreshes);
@@ -205,7 +206,7 @@ bool CommandDram::same_state(const Channel& a, const Channel& b) {
   const auto same_bank = [](const Bank& x, const Bank& y) {
     return x.open_row == y.open_row && x.act_ok == y.act_ok && x.read_ok == y.read_ok &&
            x.write_ok == y.write_ok && x.pre_ok == y.pre_ok && x.last_cas == y.last_cas &&
-           x.conflict_pre == y.conflict_pre;
+           x.conflict_pre == y.conflict_pre && x.refresh_closed == y.refresh_closed;
   };
   const auto same_rank = [](const Rank& x, const Rank& y) {
     return std::equal(std::begin(x.recent_acts), std::end(x.recent_acts), std::begin(y.recent_acts)) &&
@@ -308,6 +309,7 @@ const DramStats& CommandDram::stats() const {
   stats_.row_hits = total.row_hits;
   stats_.row_misses = total.row_misses;
   stats_.row_conflicts = total.row_conflicts;
+  stats_.row_misses_after_refresh = total.row_misses_after_refresh;
   stats_.activates = total.activates;
   stats_.precharges = total.precharges;
   stats_.refreshes = total.refreshes;
