@@ -94,6 +94,7 @@ struct PhaseCounters {
   uint64_t dram_busy_ps = 0;                           // summed over channels
   uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;  // command model, per burst
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
+  uint64_t dram_row_misses_after_refresh = 0;  // of dram_row_misses (DramStats::row_misses_after_refresh)
   uint64_t dram_read_requests = 0, dram_write_requests = 0;  // requests handed to the DRAM
   uint64_t dram_write_drains = 0;                            // command model: write-queue drains
   uint64_t dram_read_latency_sum_ps = 0;                     // over read requests: completion - issue
@@ -106,6 +107,10 @@ struct PhaseCounters {
   ClassCounters by_class{};      // the same time and work by operator class
 };
 
+// The counters the DRAM keeps, from its statistics (the others zero).
+PhaseCounters dram_counters(const DramStats& d);
+// Sets the DRAM's counters of `to` to those of `from`, the others left as they are.
+void copy_dram_counters(const PhaseCounters& from, PhaseCounters* to);
 // after - before, field by field.
 PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters& after);
 // to += d x times, each integer counter rounded to the nearest whole (extrapolation by a measured period).

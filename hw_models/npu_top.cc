@@ -23,23 +23,14 @@ NpuTop::NpuTop(sc_core::sc_module_name name, const NpuConfig& config, IWorkSourc
   SC_THREAD(core);
 }
 
+PhaseCounters NpuTop::marked_counters(const PhaseCounters* booked) const {
+  PhaseCounters c = counters_between(phase_before_, snapshot());
+  if (booked != nullptr) copy_dram_counters(counters_between(phase_before_, *booked), &c);
+  return c;
+}
+
 PhaseCounters NpuTop::snapshot() const {
-  PhaseCounters s;
-  const DramStats& d = dram_->stats();
-  s.dram_read_bytes = d.read_bytes;
-  s.dram_write_bytes = d.write_bytes;
-  s.dram_busy_ps = d.busy_ps;
-  s.dram_row_hits = d.row_hits;
-  s.dram_row_misses = d.row_misses;
-  s.dram_row_conflicts = d.row_conflicts;
-  s.dram_activates = d.activates;
-  s.dram_precharges = d.precharges;
-  s.dram_refreshes = d.refreshes;
-  s.dram_read_requests = d.reads;
-  s.dram_write_requests = d.writes;
-  s.dram_write_drains = d.write_drains;
-  s.dram_read_latency_sum_ps = d.read_latency_sum_ps;
-  s.dram_energy_pj = d.energy_pj;
+  PhaseCounters s = dram_counters(dram_->stats());
   s.macs = mac_array_.macs() + gemv_engine_.macs();
   s.mac_busy_cycles = mac_array_.busy_cycles() + gemv_engine_.busy_cycles();
   s.dequant_busy_cycles = dequantizer_.busy_cycles();
@@ -128,7 +119,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     if (tile.dram_bytes() > 0) streamer_.release_buffer();
     if (mark_tiles) {
       op_tiles_.back().tiles.push_back(
-          {i, TimedTileQueue::now_ps() - phase_start_ps_, counters_between(phase_before_, snapshot())});
+          {i, TimedTileQueue::now_ps() - phase_start_ps_, marked_counters(streamer_.booked_after_tile(&op, i))});
     }
   }
   if (op.vector_elements > 0) {
@@ -188,7 +179,7 @@ void NpuTop::core() {
       execute(op, overlapped);
       if (op.layer >= 0 && (next == ops->size() || (*ops)[next].layer != op.layer)) {
         layer_ends.push_back({static_cast<uint64_t>(op.layer), TimedTileQueue::now_ps() - start,
-                              counters_between(before, snapshot())});
+                              marked_counters(streamer_.booked_to_layer_end(op.layer))});
       }
     }
     // Posted writes still in the controllers' queues drain now: the phase ends when they are in DRAM.

@@ -27,6 +27,9 @@ class NpuTop : public sc_core::sc_module {
   // A vector operator's cycles: its function's cost, or its activation SRAM traffic's, whichever is longer.
   uint64_t vector_op_cycles(const workloads::Op& op) const;
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
+  // The phase's counters so far, for a mark: the core's now, the DRAM's as `booked` (WeightStreamer's counters
+  // after the marked unit's last tile; null: now).
+  PhaseCounters marked_counters(const PhaseCounters* booked) const;
   // The window in which the core works on one operator: its time and waits go to the operator's class.
   void open_window(workloads::OpClass op_class);
   void close_window();

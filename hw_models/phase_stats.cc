@@ -26,13 +26,15 @@ void each_class_counter(A& x, B& y, F&& f) {
 }
 
 // Applies f(field of a, field of b) to every counter of the struct, in declaration order.
+// The same for the counters the DRAM keeps (booked as requests are handed over).
 template <class A, class B, class F>
-void each_counter(A& a, B& b, F&& f) {
+void each_dram_counter(A& a, B& b, F&& f) {
   f(a.dram_read_bytes, b.dram_read_bytes);
   f(a.dram_write_bytes, b.dram_write_bytes);
   f(a.dram_busy_ps, b.dram_busy_ps);
   f(a.dram_row_hits, b.dram_row_hits);
   f(a.dram_row_misses, b.dram_row_misses);
+  f(a.dram_row_misses_after_refresh, b.dram_row_misses_after_refresh);
   f(a.dram_row_conflicts, b.dram_row_conflicts);
   f(a.dram_activates, b.dram_activates);
   f(a.dram_precharges, b.dram_precharges);
@@ -42,6 +44,11 @@ void each_counter(A& a, B& b, F&& f) {
   f(a.dram_write_drains, b.dram_write_drains);
   f(a.dram_read_latency_sum_ps, b.dram_read_latency_sum_ps);
   f(a.dram_energy_pj, b.dram_energy_pj);
+}
+
+template <class A, class B, class F>
+void each_counter(A& a, B& b, F&& f) {
+  each_dram_counter(a, b, f);
   f(a.macs, b.macs);
   f(a.mac_busy_cycles, b.mac_busy_cycles);
   f(a.dequant_busy_cycles, b.dequant_busy_cycles);
@@ -57,6 +64,30 @@ void each_counter(A& a, B& b, F&& f) {
 
 void add_counters(OpClassCounters* to, const OpClassCounters& d) {
   each_class_counter(*to, d, [](uint64_t& x, uint64_t v) { x += v; });
+}
+
+PhaseCounters dram_counters(const DramStats& d) {
+  PhaseCounters s;
+  s.dram_read_bytes = d.read_bytes;
+  s.dram_write_bytes = d.write_bytes;
+  s.dram_busy_ps = d.busy_ps;
+  s.dram_row_hits = d.row_hits;
+  s.dram_row_misses = d.row_misses;
+  s.dram_row_misses_after_refresh = d.row_misses_after_refresh;
+  s.dram_row_conflicts = d.row_conflicts;
+  s.dram_activates = d.activates;
+  s.dram_precharges = d.precharges;
+  s.dram_refreshes = d.refreshes;
+  s.dram_read_requests = d.reads;
+  s.dram_write_requests = d.writes;
+  s.dram_write_drains = d.write_drains;
+  s.dram_read_latency_sum_ps = d.read_latency_sum_ps;
+  s.dram_energy_pj = d.energy_pj;
+  return s;
+}
+
+void copy_dram_counters(const PhaseCounters& from, PhaseCounters* to) {
+  each_dram_counter(*to, from, [](auto& x, const auto& v) { x = v; });
 }
 
 PhaseCounters counters_between(const PhaseCounters& before, const PhaseCounters& after) {

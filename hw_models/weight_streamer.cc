@@ -22,6 +22,17 @@ void WeightStreamer::start_phase(const std::vector<workloads::Op>* ops) {
   phase_queued_.notify();
 }
 
+const PhaseCounters* WeightStreamer::booked_to_layer_end(int layer) const {
+  const auto i = static_cast<size_t>(layer);
+  return layer >= 0 && i < layer_booked_.size() && layer_booked_[i] ? &booked_by_layer_[i] : nullptr;
+}
+
+const PhaseCounters* WeightStreamer::booked_after_tile(const workloads::Op* op, uint64_t tile) const {
+  const auto found = booked_by_tile_.find(op);
+  if (found == booked_by_tile_.end() || tile >= found->second.size()) return nullptr;
+  return &found->second[tile];
+}
+
 uint64_t WeightStreamer::fetch(const Tile& tile, uint64_t now_ps) {
   for (const ByteRange& range : tile.ranges) {
     for_each_dma_request(range, static_cast<uint64_t>(config_.dma_request_bytes),
@@ -35,9 +46,24 @@ void WeightStreamer::run() {
     while (phases_.empty()) wait(phase_queued_);
     const std::vector<workloads::Op>& ops = *phases_.front();
     phases_.pop_front();
-    for (const workloads::Op& op : ops) {
-      const TilePlan plan = plan_tiles(op, static_cast<uint64_t>(config_.weight_buffer_bytes),
-                                       static_cast<uint64_t>(config_.dequant_table_rows));
+    booked_by_layer_.clear();
+    layer_booked_.clear();
+    booked_by_tile_.clear();
+    // The tile plans, and which operator fetches the last tiles of each layer (where booked_to_layer_end reads
+    // the DRAM's counters: reading them after every tile costs a pass over the channels each).
+    plans_.clear();
+    last_of_layer_.clear();
+    for (size_t k = 0; k < ops.size(); ++k) {
+      plans_.push_back(plan_tiles(ops[k], static_cast<uint64_t>(config_.weight_buffer_bytes),
+                                  static_cast<uint64_t>(config_.dequant_table_rows)));
+      if (ops[k].layer < 0 || ops[k].placement_only || plans_.back().tiles == 0) continue;
+      const auto layer = static_cast<size_t>(ops[k].layer);
+      if (last_of_layer_.size() <= layer) last_of_layer_.resize(layer + 1, ops.size());
+      last_of_layer_[layer] = k;
+    }
+    for (size_t k = 0; k < ops.size(); ++k) {
+      const workloads::Op& op = ops[k];
+      const TilePlan& plan = plans_[k];
       if (plan.tiles == 0) continue;
       const OpPlacement& where = addresses_.place(op);
       if (op.placement_only) continue;
@@ -52,6 +78,20 @@ void WeightStreamer::run() {
           const uint64_t idle_from = std::max(before, last_ready_ps_);
           if (ready > idle_from) buffer_stall_ps_ += ready - idle_from;
           ready = std::max(ready, fetch(tile, TimedTileQueue::now_ps()));
+          if (op.layer < 0 && plan.tiles > 1) {
+            std::vector<PhaseCounters>& tiles = booked_by_tile_[&op];
+            tiles.resize(i + 1);
+            tiles[i] = dram_counters(dram_.stats());
+          }
+        }
+        if (op.layer >= 0 && last_of_layer_[static_cast<size_t>(op.layer)] == k && i + 1 == plan.tiles) {
+          const auto layer = static_cast<size_t>(op.layer);
+          if (booked_by_layer_.size() <= layer) {
+            booked_by_layer_.resize(layer + 1);
+            layer_booked_.resize(layer + 1);
+          }
+          booked_by_layer_[layer] = dram_counters(dram_.stats());
+          layer_booked_[layer] = true;
         }
         // Tiles are handed on in order, so a tile is ready no earlier than the one before it.
         tile.ready_ps = last_ready_ps_ = std::max(ready, last_ready_ps_);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <systemc>
 #include <vector>
 
@@ -29,6 +30,11 @@ class WeightStreamer : public sc_core::sc_module {
 
   uint64_t buffer_stall_ps() const { return buffer_stall_ps_; }
   uint64_t tiles() const { return tiles_; }
+  // The DRAM's counters (hw::dram_counters) right after the streamer booked, in the current phase, the last tile
+  // of decoder layer `layer`, or tile `tile` of an operator outside the stack: what the DRAM did for everything up
+  // to there, not what the streamer has booked ahead of the core since. Null when there is no such tile.
+  const PhaseCounters* booked_to_layer_end(int layer) const;
+  const PhaseCounters* booked_after_tile(const workloads::Op* op, uint64_t tile) const;
 
  private:
   void run();
@@ -47,6 +53,12 @@ class WeightStreamer : public sc_core::sc_module {
   uint64_t last_ready_ps_ = 0;
   uint64_t buffer_stall_ps_ = 0;
   uint64_t tiles_ = 0;
+  // What booked_to_layer_end and booked_after_tile give, for the phase in progress.
+  std::vector<PhaseCounters> booked_by_layer_;
+  std::vector<bool> layer_booked_;
+  std::map<const workloads::Op*, std::vector<PhaseCounters>> booked_by_tile_;
+  std::vector<TilePlan> plans_;        // of the phase's operators
+  std::vector<size_t> last_of_layer_;  // per layer: the index of its last operator with tiles to fetch
 };
 
 }  // namespace npusim::hw

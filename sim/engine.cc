@@ -1,6 +1,7 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "hw_models/dram/address_mapping.h"
@@ -49,6 +50,8 @@ class RunWorkSource : public hw::IWorkSource {
           bits_ = format.bits;
           full_ops_ = workloads::lower_prefill(run_.model_of(trace_), format,
                                                static_cast<uint64_t>(req.prompt_tokens), run_.lowering);
+          sample_key_ =
+              "prefill/" + run_.model_of(trace_).name + "/" + std::to_string(config_) + "/" + format.name();
           lowered();
           return to_simulate();
         }
@@ -60,6 +63,7 @@ class RunWorkSource : public hw::IWorkSource {
           full_ops_ = workloads::lower_decode_step(run_.model_of(trace_), format, context_, run_.lowering);
           // Steps predict each other only within one model, configuration and format.
           step_key_ = run_.model_of(trace_).name + "/" + std::to_string(config_) + "/" + format.name();
+          sample_key_ = step_key_;
           lowered();
           hw::PhaseStats predicted;
           if (sampling_ && steps_.predict(step_key_, context_, exact_, &predicted)) {
@@ -139,10 +143,14 @@ class RunWorkSource : public hw::IWorkSource {
                           run_.npu.dram.peak_bandwidth_bytes_per_s();
     const bool compute_bound = mac_s > 2 * byte_s;
     int layers = compute_bound ? run_.compute_bound_sample_layers : run_.sample_layers;
-    // Enough measured layers to move min_measured_bytes (layers differ with where their tensors fall).
+    // Enough measured layers to move min_measured_bytes (layers differ with where their tensors fall), or for a
+    // decode step that others are predicted from, which stands for up to hundreds of them,
+    // anchor_min_measured_bytes.
     const uint64_t per_layer = layer_bytes(full_ops_);
-    if (per_layer > 0 && run_.min_measured_bytes > 0) {
-      const uint64_t measured = (static_cast<uint64_t>(run_.min_measured_bytes) + per_layer - 1) / per_layer;
+    const auto min_measured = static_cast<uint64_t>(
+        anchors() ? std::max(run_.min_measured_bytes, run_.anchor_min_measured_bytes) : run_.min_measured_bytes);
+    if (per_layer > 0 && min_measured > 0) {
+      const uint64_t measured = (min_measured + per_layer - 1) / per_layer;
       layers = static_cast<int>(
           std::min<uint64_t>(std::max<uint64_t>(static_cast<uint64_t>(layers), 1 + measured), uint64_t{1} << 20));
     }
@@ -155,7 +163,11 @@ class RunWorkSource : public hw::IWorkSource {
       channels_to_simulate_ =
           std::min(channels_to_simulate_, static_cast<uint64_t>(run_.compute_bound_sample_channels));
     }
-    sampled_ops_ = sample_ops(run_.npu, full_ops_, layers * widen_layers_, run_.sample_tiles * widen_tiles_);
+    // Each sample of a configuration and format places its block of layers elsewhere in the stack (a phase
+    // simulated again with more layers keeps its place).
+    if (!resimulated_) offset_ = sample_block_offset(samples_of_[sample_key_]++);
+    sampled_ops_ =
+        sample_ops(run_.npu, full_ops_, layers * widen_layers_, run_.sample_tiles * widen_tiles_, offset_);
     // A sample that leaves nothing out is the whole phase.
     sampled_ =
         std::any_of(sampled_ops_.begin(), sampled_ops_.end(), [](const Op& op) { return op.placement_only; });
@@ -242,6 +254,7 @@ class RunWorkSource : public hw::IWorkSource {
     r.compute_wait_ps += s.compute_wait_ps;
     r.dram_row_hits += s.dram_row_hits;
     r.dram_row_misses += s.dram_row_misses;
+    r.dram_row_misses_after_refresh += s.dram_row_misses_after_refresh;
     r.dram_row_conflicts += s.dram_row_conflicts;
     r.dram_activates += s.dram_activates;
     r.dram_precharges += s.dram_precharges;
@@ -305,8 +318,11 @@ class RunWorkSource : public hw::IWorkSource {
   hw::PhaseStats exact_;   // the current phase's exact part (fast fidelity)
   uint64_t context_ = 0;
   std::string step_key_;
-  std::string previous_key_;  // step_key_ of the phase accounted last (empty: a prefill)
-  hw::PhaseCounters totals_;  // every phase's counters as accounted, summed
+  std::string sample_key_;                      // the phase's kind, model, configuration and format
+  std::map<std::string, uint64_t> samples_of_;  // per sample_key_: the samples simulated so far
+  double offset_ = 0.5;                         // the current sample's block_offset
+  std::string previous_key_;                    // step_key_ of the phase accounted last (empty: a prefill)
+  hw::PhaseCounters totals_;                    // every phase's counters as accounted, summed
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
   std::optional<hw::AddressMapper> mapper_;  // command model: where a phase's ranges fall across the channels

@@ -31,7 +31,7 @@ struct ConfigResult {
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0, decode_dram_bytes = 0, dram_busy_ps = 0;
   uint64_t macs = 0, prefill_macs = 0, mac_busy_cycles = 0, dequant_busy_cycles = 0, vector_busy_cycles = 0;
   uint64_t tiles = 0, table_loads = 0, compute_wait_ps = 0, buffer_stall_ps = 0;
-  uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0;
+  uint64_t dram_row_hits = 0, dram_row_misses = 0, dram_row_conflicts = 0, dram_row_misses_after_refresh = 0;
   uint64_t dram_activates = 0, dram_precharges = 0, dram_refreshes = 0;
   double dram_command_energy_pj = 0, decode_dram_command_energy_pj = 0;
   double decode_bits_sum = 0;

@@ -50,27 +50,6 @@ uint64_t prefetched_tiles(const hw::NpuConfig& npu) {
   return static_cast<uint64_t>(std::max<int64_t>(npu.weight_buffers - 1, 0));
 }
 
-// The counters the DRAM keeps (booked when the streamer issues a tile's requests) moved from `c` to the result;
-// `c` keeps the core's and the units' (counted as the core works).
-hw::PhaseCounters take_dram_counters(hw::PhaseCounters* c) {
-  hw::PhaseCounters d;
-  std::swap(d.dram_read_bytes, c->dram_read_bytes);
-  std::swap(d.dram_write_bytes, c->dram_write_bytes);
-  std::swap(d.dram_busy_ps, c->dram_busy_ps);
-  std::swap(d.dram_row_hits, c->dram_row_hits);
-  std::swap(d.dram_row_misses, c->dram_row_misses);
-  std::swap(d.dram_row_conflicts, c->dram_row_conflicts);
-  std::swap(d.dram_activates, c->dram_activates);
-  std::swap(d.dram_precharges, c->dram_precharges);
-  std::swap(d.dram_refreshes, c->dram_refreshes);
-  std::swap(d.dram_read_requests, c->dram_read_requests);
-  std::swap(d.dram_write_requests, c->dram_write_requests);
-  std::swap(d.dram_write_drains, c->dram_write_drains);
-  std::swap(d.dram_read_latency_sum_ps, c->dram_read_latency_sum_ps);
-  std::swap(d.dram_energy_pj, c->dram_energy_pj);
-  return d;
-}
-
 }  // namespace
 
 hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, uint64_t* boundary_align_bytes) {
@@ -92,22 +71,28 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, u
   return s;
 }
 
-std::vector<bool> sampled_layers(int layers, int sample_layers) {
+std::vector<bool> sampled_layers(int layers, int sample_layers, double block_offset) {
   std::vector<bool> chosen(static_cast<size_t>(std::max(layers, 0)), layers <= sample_layers);
   if (layers <= sample_layers) return chosen;
-  // Layer 0 warms the pipeline; the measured ones split layers 1 .. layers-1 into equal strata and take the middle
-  // of each (e.g. 3 of 24: 0, 6 and 18), because layers differ with where their tensors fall in banks and rows.
-  chosen[0] = true;
-  const int measured = std::max(sample_layers - 1, 0), rest = layers - 1;
-  for (int i = 0; i < measured; ++i) {
-    chosen[static_cast<size_t>(1 + (2 * i + 1) * rest / (2 * measured))] = true;
-  }
+  // One block of consecutive layers: each measured layer follows the layer it follows in the whole stack, with
+  // the DRAM state (open rows, banks being refreshed) that one leaves behind; only the first, which warms the
+  // pipeline, is entered from elsewhere. Layers apart in the stack differ with where their tensors fall in banks
+  // and rows (3-bit Vicuna-7B on the HBM3 NPU: conflicts per layer repeat every 8 layers, 2.2% apart), so the
+  // block slides along the stack from one sample to the next (block_offset).
+  const int starts = layers - sample_layers + 1;
+  const int first = std::clamp(static_cast<int>(std::floor(block_offset * starts)), 0, starts - 1);
+  for (int i = first; i < first + sample_layers; ++i) chosen[static_cast<size_t>(i)] = true;
   return chosen;
 }
 
+double sample_block_offset(uint64_t n) {
+  const double golden = 0.6180339887498949;  // (sqrt(5) - 1) / 2
+  return std::fmod(0.5 + static_cast<double>(n) * golden, 1.0);
+}
+
 std::vector<Op> sample_ops(const hw::NpuConfig& npu, const std::vector<Op>& full, int sample_layers,
-                           int sample_tiles) {
-  const std::vector<bool> chosen = sampled_layers(stack_layers(full), sample_layers);
+                           int sample_tiles, double block_offset) {
+  const std::vector<bool> chosen = sampled_layers(stack_layers(full), sample_layers, block_offset);
   std::vector<Op> sampled;
   // What is left out stays in the list to be placed in DRAM (placement_only), so that every simulated operator
   // lands where it would in the whole phase.
@@ -161,7 +146,6 @@ struct Unit {
   std::vector<hw::Mark> marks;
   double missing = 0;
   bool layers = false;
-  size_t dram_marks = 0;  // the DRAM's counters' period is measured over the first this many marks (0: all)
 };
 
 std::vector<Unit> extended_units(const hw::NpuConfig& npu, const std::vector<Op>& full,
@@ -179,15 +163,9 @@ std::vector<Unit> extended_units(const hw::NpuConfig& npu, const std::vector<Op>
       if (missing <= 0) continue;
       const size_t prefetched = static_cast<size_t>(prefetched_tiles(npu)), size = marks.tiles.size();
       const size_t first = std::min(prefetched, size >= 2 ? size - 2 : 0);
-      // A mark's DRAM counters include the tiles the streamer has booked ahead of the core (one per buffer).
-      // Within the operator that lead is steady; over the sample's last `prefetched` tiles it runs out (nothing
-      // of the sample is left to book), so their marks add time but no bytes or activates: the DRAM's period
-      // leaves that tail out (MobileLLaMA's lm_head sampled by 8 tiles, measured over all of them, took 60% of a
-      // tile's bytes and activates a period, and the phase's activates came out 2.7% high).
-      const size_t dram_marks = size >= first + prefetched + 2 ? size - first - prefetched : 0;
       units.push_back(
           {std::vector<hw::Mark>(marks.tiles.begin() + static_cast<std::ptrdiff_t>(first), marks.tiles.end()),
-           missing, false, dram_marks});
+           missing, false});
     }
   }
   return units;
@@ -207,39 +185,57 @@ Steadiness steady(const hw::NpuConfig& npu, const std::vector<Op>& full, const h
 
 hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<Op>& full,
                                     const hw::PhaseStats& exact, const hw::PhaseStats& sampled) {
+  const hw::DramConfig& d = npu.dram;
+  const bool refreshing = d.model == "command" && d.refresh != "none";
+  // Refreshes fall due at channels x ranks per refresh interval.
+  const double refreshes_per_ps =
+      refreshing ? static_cast<double>(d.channels * d.ranks) /
+                       (static_cast<double>(d.refresh_interval_cycles()) * d.command_clock_ps())
+                 : 0;
   hw::PhaseStats s = sampled;
   double added_ps = 0;
+  // The misses after a refresh come with the refreshes (a refresh closes a bank's open row and the stream reopens
+  // it), and a unit's period is quantized by the refreshes that fall in it (a 3-bit Vicuna-7B layer on the HBM3
+  // NPU takes 16384 or 18432 of them, 6% apart), so a unit adds its period's misses after refresh per refresh
+  // times the refreshes that fall due in the time it adds, at most one per bank refreshed. A period with no
+  // refresh in it (a stream that postponed them all) takes the whole sample's rate, a sample with none its own.
+  double after_refresh = static_cast<double>(sampled.dram_row_misses_after_refresh);
+  const double most_per_refresh = d.refresh == "per_bank" ? 1.0 : static_cast<double>(d.banks());
+  const double sample_per_refresh =
+      sampled.dram_refreshes > 0
+          ? std::min(most_per_refresh, static_cast<double>(sampled.dram_row_misses_after_refresh) /
+                                           static_cast<double>(sampled.dram_refreshes))
+          : -1;  // none
   // Each missing unit adds the mean period between the first and the last mark, time and counters.
   for (const Unit& unit : extended_units(npu, full, sampled)) {
     const std::vector<hw::Mark>& marks = unit.marks;
     if (marks.size() < 2) throw std::logic_error("fast path: a sampled unit needs at least two marks");
     const double periods = static_cast<double>(marks.size() - 1);
-    added_ps += unit.missing * static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
-    hw::PhaseCounters period = hw::counters_between(marks.front().counters, marks.back().counters);
-    if (unit.dram_marks >= 2) {
-      take_dram_counters(&period);  // the core's part over every period, the DRAM's over its own marks
-      hw::PhaseCounters dram = hw::counters_between(marks.front().counters, marks[unit.dram_marks - 1].counters);
-      hw::add_scaled(&s, take_dram_counters(&dram), unit.missing / static_cast<double>(unit.dram_marks - 1));
-    }
+    const double unit_ps =
+        unit.missing * static_cast<double>(marks.back().elapsed_ps - marks.front().elapsed_ps) / periods;
+    added_ps += unit_ps;
+    const hw::PhaseCounters period = hw::counters_between(marks.front().counters, marks.back().counters);
     hw::add_scaled(&s, period, unit.missing / periods);
+    const double unit_after = static_cast<double>(period.dram_row_misses_after_refresh) * unit.missing / periods;
+    const double unit_refreshes = static_cast<double>(period.dram_refreshes) * unit.missing / periods;
+    const double per_refresh =
+        unit_refreshes > 0 ? std::min(most_per_refresh, unit_after / unit_refreshes) : sample_per_refresh;
+    after_refresh += refreshing && per_refresh >= 0 ? per_refresh * unit_ps * refreshes_per_ps : unit_after;
   }
   s.end_ps = s.start_ps + sampled.time_ps() + static_cast<uint64_t>(std::llround(added_ps));
-  // The core's marks pace the periods, so time extends right; but the DRAM counters at a mark include what the
-  // streamer booked ahead of the core, and that differs between the first and the last mark (the next layer's
-  // first tiles against the lm_head's), so the extended bytes miss the exact ones by up to a tile's worth per
-  // unit. What the DRAM does per byte moved (row hits, misses, conflicts, ACTs, PREs and their energy, the bits'
-  // energy) is the samples' rate times the exact bytes.
+  // The core's marks pace the periods, so time extends right. A mark's DRAM counters are those right after the
+  // streamer booked the unit's last tile (not what it booked ahead since: the last sampled layer's lead would be
+  // the lm_head's first tiles, not a layer's, and MobileLLaMA's lm_head sampled by 8 tiles would take 60% of a
+  // tile's bytes and activates a period). What the DRAM does per byte moved (row hits, misses, conflicts, ACTs,
+  // PREs and their energy, the bits' energy) is the samples' rate times the exact bytes, but for the misses after
+  // refresh (above).
   // Refreshes follow time, but a sample's count lags or leads it: a busy controller postpones up to
   // refresh_postpone of them and pulls up to refresh_pull_in in, so the ones owed when a sample ends were not
   // issued in it and the ones pulled in fell due after it. Every refresh falls due once per interval
-  // and none is owed for ever, so the time added falls due at that rate: channels x ranks per interval.
-  const hw::DramConfig& d = npu.dram;
-  const bool refreshing = d.model == "command" && d.refresh != "none";
+  // and none is owed for ever, so the time added falls due at that rate.
   const double refresh_pj = d.refresh_command_pj();
   if (refreshing) {
-    const double interval_ps = static_cast<double>(d.refresh_interval_cycles()) * d.command_clock_ps();
-    const uint64_t due =
-        static_cast<uint64_t>(std::llround(added_ps * static_cast<double>(d.channels * d.ranks) / interval_ps));
+    const auto due = static_cast<uint64_t>(std::llround(added_ps * refreshes_per_ps));
     s.dram_energy_pj +=
         (static_cast<double>(sampled.dram_refreshes + due) - static_cast<double>(s.dram_refreshes)) * refresh_pj;
     s.dram_refreshes = sampled.dram_refreshes + due;
@@ -249,10 +245,19 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
     const double per_byte = static_cast<double>(bus_bytes(exact)) / extended_bytes;
     const double refresh_energy_pj = refreshing ? static_cast<double>(s.dram_refreshes) * refresh_pj : 0;
     s.dram_energy_pj = refresh_energy_pj + (s.dram_energy_pj - refresh_energy_pj) * per_byte;
+    const double after_refresh_per_byte = static_cast<double>(s.dram_row_misses_after_refresh) * per_byte;
     for (uint64_t* v :
          {&s.dram_row_hits, &s.dram_row_misses, &s.dram_row_conflicts, &s.dram_activates, &s.dram_precharges}) {
       *v = static_cast<uint64_t>(std::llround(static_cast<double>(*v) * per_byte));
     }
+    // Except the misses after a refresh (above), with their ACTs and the refreshes' PREs that closed their rows.
+    const double delta = after_refresh - after_refresh_per_byte;
+    const auto shift = [&](uint64_t* v) {
+      *v = static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(*v) + std::llround(delta)));
+    };
+    for (uint64_t* v : {&s.dram_row_misses, &s.dram_activates, &s.dram_precharges}) shift(v);
+    s.dram_row_misses_after_refresh = static_cast<uint64_t>(std::llround(after_refresh));
+    s.dram_energy_pj += delta * d.energy.act_pj;  // an ACT's energy includes its PRE
   }
   copy_exact(exact, &s);
   return s;
@@ -283,6 +288,7 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
   scale_all(&d.channel_bytes, ratio(d.read_bytes + d.write_bytes, sampled.read_bytes + sampled.write_bytes));
   d.row_hits = totals.dram_row_hits;
   d.row_misses = totals.dram_row_misses;
+  d.row_misses_after_refresh = totals.dram_row_misses_after_refresh;
   d.row_conflicts = totals.dram_row_conflicts;
   scale_all(&d.channel_row_hits, ratio(d.row_hits, sampled.row_hits));
   scale_all(&d.channel_row_misses, ratio(d.row_misses, sampled.row_misses));

@@ -4,11 +4,14 @@
 // up to DRAM state: where its tensors fall in banks and rows, refresh, open rows (at command level, MobileLLaMA's
 // layers differ by up to 2% in time and 5% in activates, layer by layer, the same in every step). A phase is
 // simulated with `sample_layers` of its layers (plus everything outside the stack: embedding, final norm,
-// lm_head): layer 0, which warms the pipeline, and layers spread evenly over the rest of the stack, so that they
-// average over where the tensors fall; the core marks the end of every layer, the period is the mean over the
-// sampled layers after the first, and the phase is extended by that period and its counters for each layer left
-// out. The pipeline's fill and drain are simulated, not estimated. A large operator outside the stack (lm_head:
-// hundreds of identical tiles) is sampled the same way, tile by tile.
+// lm_head), a block of consecutive ones: the first warms the pipeline, the others measure the period, each
+// entered from its own predecessor; the core marks the end of every layer, the DRAM's counters are read where
+// the streamer booked the layer's last tile (what it booked ahead belongs to the next unit), the period is the
+// mean over the sampled layers after the first, and the phase is extended by that period and its counters for
+// each layer left out. Successive samples of one configuration and format slide the block along the stack
+// (block_offset), so that a run's samples average over where the tensors fall. The pipeline's fill and drain
+// are simulated, not estimated. A large operator outside the stack (lm_head: hundreds of identical tiles) is
+// sampled the same way, tile by tile.
 //
 // Decode steps: steps in one format differ only in the KV cache they read (context length). A step is simulated
 // (layer-sampled) when no simulated step of the same configuration and format lies within `step_stride` context
@@ -31,14 +34,18 @@
 
 namespace npusim::sim {
 
-// Which of a stack's `layers` a sample of `sample_layers` simulates: all when there are no more; else layer 0 (the
-// warm-up) and sample_layers - 1 measured layers, one from the middle of each of as many equal strata of the
-// layers after it.
-std::vector<bool> sampled_layers(int layers, int sample_layers);
+// Which of a stack's `layers` a sample of `sample_layers` simulates: all when there are no more; else a block of
+// sample_layers consecutive layers, the first the warm-up, the others measured. `block_offset` in [0, 1) places
+// the block: 0 at the bottom of the stack, towards 1 at the top (0.5: the middle).
+std::vector<bool> sampled_layers(int layers, int sample_layers, double block_offset = 0.5);
+// The block_offset of a configuration and format's sample number `n` (0, 1, ...): 0.5, then on by the golden
+// ratio modulo 1 (a low-discrepancy sequence), so that however many samples a run takes, their blocks cover the
+// stack evenly.
+double sample_block_offset(uint64_t n);
 // Which operators of `full` to simulate: those of the sampled layers, and those outside the stack, where a linear
 // of more than `sample_tiles` tiles keeps only that many tiles' rows.
 std::vector<workloads::Op> sample_ops(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
-                                      int sample_layers, int sample_tiles);
+                                      int sample_layers, int sample_tiles, double block_offset = 0.5);
 
 // Whether marks of repeated units (layers, or one operator's tiles) show a steady state: the mean time of the
 // units after the first, over the first half of them and over the second, each within `tolerance` (a fraction) of

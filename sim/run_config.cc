@@ -159,9 +159,10 @@ void read_run(ConfigSection& s, RunConfig* run) {
   ConfigSection fast = s.section("fast_path", "how --fidelity fast samples the simulation");
   run->sample_layers = static_cast<int>(fast.integer(
       "sample_layers", "layers",
-      "decoder layers simulated per phase: layer 0 warms the pipeline, the others, from the middle of equal "
-      "strata of the rest of the stack, measure the period and show whether it drifts (layers differ by a few "
-      "percent with where their tensors fall in banks and rows); more when min_measured_bytes asks for them",
+      "decoder layers simulated per phase, a block of consecutive ones: the first warms the pipeline, the others "
+      "measure the period and show whether it drifts; the block moves along the stack from one sample of a "
+      "configuration and format to the next (layers differ by a few percent with where their tensors fall in "
+      "banks and rows); more when min_measured_bytes or anchor_min_measured_bytes asks for them",
       3, 2, 1024));
   run->compute_bound_sample_layers = static_cast<int>(fast.integer(
       "compute_bound_sample_layers", "layers",
@@ -230,6 +231,13 @@ void read_run(ConfigSection& s, RunConfig* run) {
       "layers differ by up to 5% in activates with where their tensors fall in banks and rows); 0: "
       "sample_layers alone",
       int64_t{128} << 20, 0, int64_t{1} << 50);
+  run->anchor_min_measured_bytes = fast.integer(
+      "anchor_min_measured_bytes", "bytes",
+      "the same for a decode step that the steps after it are predicted from: it stands for up to hundreds of "
+      "them, and a run has few (the README's default run 2 to 12 per configuration), so its sample averages over "
+      "where the tensors fall itself (3-bit Vicuna-7B on the HBM3 NPU: activates per layer repeat every 8 "
+      "layers of 80 MB, 2.2% apart; fp16 layers, 400 MB, differ by 0.1%)",
+      int64_t{640} << 20, 0, int64_t{1} << 50);
   run->steady_tolerance = fast.real(
       "steady_tolerance", "fraction",
       "a sample is steady when the mean period of its layers (or an operator's tiles) after the first, "

@@ -56,6 +56,7 @@ struct RunConfig {
   int64_t lone_step_sample_channels = 0;      // fast: the same for a decode step that stands only for itself
   int64_t min_sampled_bytes = 0;              // fast: phases moving fewer DRAM bytes are simulated whole
   int64_t min_measured_bytes = 0;             // fast: DRAM bytes a layer sample's measured layers move at least
+  int64_t anchor_min_measured_bytes = 0;      // fast: the same for a decode step that others are predicted from
   double steady_tolerance = 0;                // fast: largest spread of sampled layer periods around their mean
   std::string reference_file;                 // published figures to set the results beside ("" when none)
   PublishedFigure reference;

@@ -50,6 +50,7 @@ inline void set_fast_path_defaults(RunConfig& run) {
   run.step_max_bytes_change = 0.02;
   run.min_sampled_bytes = int64_t{64} << 20;
   run.min_measured_bytes = int64_t{128} << 20;
+  run.anchor_min_measured_bytes = int64_t{640} << 20;
   run.steady_tolerance = 0.1;
   run.sample_channels = 8;
   run.compute_bound_sample_channels = 1;
