@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hw_models/dram/i_dram.h"
@@ -136,6 +137,9 @@ struct PhaseStats : PhaseCounters {
   uint64_t start_ps = 0, end_ps = 0;
   std::vector<Mark> layer_ends;       // in layer order
   std::vector<OpTileMarks> op_tiles;  // in operator order
+  // The phase's DRAM read requests by latency: (bin of DramStats::read_latency_ns_histogram, requests), the bins
+  // it added to, in order.
+  std::vector<std::pair<uint32_t, uint64_t>> read_latency_bins;
   uint64_t time_ps() const { return end_ps - start_ps; }
 };
 

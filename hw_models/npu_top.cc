@@ -160,6 +160,7 @@ void NpuTop::core() {
     // Between phases: nothing but posted writes in flight.
     dram_->sample_channels(source_.dram_channels_to_simulate(), source_.dram_channels_only_identical());
     const PhaseCounters before = phase_before_ = snapshot();
+    const std::vector<uint64_t> latencies_before = dram_->stats().read_latency_ns_histogram;
     const uint64_t start = phase_start_ps_ = TimedTileQueue::now_ps();
     std::vector<Mark> layer_ends;
     op_tiles_.clear();
@@ -192,6 +193,11 @@ void NpuTop::core() {
     static_cast<PhaseCounters&>(stats) = counters_between(before, snapshot());
     stats.layer_ends = std::move(layer_ends);
     stats.op_tiles = std::move(op_tiles_);
+    const std::vector<uint64_t>& latencies = dram_->stats().read_latency_ns_histogram;
+    for (size_t bin = 0; bin < latencies.size(); ++bin) {
+      const uint64_t n = latencies[bin] - (bin < latencies_before.size() ? latencies_before[bin] : 0);
+      if (n > 0) stats.read_latency_bins.emplace_back(static_cast<uint32_t>(bin), n);
+    }
     stats.start_ps = start;
     stats.end_ps = TimedTileQueue::now_ps();
     source_.phase_done(stats);

@@ -113,6 +113,8 @@ class RunWorkSource : public hw::IWorkSource {
   uint64_t simulated_phases() const { return simulated_phases_; }
   // Every phase's counters (extended or predicted in fast fidelity), summed over the run.
   const hw::PhaseCounters& totals() const { return totals_; }
+  // Every phase's DRAM read requests by latency (1 ns bins), each phase's weighted to the reads it stands for.
+  const std::vector<double>& read_latencies() const { return read_latencies_; }
   uint64_t resimulated_phases() const { return resimulated_phases_; }
 
  private:
@@ -264,6 +266,16 @@ class RunWorkSource : public hw::IWorkSource {
     hw::ClassCounters& by_class = step_ == 0 ? r.prefill_by_class : r.decode_by_class;
     for (size_t c = 0; c < by_class.size(); ++c) hw::add_counters(&by_class[c], s.by_class[c]);
     hw::add_scaled(&totals_, s, 1.0);
+    // The phase's read latencies, weighted to the reads it stands for (a sample's or an anchor's stand for more).
+    uint64_t measured = 0;
+    for (const auto& bin : s.read_latency_bins) measured += bin.second;
+    if (measured > 0) {
+      const double weight = static_cast<double>(s.dram_read_requests) / static_cast<double>(measured);
+      for (const auto& [bin, n] : s.read_latency_bins) {
+        if (read_latencies_.size() <= bin) read_latencies_.resize(bin + 1, 0.0);
+        read_latencies_[bin] += weight * static_cast<double>(n);
+      }
+    }
     previous_key_ = step_ == 0 ? std::string() : step_key_;
     ++step_;
   }
@@ -323,6 +335,7 @@ class RunWorkSource : public hw::IWorkSource {
   double offset_ = 0.5;                         // the current sample's block_offset
   std::string previous_key_;                    // step_key_ of the phase accounted last (empty: a prefill)
   hw::PhaseCounters totals_;                    // every phase's counters as accounted, summed
+  std::vector<double> read_latencies_;          // read_latencies()
   std::vector<Op> full_ops_, sampled_ops_;
   StepPredictor steps_;
   std::optional<hw::AddressMapper> mapper_;  // command model: where a phase's ranges fall across the channels
@@ -377,7 +390,7 @@ RunResults run_simulation(const RunConfig& run) {
   results.resimulated_phases = source.resimulated_phases();
   // The modelled time: every phase back to back (in full fidelity also the SystemC end time).
   for (const ConfigResult& r : results.results) results.simulated_ps += r.total_ps;
-  if (run.fidelity == "fast") results.dram = extend_dram_stats(end.dram, source.totals());
+  if (run.fidelity == "fast") results.dram = extend_dram_stats(end.dram, source.totals(), source.read_latencies());
   derive_metrics(run, &results);
   return results;
 }

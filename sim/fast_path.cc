@@ -263,7 +263,8 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
   return s;
 }
 
-hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals) {
+hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals,
+                                const std::vector<double>& read_latencies) {
   const auto ratio = [](uint64_t total, uint64_t part) {
     return part > 0 ? static_cast<double>(total) / static_cast<double>(part) : 0.0;
   };
@@ -276,12 +277,21 @@ hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCou
   hw::DramStats d = sampled;
   // Requests, drains and the latency sum are extended with the phases' periods (the DMA cuts requests at
   // absolute multiples of request_bytes, so their count depends on where tensors lie, unlike the bytes); the
-  // latency distribution keeps the samples' shape, scaled to the requests.
+  // latency distribution is every phase's, weighted to the reads it stands for (scaled as a whole, a run's 16
+  // simulated prefills against its hundreds of predicted decode steps put the default run's p99 at 5984 ns
+  // against the full simulation's 1412).
   d.reads = totals.dram_read_requests;
   d.writes = totals.dram_write_requests;
   d.write_drains = totals.dram_write_drains;
   d.read_latency_sum_ps = totals.dram_read_latency_sum_ps;
-  scale_all(&d.read_latency_ns_histogram, ratio(d.reads, sampled.reads));
+  if (!read_latencies.empty()) {
+    d.read_latency_ns_histogram.assign(std::max(d.read_latency_ns_histogram.size(), read_latencies.size()), 0);
+    for (size_t bin = 0; bin < read_latencies.size(); ++bin) {
+      d.read_latency_ns_histogram[bin] = static_cast<uint64_t>(std::llround(read_latencies[bin]));
+    }
+  } else {
+    scale_all(&d.read_latency_ns_histogram, ratio(d.reads, sampled.reads));
+  }
   d.read_bytes = totals.dram_read_bytes;
   d.write_bytes = totals.dram_write_bytes;
   d.busy_ps = totals.dram_busy_ps;

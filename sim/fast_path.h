@@ -74,7 +74,9 @@ hw::PhaseStats extend_to_full_phase(const hw::NpuConfig& npu, const std::vector<
 
 // The run's DRAM statistics in fast fidelity: totals from the extended phases, and what only the
 // samples show (the split over channels, the latency distribution) scaled from the samples to those totals.
-hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals);
+// `read_latencies`: the phases' read requests by latency, each phase's weighted to the reads it stands for.
+hw::DramStats extend_dram_stats(const hw::DramStats& sampled, const hw::PhaseCounters& totals,
+                                const std::vector<double>& read_latencies);
 
 // Decode steps simulated per (configuration, format), by context length, and the steps predicted from them.
 class StepPredictor {
