@@ -39,6 +39,20 @@ uint64_t NpuConfig::vector_cycles(const workloads::Op& op) const {
   return static_cast<uint64_t>(std::ceil(element_cycles / static_cast<double>(vector_lanes) - 1e-9));
 }
 
+uint64_t NpuConfig::vector_op_cycles(const workloads::Op& op) const {
+  return std::max(vector_cycles(op), sram_cycles(op.sram_activation_read_bytes, op.sram_activation_write_bytes));
+}
+
+const workloads::Op* NpuConfig::overlapped_vector_op(const std::vector<workloads::Op>& ops, size_t i) const {
+  size_t next = i + 1;
+  while (next < ops.size() && ops[next].placement_only) ++next;
+  if (!vector_overlap_elementwise || ops[i].kind != workloads::OpKind::kLinear || next >= ops.size() ||
+      ops[next].vector_elements == 0 || !workloads::elementwise(ops[next].vector_function)) {
+    return nullptr;
+  }
+  return &ops[next];
+}
+
 ArrayShape NpuConfig::array_shape_for(const workloads::Op& op) const {
   return runs_on_gemv_engine(op) ? gemv_engine_shape() : mac_array_shape();
 }

@@ -59,6 +59,12 @@ struct NpuConfig {
   uint64_t sram_cycles(uint64_t read_bytes, uint64_t write_bytes) const;
   // Vector-unit cycles of `op`: ceil(elements x passes x cycles_per_element / lanes) of its function.
   uint64_t vector_cycles(const workloads::Op& op) const;
+  // A vector operator's cycles as the NPU spends them: its function's, or its activation SRAM traffic's on the
+  // SRAM's ports, whichever is longer.
+  uint64_t vector_op_cycles(const workloads::Op& op) const;
+  // The elementwise vector operator that runs overlapped with the linear ops[i] (consuming its output tiles as
+  // they come), the next operator the NPU runs after it (placement-only ones skipped); null if none.
+  const workloads::Op* overlapped_vector_op(const std::vector<workloads::Op>& ops, size_t i) const;
   // Whether `op` runs on the GEMV engine: there is one, the op is a matrix-vector product (one token), and it is
   // of a kind the engine takes.
   bool runs_on_gemv_engine(const workloads::Op& op) const;

@@ -87,7 +87,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
                                                                               op.sram_activation_write_bytes)
                                                         : 0);
   // The overlapped vector operator's cycles, shared out over this linear's tiles by their rows.
-  const uint64_t overlapped_cycles = overlapped != nullptr ? vector_op_cycles(*overlapped) : 0;
+  const uint64_t overlapped_cycles = overlapped != nullptr ? config_.vector_op_cycles(*overlapped) : 0;
   using u128 = unsigned __int128;
   const auto share = [](uint64_t total, uint64_t part, uint64_t whole) {
     return static_cast<uint64_t>(u128(total) * part / whole);
@@ -127,7 +127,7 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     // overlapped share) runs out first.
     vector_unit_.drain();
     if (&op != overlapped_) {
-      const uint64_t cycles = vector_op_cycles(op);
+      const uint64_t cycles = config_.vector_op_cycles(op);
       vector_unit_.issue(cycles);
       mine.vector_busy_cycles += cycles;
       vector_unit_.drain();
@@ -142,11 +142,6 @@ void NpuTop::execute(const Op& op, const Op* overlapped) {
     writes_done_ps_ = std::max(writes_done_ps_, dram_->access(r.address, r.bytes, true, TimedTileQueue::now_ps()));
   }
   close_window();
-}
-
-uint64_t NpuTop::vector_op_cycles(const Op& op) const {
-  return std::max(config_.vector_cycles(op),
-                  config_.sram_cycles(op.sram_activation_read_bytes, op.sram_activation_write_bytes));
 }
 
 MacArray& NpuTop::array_for(const Op& op) {
@@ -172,12 +167,7 @@ void NpuTop::core() {
       size_t next = i + 1;
       while (next < ops->size() && (*ops)[next].placement_only) ++next;
       // An elementwise vector operator right after a linear consumes its output tiles as they come.
-      const Op* overlapped = nullptr;
-      if (config_.vector_overlap_elementwise && op.kind == OpKind::kLinear && next < ops->size() &&
-          (*ops)[next].vector_elements > 0 && workloads::elementwise((*ops)[next].vector_function)) {
-        overlapped = &(*ops)[next];
-      }
-      execute(op, overlapped);
+      execute(op, config_.overlapped_vector_op(*ops, i));
       if (op.layer >= 0 && (next == ops->size() || (*ops)[next].layer != op.layer)) {
         layer_ends.push_back({static_cast<uint64_t>(op.layer), TimedTileQueue::now_ps() - start,
                               marked_counters(streamer_.booked_to_layer_end(op.layer))});

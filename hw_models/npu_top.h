@@ -24,8 +24,6 @@ class NpuTop : public sc_core::sc_module {
   // unit takes tile by tile behind the array.
   void execute(const workloads::Op& op, const workloads::Op* overlapped);
   MacArray& array_for(const workloads::Op& op);
-  // A vector operator's cycles: its function's cost, or its activation SRAM traffic's, whichever is longer.
-  uint64_t vector_op_cycles(const workloads::Op& op) const;
   PhaseCounters snapshot() const;  // cumulative counters, for per-phase deltas
   // The phase's counters so far, for a mark: the core's now, the DRAM's as `booked` (WeightStreamer's counters
   // after the marked unit's last tile; null: now).

@@ -21,8 +21,8 @@
 // `min_sampled_bytes` are simulated whole: latency and DRAM state, not a period, decide their time.
 //
 // Exact in either case: DRAM bytes read and written (computed from the tiles and requests, hw::phase_bus_bytes),
-// DRAM bus time, MACs and tiles. Time and the other counters (row hits, commands, energy, stalls) are measured
-// on the sample and extended with it, so they stay consistent with the time.
+// DRAM bus time, MACs, vector-unit cycles and tiles. Time and the other counters (row hits, commands, energy,
+// stalls) are measured on the sample and extended with it, so they stay consistent with the time.
 #pragma once
 
 #include <map>
@@ -60,8 +60,8 @@ struct Steadiness {
 Steadiness steady(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full, const hw::PhaseStats& sampled,
                   double tolerance);
 
-// What is known of a whole phase without simulating it: DRAM bus bytes, bus time, MACs and tiles (the other
-// counters zero). Computed once per phase and passed to what follows.
+// What is known of a whole phase without simulating it: DRAM bus bytes, bus time, MACs, vector-unit cycles and
+// tiles (the other counters zero). Computed once per phase and passed to what follows.
 // With `boundary_align_bytes`, also where the phase's ranges begin and end (hw::PhaseBusBytes).
 hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<workloads::Op>& full,
                         uint64_t* boundary_align_bytes = nullptr);
