@@ -78,12 +78,8 @@ void WeightStreamer::run() {
           const uint64_t idle_from = std::max(before, last_ready_ps_);
           if (ready > idle_from) buffer_stall_ps_ += ready - idle_from;
           ready = std::max(ready, fetch(tile, TimedTileQueue::now_ps()));
-          if (op.layer < 0 && plan.tiles > 1) {
-            std::vector<PhaseCounters>& tiles = booked_by_tile_[&op];
-            tiles.resize(i + 1);
-            tiles[i] = dram_counters(dram_.stats());
-          }
         }
+        if (op.layer < 0 && plan.tiles > 1) booked_by_tile_[&op].push_back(dram_counters(dram_.stats()));
         if (op.layer >= 0 && last_of_layer_[static_cast<size_t>(op.layer)] == k && i + 1 == plan.tiles) {
           const auto layer = static_cast<size_t>(op.layer);
           if (booked_by_layer_.size() <= layer) {
