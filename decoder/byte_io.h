@@ -23,14 +23,20 @@ class ByteReader {
     take(&v, sizeof v, what);
     return v;
   }
+  // Checks the file holds `count` elements before allocating them: a header's sizes are untrusted.
   template <class T>
   void array(std::vector<T>* out, size_t count, const std::string& what) {
+    if (count > left() / sizeof(T)) {
+      throw InputError(path_ + ": " + what + " needs " + std::to_string(count) + " x " +
+                       std::to_string(sizeof(T)) + " bytes at byte " + std::to_string(at_) +
+                       ", but the file has " + std::to_string(left()) + " bytes left: " + expected_);
+    }
     out->resize(count);
     take(out->data(), count * sizeof(T), what);
   }
   void take(void* out, size_t n, const std::string& what) {
     need(n, what);
-    std::memcpy(out, bytes_.data() + at_, n);
+    if (n > 0) std::memcpy(out, bytes_.data() + at_, n);  // memcpy of 0 bytes to a null pointer is undefined
     at_ += n;
   }
   void skip(size_t n, const std::string& what) {

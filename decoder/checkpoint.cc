@@ -28,9 +28,15 @@ void check_llama_config(const LlamaConfig& c, const std::string& path) {
   }
   if (c.dim % c.n_heads != 0 || c.head_size() % 2 != 0) bad("dim must split into heads of an even size");
   if (c.n_heads % c.n_kv_heads != 0) bad("n_heads must be a multiple of n_kv_heads");
-  if (static_cast<int64_t>(c.dim) * c.hidden_dim > (int64_t{1} << 34) || c.seq_len > (1 << 20) ||
+  // Bounds that keep every tensor's element count well inside 64 bits (a header's sizes are untrusted; the file
+  // must then hold what they give): dim, hidden_dim and n_layers at most 2^20, 2^22 and 2^12 (Llama-3-405B:
+  // 16384, 53248, 126), seq_len 2^20, vocab 2^24.
+  if (c.dim > (1 << 20) || c.hidden_dim > (1 << 22) || c.n_layers > (1 << 12) ||
+      static_cast<int64_t>(c.dim) * c.hidden_dim > (int64_t{1} << 34) || c.seq_len > (1 << 20) ||
       c.vocab_size > (1 << 24)) {
-    bad("implausibly large shapes");
+    bad("implausibly large shapes (dim " + std::to_string(c.dim) + ", hidden " + std::to_string(c.hidden_dim) +
+        ", layers " + std::to_string(c.n_layers) + ", vocab " + std::to_string(c.vocab_size) + ", seq_len " +
+        std::to_string(c.seq_len) + "; at most 2^20, 2^22, 2^12, 2^24, 2^20 and dim x hidden 2^34)");
   }
 }
 

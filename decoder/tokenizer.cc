@@ -20,6 +20,11 @@ constexpr int kByteTokenOffset = 3;  // <0x00> is token 3
 }  // namespace
 
 Tokenizer::Tokenizer(const std::string& path, int vocab_size) {
+  if (vocab_size <= kEos) {
+    throw InputError(path + ": a vocabulary of " + std::to_string(vocab_size) + " pieces (the model's): BOS (" +
+                     std::to_string(kBos) + ") and EOS (" + std::to_string(kEos) + ") need at least " +
+                     std::to_string(kEos + 1));
+  }
   const std::string bytes = read_file(path);
   ByteReader in(bytes, path, "a tokenizer of " + std::to_string(vocab_size) + " pieces expected");
   int32_t max_length = 0;
@@ -30,6 +35,11 @@ Tokenizer::Tokenizer(const std::string& path, int vocab_size) {
     if (length < 0 || length > max_length) {
       throw InputError(path + ": piece " + std::to_string(i) + " has length " + std::to_string(length) +
                        " (the header's longest is " + std::to_string(max_length) + ")");
+    }
+    if (static_cast<size_t>(length) > in.left()) {  // before allocating it: the length field is untrusted
+      throw InputError(path + ": piece " + std::to_string(i) + " has length " + std::to_string(length) +
+                       " but the file has " + std::to_string(in.left()) + " bytes left: a tokenizer of " +
+                       std::to_string(vocab_size) + " pieces expected");
     }
     std::string piece(static_cast<size_t>(length), '\0');
     in.take(piece.data(), piece.size(), "piece " + std::to_string(i));

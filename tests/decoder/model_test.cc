@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -168,6 +169,59 @@ TEST(Checkpoint, ShortOrMalformedFilesAreRejectedWithTheFileNamed) {
   const int32_t odd[7] = {64, 172, 5, 7, 4, 512, 512};  // 64 does not split into 7 heads
   write_file_atomic(f.string(), std::string(reinterpret_cast<const char*>(odd), sizeof odd));
   EXPECT_THROW(load_checkpoint(f.string()), InputError);
+  fs::remove(f);
+}
+
+// Hostile headers: sizes a file cannot hold are refused before anything is allocated (a 28-byte checkpoint whose
+// header asks for 4 GB once cost 4.1 GB and 14 s, a 92-byte one ended in std::bad_alloc). The first asks for
+// a 16384 x 16384 token embedding (1 GiB of floats) in a file of 28 bytes; the second has 2^30 layers, beyond
+// the plausible shapes (and its element counts would overflow 64 bits).
+TEST(Checkpoint, HeaderSizesBeyondTheFileAreRefusedBeforeAllocating) {
+  const fs::path f = fs::temp_directory_path() / ("npusim_huge_" + std::to_string(::getpid()) + ".bin");
+  const int32_t huge[7] = {16384, 16384, 1, 128, 128, 16384, 4096};
+  write_file_atomic(f.string(), std::string(reinterpret_cast<const char*>(huge), sizeof huge));
+  try {
+    load_checkpoint(f.string());
+    ADD_FAILURE() << "a 28-byte checkpoint loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bytes left"), std::string::npos) << e.what();
+  }
+  const int32_t layers[7] = {1 << 16, 1 << 16, 1 << 30, 256, 256, 512, 512};
+  write_file_atomic(f.string(), std::string(reinterpret_cast<const char*>(layers), sizeof layers));
+  try {
+    load_checkpoint(f.string());
+    ADD_FAILURE() << "a checkpoint of 2^30 layers loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("implausibly large"), std::string::npos) << e.what();
+  }
+  fs::remove(f);
+}
+
+// A tokenizer whose piece claims 2^31 - 1 bytes in a 12-byte file (once a 2.1 GB allocation), and a vocabulary
+// too small for BOS (1) and EOS (2) (once a segfault in encode).
+TEST(Tokenizer, HostileFilesAreRefusedWithTheFileNamed) {
+  const fs::path f = fs::temp_directory_path() / ("npusim_tok_" + std::to_string(::getpid()) + ".bin");
+  std::string bytes;
+  const int32_t max_length = std::numeric_limits<int32_t>::max();
+  const float score = 0;
+  const int32_t length = std::numeric_limits<int32_t>::max();
+  bytes.append(reinterpret_cast<const char*>(&max_length), 4);
+  bytes.append(reinterpret_cast<const char*>(&score), 4);
+  bytes.append(reinterpret_cast<const char*>(&length), 4);
+  write_file_atomic(f.string(), bytes);
+  try {
+    Tokenizer t(f.string(), 512);
+    ADD_FAILURE() << "a 12-byte tokenizer loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(f.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bytes left"), std::string::npos) << e.what();
+  }
+  try {
+    Tokenizer t(f.string(), 2);
+    ADD_FAILURE() << "a tokenizer of 2 pieces loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("at least 3"), std::string::npos) << e.what();
+  }
   fs::remove(f);
 }
 

@@ -4,11 +4,17 @@
 #include "decoder/quantize.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
+
+#include "common/error.h"
+#include "common/files.h"
 
 namespace npusim::decoder {
 namespace {
@@ -226,6 +232,31 @@ TEST(Uniform, KernelEqualsDequantizeThenMultiply) {
     q.matvec(x.data(), out.data());
     EXPECT_EQ(out, dense_matvec(q.dequantize(), x, rows, cols)) << bits;
   }
+}
+
+// A 78-byte .npaq whose header asks for 16384-wide tensors (once a 34 GB allocation): refused before allocating,
+// with the file named.
+TEST(AnyPrec, AModelFileTooShortForItsHeaderIsRefusedBeforeAllocating) {
+  const std::string f = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/npusim_huge_" +
+                        std::to_string(::getpid()) + ".npaq";
+  std::string bytes("NPAQ", 4);
+  const uint32_t version = 1;
+  bytes.append(reinterpret_cast<const char*>(&version), 4);
+  const int32_t shape[7] = {16384, 16384, 1, 128, 128, 16384, 4096};
+  bytes.append(reinterpret_cast<const char*>(shape), sizeof shape);
+  bytes.push_back('\1');  // shared classifier
+  const int32_t bits[2] = {2, 4};
+  bytes.append(reinterpret_cast<const char*>(bits), sizeof bits);
+  bytes.resize(78, '\0');
+  write_file_atomic(f, bytes);
+  try {
+    load_quantized(f);
+    ADD_FAILURE() << "a 78-byte .npaq loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bytes left"), std::string::npos) << e.what();
+  }
+  std::remove(f.c_str());
 }
 
 }  // namespace
