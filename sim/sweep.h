@@ -31,8 +31,11 @@ struct SweepSpec {
 };
 
 // Reads and expands a sweep spec; every point's config is loaded (units, ranges, unknown keys checked as in a
-// run) so that a bad axis fails here, naming the spec's file, line and field. Throws InputError.
-SweepSpec load_sweep_spec(const std::string& path);
+// run) so that a bad axis fails here, naming the spec's file, line and field. A spec of more than `max_points`
+// points (the product and the explicit points, counted before anything is expanded) is refused. Throws
+// InputError.
+constexpr size_t kDefaultMaxSweepPoints = 10000;
+SweepSpec load_sweep_spec(const std::string& path, size_t max_points = kDefaultMaxSweepPoints);
 
 // Lists the declared fields of a sweep spec (for `npusim describe sweep`).
 void describe_sweep_spec(std::vector<FieldDoc>* docs);

@@ -1,4 +1,4 @@
-// `npusim sweep SPEC.yaml [-j N] [--out DIR] [--dry-run] [--mpi]`.
+// `npusim sweep SPEC.yaml [-j N] [--out DIR] [--dry-run] [--mpi] [--max-points N]`.
 #include <unistd.h>
 
 #include <iostream>
@@ -18,14 +18,18 @@ int sweep_command(const std::vector<std::string>& args) {
       "point-timeout", po::value<double>()->default_value(0),
       "seconds a point may run before it is killed and "
       "recorded as failed (0: no limit)")("dry-run", "list the points and stop")(
-      "mpi", "share the points among MPI ranks (mpirun -np K npusim ...)");
+      "mpi", "share the points among MPI ranks (mpirun -np K npusim ...)")(
+      "max-points", po::value<int64_t>()->default_value(static_cast<int64_t>(kDefaultMaxSweepPoints)),
+      "refuse a spec of more points than this (counted before expanding)");
   po::positional_options_description pos;
   pos.add("spec", 1);
   const po::variables_map vm = parse_flags("sweep", args, flags, pos);
   if (!vm.count("spec")) throw InputError("sweep: expected a sweep spec: npusim sweep SPEC.yaml [-j N]");
   const int jobs = vm["jobs"].as<int>();
   if (jobs < 1 || jobs > 4096) throw InputError("sweep -j " + std::to_string(jobs) + ": expected 1..4096");
-  const SweepSpec spec = load_sweep_spec(vm["spec"].as<std::string>());
+  const int64_t max_points = vm["max-points"].as<int64_t>();
+  if (max_points < 1) throw InputError("sweep --max-points " + std::to_string(max_points) + ": expected >= 1");
+  const SweepSpec spec = load_sweep_spec(vm["spec"].as<std::string>(), static_cast<size_t>(max_points));
   const std::string dir = vm.count("out") ? vm["out"].as<std::string>() : "results/sweeps/" + spec.name;
   if (vm.count("dry-run")) {
     std::cout << spec.name << ": " << spec.points.size() << " points (" << spec.excluded << " excluded, "

@@ -83,6 +83,7 @@ Option read_assignments(const ConfigSection& s, const YAML::Node& m, const std::
   if (!m.IsMap() || m.size() == 0) s.fail(m, key, "expected a mapping of field: value");
   Option out;
   for (const auto& kv : m) {
+    if (!kv.first.IsScalar()) s.fail(kv.first, key, "expected a field name (key.path), got a sequence or mapping");
     const std::string field = kv.first.as<std::string>();
     const std::string text = value_text(kv.second);
     out.push_back({field, text, location_prefix(s.file(), line_of(kv.second)) + key + " " + field + "=" + text,
@@ -141,7 +142,7 @@ struct Hash {
 
 }  // namespace
 
-SweepSpec load_sweep_spec(const std::string& path) {
+SweepSpec load_sweep_spec(const std::string& path, size_t max_points) {
   const YAML::Node root = load_yaml_file(path);
   ConfigSection s(root, path);
   SweepSpec spec;
@@ -167,6 +168,17 @@ SweepSpec load_sweep_spec(const std::string& path) {
     for (const Assignment& want : e) {
       if (!swept.count(want.field)) throw InputError(want.origin + ": no axis or point sets " + want.field);
     }
+  }
+  // Counted before expanding (12 axes of 10 values are 10^12 points from a 1 KB spec), saturating.
+  size_t count = axes.empty() ? 0 : 1;
+  for (const std::vector<Option>& group : axes) {
+    count = group.size() != 0 && count > max_points / group.size() ? max_points + 1 : count * group.size();
+  }
+  count = std::min(count + explicit_points.size(), max_points + 1);
+  if (count > max_points) {
+    throw InputError(path + ": the spec gives more than " + std::to_string(max_points) +
+                     " points (the product of its axes and its explicit points, before filters); --max-points N "
+                     "raises the limit");
   }
   // The product, the first axis slowest; then the explicit points.
   std::vector<Option> options{Option{}};

@@ -78,7 +78,25 @@ TEST_F(Sweep, BadFieldsAndValuesNameTheSpecLine) {
                   {loc(e, 6), "no axis or point sets max_request"});
   const fs::path d = spec("axis:\n  - {field: max_requests, values: [1]}\n");
   expect_rejected(npusim({"sweep", d.string(), "--out", out().string()}), {loc(d, 3), "axis: unknown key"});
+  // A point whose key is a sequence (once an uncaught yaml-cpp conversion error, exit 3).
+  const fs::path f = spec("points: [{[a]: 1}]\n");
+  expect_rejected(npusim({"sweep", f.string(), "--out", out().string()}), {loc(f, 3), "expected a field name"});
   EXPECT_FALSE(fs::exists(out()));
+}
+
+// A 1 KB spec of 12 axes x 10 values is 10^12 points: refused before anything is expanded (it once grew by 250
+// MB/s even with --dry-run), and --max-points sets the limit (2 points against a limit of 1).
+TEST_F(Sweep, SpecsOfTooManyPointsAreRefusedBeforeExpanding) {
+  std::string axes = "axes:\n";
+  for (int i = 0; i < 12; ++i) {
+    axes += "  - {field: configurations.0.group_size, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}\n";
+  }
+  const fs::path s = spec(axes);
+  expect_rejected(npusim({"sweep", s.string(), "--dry-run"}),
+                  {s.string(), "more than 10000 points", "--max-points"});
+  const fs::path two = spec("axes:\n  - {field: max_requests, values: [1, 2]}\n");
+  expect_rejected(npusim({"sweep", two.string(), "--dry-run", "--max-points", "1"}), {"more than 1 points"});
+  EXPECT_EQ(npusim({"sweep", two.string(), "--dry-run", "--max-points", "2"}).code, 0);
 }
 
 // Rows of the sweep's table per point index (the CSV's first column).
