@@ -14,6 +14,8 @@ namespace {
 // the smallest preset device (LPDDR4X-4266: 4 channels x 8 banks x 65536 rows x 2 KiB = 4 GiB), so random
 // traffic does not wrap onto itself.
 constexpr uint64_t kRandomSpanBytes = uint64_t{1} << 32;
+constexpr uint64_t kMaxBytes = uint64_t{1} << 40;    // --bytes at most
+constexpr uint64_t kMaxAddress = uint64_t{1} << 62;  // strided addresses stay below
 
 // A uniform double in [0, 1) from the top 53 bits: written out rather than std::uniform_real_distribution, whose
 // output the standard leaves to the library, so that a seed gives the same traffic everywhere.
@@ -35,9 +37,21 @@ void check_traffic_spec(const TrafficSpec& spec) {
     throw InputError("--pattern: unknown traffic pattern '" + spec.pattern + "' (known: " + known + ")");
   }
   if (spec.bytes == 0) throw InputError("--bytes: must be at least 1");
+  // 1 TiB takes about half an hour at command level on one host; more is a typo, not a benchmark.
+  if (spec.bytes > kMaxBytes) {
+    throw InputError("--bytes: " + std::to_string(spec.bytes) + " is more than 1 TiB (" +
+                     std::to_string(kMaxBytes) + ")");
+  }
   if (spec.request_bytes == 0) throw InputError("--request-bytes: must be at least 1");
   if (spec.request_bytes > kRandomSpanBytes) throw InputError("--request-bytes: must be at most 4 GiB");
   if (spec.stride_bytes == 0) throw InputError("--stride: must be at least 1");
+  // The strided stream's last request must start and end inside 64-bit addresses (2^62 to spare).
+  const uint64_t requests = (spec.bytes + spec.request_bytes - 1) / spec.request_bytes;
+  if (spec.pattern == "strided" && requests > 1 &&
+      spec.stride_bytes > (kMaxAddress - spec.request_bytes) / (requests - 1)) {
+    throw InputError("--stride: " + std::to_string(spec.stride_bytes) + " bytes x " +
+                     std::to_string(requests - 1) + " requests spans more than 2^62 bytes of addresses");
+  }
   if (spec.outstanding == 0) throw InputError("--outstanding: must be at least 1");
   if (!(spec.read_ratio >= 0 && spec.read_ratio <= 1)) throw InputError("--read-ratio: must be within [0, 1]");
   if (spec.window != "inorder" && spec.window != "any") {

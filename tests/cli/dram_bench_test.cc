@@ -93,6 +93,13 @@ TEST_F(Cli, DramBenchRejectsBadFlags) {
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "zigzag"}), {"--pattern", "zigzag"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "0"}), {"--bytes"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "-5"}), {"--bytes"});
+  // Hostile sizes (issue 15): 2^64 - 1 bytes once reported "0 requests" as success, a stride of 2^64 - 1 looped
+  // for ever (the request's end wrapped around the address space), 1e18 bytes ran for ever.
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "18446744073709551615"}),
+                  {"--bytes", "more than 1 TiB"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--bytes", "1e18"}), {"--bytes"});
+  expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "strided", "--stride", "18446744073709551615"}),
+                  {"--stride", "2^62"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--read-ratio", "2"}), {"--read-ratio"});
   expect_rejected(npusim({"dram-bench", kEdge, "--pattern", "sequential", "--model", "magic"}), {"--model"});
   expect_rejected(npusim({"dram-bench", kEdge}), {"--pattern"});

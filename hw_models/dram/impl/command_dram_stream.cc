@@ -16,6 +16,10 @@ void CommandDram::hand_over(const DramRequest& r, uint64_t id, uint64_t at) {
   pending.is_write = r.is_write;
   const int dir = r.is_write ? 1 : 0;
   const uint64_t burst_bytes = burst_bytes_;
+  if (r.bytes > ~uint64_t{0} - r.address) {
+    throw InputError("DRAM request at address " + std::to_string(r.address) + " of " + std::to_string(r.bytes) +
+                     " bytes runs past the 64-bit address space");
+  }
   const uint64_t first = r.address / burst_bytes * burst_bytes;
   const uint64_t end = r.address + r.bytes;
   const uint64_t bursts = r.bytes == 0 ? 0 : (end - first + burst_bytes - 1) / burst_bytes;
