@@ -1,4 +1,5 @@
 // Reader, validator and writer of the pmpd-trace JSON Lines format (DESIGN.md, "Schedule traces").
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -72,9 +73,61 @@ struct LineContext {
   }
 };
 
+// Bounds on one line: its length (a trace's lines are a few hundred bytes; a file without newlines, such as
+// /dev/zero, would otherwise grow one line for ever) and how deep its arrays and objects nest (a line nested a
+// million deep overflowed the stack when its JSON was copied).
+constexpr size_t kMaxLineBytes = size_t{16} << 20;
+constexpr int kMaxNesting = 64;
+
+// Reads one line without its '\n' into `text`; false at the end of the input. A line longer than
+// kMaxLineBytes is an error on its line.
+bool read_line(std::istream& in, std::string* text, const std::string& name, int line) {
+  text->clear();
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') return true;
+    if (text->size() == kMaxLineBytes) {
+      LineContext{name, line}.fail("", "line longer than " + std::to_string(kMaxLineBytes >> 20) +
+                                           " MiB (every line is one JSON object of a few hundred bytes)");
+    }
+    text->push_back(static_cast<char>(c));
+  }
+  return any;
+}
+
+// How deep the line's arrays and objects nest, outside strings.
+int nesting_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 // Parses one line, reporting malformed JSON and duplicate keys (which nlohmann would silently collapse, hiding
 // e.g. two "decode" fields of which one is lost).
 ojson parse_line(const std::string& text, const LineContext& ctx) {
+  if (nesting_depth(text) > kMaxNesting) {
+    ctx.fail("", "arrays and objects nested deeper than " + std::to_string(kMaxNesting) +
+                     " (a pmpd-trace line nests at most 4 deep)");
+  }
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   const ojson::parser_callback_t track_keys = [&](int, ojson::parse_event_t event, ojson& parsed) {
@@ -238,7 +291,7 @@ Trace parse_trace(std::istream& in, const std::string& name) {
   int first_blank = 0;  // first blank line of a blank run; an error only if a non-blank line follows
   std::map<std::string, int> id_lines;
   std::string text;
-  for (int line = 1; std::getline(in, text); ++line) {
+  for (int line = 1; read_line(in, &text, name, line); ++line) {
     if (!text.empty() && text.back() == '\r') text.pop_back();
     const LineContext ctx{name, line};
     if (blank(text)) {

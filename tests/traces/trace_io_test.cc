@@ -34,6 +34,8 @@ std::string error_of(const std::string& text) {
 
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+#define EXPECT_NOT_CONTAINS(haystack, needle) \
+  EXPECT_EQ(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
 void expect_same(const Trace& a, const Trace& b) {
   EXPECT_EQ(a.header.model, b.header.model);
@@ -116,6 +118,22 @@ TEST(TraceIo, BadJsonNamesTheLine) {
   const std::string m = error_of(kHeader + "\n{\"id\": \n");
   EXPECT_CONTAINS(m, "t.jsonl:2:");
   EXPECT_CONTAINS(m, "invalid JSON");
+}
+
+// A request nested a million deep once overflowed the stack; a file with no newline (/dev/zero) grew one line for
+// ever. Both are errors on their line; a line of 16 MiB of spaces is the longest accepted, a byte more is not.
+TEST(TraceIo, BoundsNestingAndLineLength) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  const std::string nested = error_of(kHeader + "\n" + deep + "\n");
+  EXPECT_CONTAINS(nested, "t.jsonl:2:");
+  EXPECT_CONTAINS(nested, "nested deeper than 64");
+  const std::string sixty_four = std::string(64, '[') + std::string(64, ']');
+  EXPECT_NOT_CONTAINS(error_of(kHeader + "\n" + sixty_four + "\n"), "nested deeper");
+  const std::string longest((size_t{16} << 20) - kRequest.size(), ' ');  // the line: exactly 16 MiB
+  EXPECT_NOT_CONTAINS(error_of(kHeader + "\n" + kRequest + longest + "\n"), "longer than");
+  const std::string too_long = error_of(kHeader + "\n" + kRequest + longest + " \n");
+  EXPECT_CONTAINS(too_long, "t.jsonl:2:");
+  EXPECT_CONTAINS(too_long, "line longer than 16 MiB");
 }
 
 TEST(TraceIo, RejectsOtherVersionsAndFormats) {
