@@ -27,9 +27,7 @@ class ByteReader {
   template <class T>
   void array(std::vector<T>* out, size_t count, const std::string& what) {
     if (count > left() / sizeof(T)) {
-      throw InputError(path_ + ": " + what + " needs " + std::to_string(count) + " x " +
-                       std::to_string(sizeof(T)) + " bytes at byte " + std::to_string(at_) +
-                       ", but the file has " + std::to_string(left()) + " bytes left: " + expected_);
+      fail(std::to_string(count) + " x " + std::to_string(sizeof(T)), what);  // the product may not fit
     }
     out->resize(count);
     take(out->data(), count * sizeof(T), what);
@@ -48,10 +46,11 @@ class ByteReader {
 
  private:
   void need(size_t n, const std::string& what) const {
-    if (bytes_.size() - at_ < n) {
-      throw InputError(path_ + ": ends at byte " + std::to_string(bytes_.size()) + " inside " + what + " (" +
-                       std::to_string(n) + " bytes needed at byte " + std::to_string(at_) + "): " + expected_);
-    }
+    if (bytes_.size() - at_ < n) fail(std::to_string(n), what);
+  }
+  [[noreturn]] void fail(const std::string& bytes_needed, const std::string& what) const {
+    throw InputError(path_ + ": ends at byte " + std::to_string(bytes_.size()) + " inside " + what + " (" +
+                     bytes_needed + " bytes needed at byte " + std::to_string(at_) + "): " + expected_);
   }
   const std::string& bytes_;
   std::string path_, expected_;

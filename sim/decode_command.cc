@@ -128,6 +128,14 @@ int decode_command(const std::vector<std::string>& args) {
   options.max_new_tokens = vm["max-new-tokens"].as<int>();
   options.temperature = vm["temperature"].as<float>();
   options.top_p = vm["top-p"].as<float>();
+  // NaN fails both comparisons, so these are written to reject it too.
+  if (!(options.temperature >= 0 && options.temperature <= 100)) {
+    throw InputError("decode --temperature " + std::to_string(options.temperature) +
+                     ": expected 0 (greedy) .. 100");
+  }
+  if (!(options.top_p > 0 && options.top_p <= 1)) {
+    throw InputError("decode --top-p " + std::to_string(options.top_p) + ": expected a fraction in (0, 1]");
+  }
   options.seed = vm["seed"].as<uint64_t>();
   const std::string weights = vm["weights"].as<std::string>();
   const std::string scheduler_name = vm["scheduler"].as<std::string>();
