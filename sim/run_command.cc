@@ -63,6 +63,10 @@ int run_command(const std::vector<std::string>& args) {
     run.fidelity = fidelity;
   }
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "results/" + run.name;
+  // Refused before simulating, not after.
+  if (std::filesystem::exists(out) && !std::filesystem::is_directory(out)) {
+    throw InputError("run --out " + out + ": exists and is not a folder");
+  }
 
   const auto start = std::chrono::steady_clock::now();
   const RunResults results = run_simulation(run);

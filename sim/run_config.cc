@@ -57,14 +57,21 @@ std::vector<std::string> expand_trace_files(const ConfigSection& s, const std::s
   return out;
 }
 
+// A name that becomes a file or folder name: letters, digits and - _ . +, and not "." or ".." (a run named
+// "../x" or "/tmp/x" would write outside results/).
+void require_plain_name(ConfigSection& s, const std::string& key, const std::string& name) {
+  for (char ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string("-_.+").find(ch) == std::string::npos) {
+      s.fail(s.node_of(key), key, "'" + name + "' may hold only letters, digits and - _ . +");
+    }
+  }
+  if (name == "." || name == "..") s.fail(s.node_of(key), key, "'" + name + "' is not a name");
+}
+
 Configuration read_configuration(ConfigSection& s) {
   Configuration c;
   c.name = s.text("name", "label in reports; unique within the run (letters, digits, - _ . +)", std::nullopt);
-  for (char ch : c.name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string("-_.+").find(ch) == std::string::npos) {
-      s.fail(s.node_of("name"), "name", "'" + c.name + "' may hold only letters, digits and - _ . +");
-    }
-  }
+  require_plain_name(s, "name", c.name);
   c.weights = s.choice("weights", "weight format family of the decoder linears", std::nullopt,
                        {"fp16", "anyprec", "uniform"});
   c.bits = s.text("bits",
@@ -98,7 +105,10 @@ Configuration read_configuration(ConfigSection& s) {
 }
 
 void read_run(ConfigSection& s, RunConfig* run) {
-  run->name = s.text("name", "run name: results go to results/<name> unless --out says otherwise", std::nullopt);
+  run->name = s.text(
+      "name", "run name: results go to results/<name> unless --out says otherwise (letters, digits, - _ . +)",
+      std::nullopt);
+  if (!s.documenting()) require_plain_name(s, "name", run->name);
   run->npu_file = s.text("npu", "NPU config (configs/npu/*.yaml), relative to this file", std::nullopt);
   const YAML::Node npu_set =
       s.list("npu_set", "NPU fields this run overrides, as key.path=value (before any --set npu.*)", false);

@@ -36,6 +36,22 @@ TEST_F(Cli, ConfigurationNameWithACommaIsRejected) {
   expect_rejected(run_file(run), {loc(dir_ / "run.yaml", line_of(run, "pm,pd")), "letters, digits"});
 }
 
+// A run name is a folder name under results/: "../x" or an absolute path once wrote outside it.
+TEST_F(Cli, RunNameThatIsAPathIsRejected) {
+  for (const std::string bad : {"../escaped", "/tmp/abs", ".."}) {
+    const std::string run = edit(base_run(), "name: default", "name: \"" + bad + "\"");
+    expect_rejected(run_file(run), {loc(dir_ / "run.yaml", 4), "name"});
+  }
+}
+
+// --out naming a file is refused before anything is simulated (once after the whole run).
+TEST_F(Cli, RunOutThatIsAFileIsRefusedBeforeSimulating) {
+  const fs::path file = write("not_a_folder", "x");
+  const Result r = npusim({"run", write("run.yaml", base_run()).string(), "--out", file.string()});
+  expect_rejected(r, {"not_a_folder", "not a folder"});
+  EXPECT_EQ(r.out, "");  // no results table: nothing ran
+}
+
 TEST_F(Cli, RunFileThatIsAFolderIsRejected) {
   fs::create_directories(dir_ / "folder.yaml");
   expect_rejected(npusim({"run", (dir_ / "folder.yaml").string(), "--out", out().string()}),

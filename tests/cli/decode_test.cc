@@ -48,9 +48,11 @@ TEST_F(Cli, DecodeRefusesBadFlagsAndFiles) {
   expect_rejected(npusim({"decode", "--tokenizer", "t", "--prompts", "p"}), {"--model is required"});
   // Sampling parameters out of range, NaN included (once accepted; checked before any file is read).
   const std::vector<std::string> files = {"decode", "--model", "m", "--tokenizer", "t", "--prompts", "p"};
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"--temperature", "nan"}, {"--temperature", "-1"}, {"--top-p", "1.5"},
-        {"--top-p", "0"}, {"--top-p", "nan"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--temperature", "nan"},
+                                              {"--temperature", "-1"},
+                                              {"--top-p", "1.5"},
+                                              {"--top-p", "0"},
+                                              {"--top-p", "nan"}}) {
     std::vector<std::string> args = files;
     args.insert(args.end(), bad.begin(), bad.end());
     expect_rejected(npusim(args), {"decode " + bad[0]});
