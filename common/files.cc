@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,26 @@ void write_temporary(const std::string& path, const std::string& tmp, const std:
   }
 }
 
+// Removes the temporary files of `path` that a killed writer left (PATH.tmp.PID of a process that no longer
+// runs); a live writer's, this process's included, are left alone.
+void remove_stale_temporaries(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  const std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::filesystem::remove(it->path(), ec);
+  }
+}
+
 }  // namespace
 
 void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& path_and_content) {
@@ -70,6 +91,7 @@ void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& 
       discard();
       throw InputError(path + ": cannot rename temporary file into place (" + why + ")");
     }
+    remove_stale_temporaries(path);
   }
 }
 
