@@ -43,6 +43,8 @@ void describe_sweep_spec(std::vector<FieldDoc>* docs);
 // Where a point's files go under the sweep folder, and the file whose presence means the point is finished.
 std::string point_dir(const std::string& sweep_dir, const SweepPoint& point);
 std::string point_done_file(const std::string& sweep_dir, const SweepPoint& point);
+// Whether the point is finished: its point.json is there and is the point's record (a garbage one is not).
+bool point_finished(const std::string& sweep_dir, const SweepPoint& point);
 
 struct SweepOptions {
   int jobs = 1;                // points in flight at once (local)

@@ -173,7 +173,7 @@ std::pair<const SweepPoint*, std::string> PointRunner::wait_one() {
   running_.erase(it);
   std::string error;
   const bool killed_here = timed_out_.erase(pid) > 0;
-  if (fs::exists(point_done_file(dir_, p))) {
+  if (point_finished(dir_, p)) {
     // Finished, whatever ended the child after it wrote its record.
   } else if (killed_here) {
     error = fmt::format("timed out after {:g} s (--point-timeout)", timeout_s_);
@@ -204,7 +204,7 @@ std::vector<const SweepPoint*> prepare_sweep(const SweepSpec& spec, const std::s
   write_sweep_description(spec, dir);
   std::vector<const SweepPoint*> pending;
   for (const SweepPoint& p : spec.points) {
-    if (!fs::exists(point_done_file(dir, p))) pending.push_back(&p);
+    if (!point_finished(dir, p)) pending.push_back(&p);
   }
   *summary = SweepSummary{};
   summary->total = spec.points.size();

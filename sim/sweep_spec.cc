@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/config.h"
@@ -268,6 +269,17 @@ std::string point_dir(const std::string& sweep_dir, const SweepPoint& point) {
 
 std::string point_done_file(const std::string& sweep_dir, const SweepPoint& point) {
   return (fs::path(point_dir(sweep_dir, point)) / "point.json").string();
+}
+
+bool point_finished(const std::string& sweep_dir, const SweepPoint& point) {
+  const std::string file = point_done_file(sweep_dir, point);
+  if (!fs::is_regular_file(file)) return false;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file(file));
+    return j.is_object() && j.value("hash", std::string()) == point.hash;
+  } catch (const std::exception&) {
+    return false;  // garbage (a hand edit, a disk fault): run the point again
+  }
 }
 
 }  // namespace npusim::sim

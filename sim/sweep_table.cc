@@ -26,7 +26,7 @@ void write_sweep_table(const SweepSpec& spec, const std::string& dir) {
   std::string failures;
   for (const SweepPoint& p : spec.points) {
     const fs::path pdir = point_dir(dir, p);
-    if (!fs::exists(point_done_file(dir, p))) {
+    if (!point_finished(dir, p)) {
       const fs::path failed = pdir / "failed.json";
       if (fs::exists(failed)) {
         try {

@@ -99,6 +99,23 @@ TEST_F(Sweep, SpecsOfTooManyPointsAreRefusedBeforeExpanding) {
   EXPECT_EQ(npusim({"sweep", two.string(), "--dry-run", "--max-points", "2"}).code, 0);
 }
 
+// A point.json that is not the point's record (garbage, a hand edit) does not make the point finished: the next
+// run runs it again (it once counted as finished, and the table then failed on its missing results).
+TEST_F(Sweep, AGarbagePointRecordIsRunAgain) {
+  const fs::path s =
+      spec("set: [max_requests=1]\naxes:\n  - {field: fast_path.step_stride, values: [512, 256]}\n");
+  const Result first = npusim({"sweep", s.string(), "--out", out().string()});
+  ASSERT_EQ(first.code, 0) << first.err;
+  std::vector<fs::path> records;
+  for (const auto& e : fs::directory_iterator(out() / "points")) records.push_back(e.path() / "point.json");
+  ASSERT_EQ(records.size(), 2u);
+  write_text(records[0], "garbage");
+  const Result again = npusim({"sweep", s.string(), "--out", out().string()});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_CONTAINS(again.out, "2 points: 1 already finished, 1 run now, 0 failed");
+  EXPECT_NE(read_text(records[0]), "garbage");
+}
+
 // Rows of the sweep's table per point index (the CSV's first column).
 std::map<std::string, int> rows_per_point(const std::string& csv) {
   std::map<std::string, int> count;
