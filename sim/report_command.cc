@@ -78,6 +78,16 @@ Report read_report(const std::string& path) {
       throw InputError(where + ": expected metrics, counters");
     const nlohmann::json& m = r["metrics"];
     const nlohmann::json& c = r["counters"];
+    // Every metric and counter is a number, the ones the report shows and the ones the plots read alike.
+    for (const auto* section : {&m, &c}) {
+      const char* name = section == &m ? "metrics" : "counters";
+      if (!section->is_object()) throw InputError(where + ": " + name + ": expected an object");
+      for (const auto& [key, value] : section->items()) {
+        if (!value.is_number()) {
+          throw InputError(where + ": " + name + "." + key + ": expected a number, got " + value.dump());
+        }
+      }
+    }
     Row row;
     row.model = r.value("model", doc.contains("model") ? doc["model"].value("name", "") : "");
     row.task = r.value("task", "");

@@ -133,6 +133,14 @@ TEST_F(Cli, ReportRejectsWhatIsNotAResultsFolder) {
   const Result r = npusim({"report", out().string(), "--format", "pdf"});
   EXPECT_EQ(r.code, 2);
   EXPECT_CONTAINS(r.err, "npusim: error: report --format pdf: expected table, csv, json or markdown");
+  // A metric the table does not show, made text (once accepted): every metric and counter must be a number.
+  nlohmann::json results = nlohmann::json::parse(read_text(out() / "results.json"));
+  results["results"][0]["metrics"]["tpot_ms"] = "abc";
+  fs::remove_all(out());
+  fs::create_directories(dir_ / "bad");
+  write("bad/results.json", results.dump());
+  expect_rejected(npusim({"report", (dir_ / "bad").string()}),
+                  {"results[0]: metrics.tpot_ms", "expected a number"});
 }
 
 TEST_F(Cli, SuiteFaultsNameTheFileLineAndKey) {
