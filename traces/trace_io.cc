@@ -142,7 +142,7 @@ ojson parse_line(const std::string& text, const LineContext& ctx) {
   ojson value;
   try {
     value = ojson::parse(text, track_keys);
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {  // a syntax error, or a number beyond double's range (1e405)
     ctx.fail("", std::string("invalid JSON: ") + e.what());
   }
   if (!duplicate.empty()) ctx.fail(duplicate, "field appears more than once on this line");

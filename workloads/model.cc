@@ -248,6 +248,8 @@ ModelShape load_hf_config(const std::string& path) {
     const auto end = text.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(e.byte, text.size()));
     const int line = 1 + static_cast<int>(std::count(text.begin(), end, '\n'));
     throw InputError(location_prefix(path, line) + "not valid JSON: " + e.what());
+  } catch (const json::exception& e) {  // e.g. a number beyond double's range (1e405), found by fuzzing
+    throw InputError(path + ": not valid JSON: " + e.what());
   }
   if (!doc.is_object()) throw InputError(path + ": expected a JSON object (a Hugging Face config.json)");
   const HfReader r(path, text, doc);

@@ -118,6 +118,10 @@ TEST(TraceIo, BadJsonNamesTheLine) {
   const std::string m = error_of(kHeader + "\n{\"id\": \n");
   EXPECT_CONTAINS(m, "t.jsonl:2:");
   EXPECT_CONTAINS(m, "invalid JSON");
+  // A number beyond double's range (nlohmann's out_of_range, not a parse_error: once uncaught, exit 3).
+  const std::string overflow = error_of(kHeader + "\n{\"id\":\"a\",\"prompt_tokens\":1e405}\n");
+  EXPECT_CONTAINS(overflow, "t.jsonl:2:");
+  EXPECT_CONTAINS(overflow, "invalid JSON");
 }
 
 // A request nested a million deep once overflowed the stack; a file with no newline (/dev/zero) grew one line for

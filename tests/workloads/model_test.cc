@@ -215,6 +215,10 @@ TEST(HfConfig, BadValuesNameFileLineAndKey) {
   expect_contains(message, broken + ":3:");
   expect_contains(message, "not valid JSON");
 
+  // A number beyond double's range: nlohmann throws out_of_range, not parse_error (found by fuzz_config_json;
+  // once an uncaught exception, exit 3).
+  const std::string overflow = write_temp("overflow.json", "{\"hidden_size\": 1e405}");
+  expect_contains(load_error(overflow), "not valid JSON");
   expect_contains(load_error(write_temp("model.txt", "")), "unknown model file type");
   expect_contains(load_error(kSource + "/tests/fixtures/hf/absent/config.json"), "absent/config.json");
 }
