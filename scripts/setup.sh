@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package that npusim's build, tests and plots need. Idempotent: packages already present
-# are left alone, and apt-get runs only when something is missing.
+# are left alone, and apt-get runs only when something is missing. `--fuzz` adds clang and its libFuzzer and
+# sanitizer runtimes (the fuzz build, scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,9 @@ packages=(
   python3 python3-matplotlib  # plots/
   libopenmpi-dev openmpi-bin  # sweep --mpi and its test (the build leaves MPI out where they are missing)
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)  # -fsanitize=fuzzer,address,undefined (Debian 12: clang 14)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
