@@ -79,7 +79,12 @@ std::string sweep_report(const std::string& dir) {
     throw InputError(table +
                      ": no such file; the sweep has not finished a run (npusim sweep writes it at the end)");
   }
-  std::vector<std::string> fields = description.at("fields").get<std::vector<std::string>>();
+  std::vector<std::string> fields;
+  try {
+    fields = description.at("fields").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    throw InputError(dir + "/sweep.json: fields: expected a list of field names (" + e.what() + ")");
+  }
   std::vector<json> rows;
   std::istringstream in(read_file(table));
   int line_number = 0;

@@ -116,6 +116,14 @@ TEST_F(Sweep, AGarbagePointRecordIsRunAgain) {
   EXPECT_NE(read_text(records[0]), "garbage");
 }
 
+// A sweep.json without its fields (once an uncaught nlohmann out_of_range, exit 3).
+TEST_F(Sweep, ReportOfASweepJsonWithoutFieldsIsRejected) {
+  fs::create_directories(dir_ / "s");
+  write("s/sweep.json", "{\"format\": \"npusim-sweep\"}");
+  write("s/sweep.jsonl", "");
+  expect_rejected(npusim({"report", (dir_ / "s").string()}), {"sweep.json: fields", "expected a list"});
+}
+
 // Rows of the sweep's table per point index (the CSV's first column).
 std::map<std::string, int> rows_per_point(const std::string& csv) {
   std::map<std::string, int> count;
