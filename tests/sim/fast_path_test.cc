@@ -166,16 +166,22 @@ TEST(FastPath, FullFidelityMirrorsOnlyIdenticalChannelsAndGivesEveryChannelsResu
   EXPECT_EQ(mirrored, every);
 }
 
+// A stack of 5 layers of one residual operator each: vector work only, no tiles, no bytes (for made-up marks).
+std::vector<workloads::Op> five_vector_layers() {
+  std::vector<workloads::Op> full(5);
+  for (int i = 0; i < 5; ++i) {
+    full[static_cast<size_t>(i)].layer = i;
+    full[static_cast<size_t>(i)].kind = workloads::OpKind::kResidual;
+  }
+  return full;
+}
+
 // The arithmetic of the extension, on made-up marks: a phase of 5 layers simulated with 3 (the block at the bottom
 // of the stack, block offset 0), the core finishing layers 0, 1, 2 at 100, 250, 400 ns with 10, 25, 40
 // activates. Period: (400 - 100) / 2 = 150 ns and 15 activates; two layers left out: time 450 + 2 x 150 = 750 ns
 // (450 is the sample's whole time, tail included), activates 45 + 2 x 15 = 75.
 TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
-  std::vector<workloads::Op> full(5);
-  for (int i = 0; i < 5; ++i) {
-    full[static_cast<size_t>(i)].layer = i;
-    full[static_cast<size_t>(i)].kind = workloads::OpKind::kResidual;  // vector work only: no tiles, no bytes
-  }
+  const std::vector<workloads::Op> full = five_vector_layers();
   const hw::NpuConfig npu = npu_from("edge-lpddr5");
   const std::vector<workloads::Op> sampled_ops = sample_ops(npu, full, 3, 8, 0.0);
   ASSERT_EQ(sampled_ops.size(), 5u);  // layers 3 and 4 stay, to be placed only
@@ -209,11 +215,7 @@ TEST(FastPath, ExtensionAddsTheMeanPeriodOfTheLayersAfterTheFirst) {
 // 6 + 2 x 2 = 10); so 2 fewer misses, ACTs and PREs than the periods give: misses 10 + 2 x 3 - 2 = 14, ACTs
 // 45 + 2 x 15 - 2 = 73, PREs 40 + 2 x 15 - 2 = 68.
 TEST(FastPath, MissesAfterRefreshExtendWithTheRefreshesThatFallDue) {
-  std::vector<workloads::Op> full(5);
-  for (int i = 0; i < 5; ++i) {
-    full[static_cast<size_t>(i)].layer = i;
-    full[static_cast<size_t>(i)].kind = workloads::OpKind::kResidual;
-  }
+  const std::vector<workloads::Op> full = five_vector_layers();
   hw::NpuConfig npu = npu_from("datacenter-hbm3");
   npu.dram.channels = 1;
   npu.dram.ranks = 1;
