@@ -24,7 +24,7 @@ void WeightStreamer::start_phase(const std::vector<workloads::Op>* ops) {
 
 const PhaseCounters* WeightStreamer::booked_to_layer_end(int layer) const {
   const auto i = static_cast<size_t>(layer);
-  return layer >= 0 && i < layer_booked_.size() && layer_booked_[i] ? &booked_by_layer_[i] : nullptr;
+  return layer >= 0 && i < booked_by_layer_.size() && booked_by_layer_[i] ? &*booked_by_layer_[i] : nullptr;
 }
 
 const PhaseCounters* WeightStreamer::booked_after_tile(const workloads::Op* op, uint64_t tile) const {
@@ -47,7 +47,6 @@ void WeightStreamer::run() {
     const std::vector<workloads::Op>& ops = *phases_.front();
     phases_.pop_front();
     booked_by_layer_.clear();
-    layer_booked_.clear();
     booked_by_tile_.clear();
     // The tile plans, and which operator fetches the last tiles of each layer (where booked_to_layer_end reads
     // the DRAM's counters: reading them after every tile costs a pass over the channels each).
@@ -82,12 +81,8 @@ void WeightStreamer::run() {
         if (op.layer < 0 && plan.tiles > 1) booked_by_tile_[&op].push_back(dram_counters(dram_.stats()));
         if (op.layer >= 0 && last_of_layer_[static_cast<size_t>(op.layer)] == k && i + 1 == plan.tiles) {
           const auto layer = static_cast<size_t>(op.layer);
-          if (booked_by_layer_.size() <= layer) {
-            booked_by_layer_.resize(layer + 1);
-            layer_booked_.resize(layer + 1);
-          }
+          if (booked_by_layer_.size() <= layer) booked_by_layer_.resize(layer + 1);
           booked_by_layer_[layer] = dram_counters(dram_.stats());
-          layer_booked_[layer] = true;
         }
         // Tiles are handed on in order, so a tile is ready no earlier than the one before it.
         tile.ready_ps = last_ready_ps_ = std::max(ready, last_ready_ps_);

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <systemc>
 #include <vector>
 
@@ -54,8 +55,7 @@ class WeightStreamer : public sc_core::sc_module {
   uint64_t buffer_stall_ps_ = 0;
   uint64_t tiles_ = 0;
   // What booked_to_layer_end and booked_after_tile give, for the phase in progress.
-  std::vector<PhaseCounters> booked_by_layer_;
-  std::vector<bool> layer_booked_;
+  std::vector<std::optional<PhaseCounters>> booked_by_layer_;
   std::map<const workloads::Op*, std::vector<PhaseCounters>> booked_by_tile_;
   std::vector<TilePlan> plans_;        // of the phase's operators
   std::vector<size_t> last_of_layer_;  // per layer: the index of its last operator with tiles to fetch

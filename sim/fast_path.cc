@@ -69,23 +69,20 @@ hw::PhaseStats exact_of(const hw::NpuConfig& npu, const std::vector<Op>& full, u
   // Vector-unit cycles: every vector operator's, in the class of the linear it runs overlapped with, if any (a
   // predicted step's would otherwise scale with its DRAM bytes, not with the attention's context: 3.5% high on
   // four fp16 Vicuna-7B requests on the paper NPU).
-  std::vector<const Op*> overlapped_by(full.size(), nullptr);
+  const Op* overlapped = nullptr;  // the vector operator the linear before runs with (NpuTop's overlapped_)
   for (size_t i = 0; i < full.size(); ++i) {
     const Op& op = full[i];
     s.macs += op.macs;
     s.by_class[static_cast<size_t>(op.op_class)].macs += op.macs;
     s.tiles += plan_of(npu, op).tiles;
-    if (const Op* v = npu.overlapped_vector_op(full, i)) {
-      const uint64_t cycles = npu.vector_op_cycles(*v);
+    const auto add_vector = [&](const Op& v) {
+      const uint64_t cycles = npu.vector_op_cycles(v);
       s.vector_busy_cycles += cycles;
       s.by_class[static_cast<size_t>(op.op_class)].vector_busy_cycles += cycles;
-      overlapped_by[static_cast<size_t>(v - full.data())] = &op;
-    }
-    if (op.vector_elements > 0 && overlapped_by[i] == nullptr) {
-      const uint64_t cycles = npu.vector_op_cycles(op);
-      s.vector_busy_cycles += cycles;
-      s.by_class[static_cast<size_t>(op.op_class)].vector_busy_cycles += cycles;
-    }
+    };
+    if (op.vector_elements > 0 && &op != overlapped) add_vector(op);
+    overlapped = npu.overlapped_vector_op(full, i);
+    if (overlapped != nullptr) add_vector(*overlapped);
   }
   return s;
 }
